@@ -1,0 +1,63 @@
+package kafka
+
+import (
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Record header keys. They are plain text so that people can read them in
+// Kafka UI without decoding the value.
+const (
+	HeaderTenantID    = "tenant-id"
+	HeaderEventID     = "event-id"
+	HeaderEventType   = "event-type"
+	HeaderIntegration = "integration"
+	HeaderTraceParent = "traceparent"
+	HeaderTraceState  = "tracestate"
+	HeaderReceivedAt  = "received-at"
+
+	// Dead letters and retries add these.
+	HeaderErrorStage        = "error-stage"
+	HeaderErrorClass        = "error-class"
+	HeaderErrorMessage      = "error-message"
+	HeaderOriginalTopic     = "original-topic"
+	HeaderOriginalPartition = "original-partition"
+	HeaderOriginalOffset    = "original-offset"
+	HeaderAttempts          = "attempts"
+)
+
+// Header returns the value of the first header with key, or "".
+func Header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// SetHeader replaces the header with key, or adds it.
+func SetHeader(r *kgo.Record, key, value string) {
+	for i := range r.Headers {
+		if r.Headers[i].Key == key {
+			r.Headers[i].Value = []byte(value)
+			return
+		}
+	}
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
+}
+
+// HeaderInt returns the integer value of the header with key, or def when
+// it is missing or not a number.
+func HeaderInt(r *kgo.Record, key string, def int) int {
+	v := Header(r, key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return n
+}

@@ -1,0 +1,79 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Topic names. Every topic sluice writes is named here.
+const (
+	// SchemasTopic stores the embedded schema registry's schemas
+	// (compacted).
+	SchemasTopic = "_sluice_schemas"
+	// IdentityTopic is the source of truth of the identity map (compacted).
+	IdentityTopic = "sluice.identity"
+	// DeliveryAttemptsTopic records every delivery attempt.
+	DeliveryAttemptsTopic = "sluice.delivery.attempts"
+)
+
+// InTopic is where an integration's valid events land.
+func InTopic(integration string) string { return "sluice.in." + integration }
+
+// InvalidTopic keeps an integration's events that broke their contract,
+// raw, with the reason in headers.
+func InvalidTopic(integration string) string { return "sluice.in." + integration + ".invalid" }
+
+// CanonicalTopic carries the canonical events of one object type.
+func CanonicalTopic(object string) string { return "sluice.canonical." + object }
+
+// RetryTopic is the n-th (1-based) delayed retry lane of a stage.
+func RetryTopic(stage string, n int) string { return "sluice.retry." + stage + "." + strconv.Itoa(n) }
+
+// DLQTopic is the dead-letter topic of a stage.
+func DLQTopic(stage string) string { return "sluice.dlq." + stage }
+
+// TopicSpec describes a topic to create.
+type TopicSpec struct {
+	// Name of the topic.
+	Name string
+	// Partitions of the topic. Default 6.
+	Partitions int32
+	// Replication factor; -1 (the default) leaves it to the broker.
+	Replication int16
+	// Configs are topic configs such as cleanup.policy.
+	Configs map[string]*string
+}
+
+// Compacted is the config of a compacted topic.
+func Compacted() map[string]*string {
+	c := "compact"
+	return map[string]*string{"cleanup.policy": &c}
+}
+
+// EnsureTopics creates the topics that do not exist yet. Topics that exist
+// are left as they are, whatever their partition count.
+func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) error {
+	for _, s := range specs {
+		p := s.Partitions
+		if p == 0 {
+			p = 6
+		}
+		r := s.Replication
+		if r == 0 {
+			r = -1
+		}
+		resp, err := adm.CreateTopic(ctx, p, r, s.Configs, s.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("kafka: create topic %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
