@@ -1,0 +1,38 @@
+# sluice — the targets people and CI use. CI (.ci/run) calls `make test`.
+GO     ?= go
+BIN    := bin/sluice
+CONFIG ?= examples/sluice.yaml
+# The race detector needs cgo; a machine with only Go runs without it.
+RACE   := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,)
+
+.PHONY: run build test bench lint services services-stop
+
+## run: the whole pipeline in one process on embedded Kafka and Redis
+run: build
+	./$(BIN) dev --config $(CONFIG)
+
+## build: the sluice binary in bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/sluice
+
+## test: every test; uses KAFKA_BROKERS, REDIS_URL, DATABASE_URL when set
+test:
+	$(GO) vet ./...
+	$(GO) test $(RACE) -count=1 -timeout 25m ./...
+
+## bench: benchmarks, each beside its baseline from the same run
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## services: install and start real Kafka, Redis and PostgreSQL (deploy/local)
+services:
+	deploy/local/services.sh start
+
+## services-stop: stop them
+services-stop:
+	deploy/local/services.sh stop
