@@ -1,0 +1,2 @@
+// Package avro holds the Avro contracts of sluice.
+package avro
