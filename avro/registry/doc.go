@@ -1,0 +1,125 @@
+// Package registry is sluice's schema registry: a server of Confluent
+// Schema Registry's REST API that keeps its data in a compacted Kafka topic.
+//
+// It runs as `sluice registry` and inside `sluice dev`. The rest of sluice
+// reaches any registry only through franz-go's sr.Client, so
+// SCHEMA_REGISTRY_URL may as well name Confluent Schema Registry or another
+// compatible server; IsIncompatible, IsInvalidSchema and IsNotFound
+// classify the errors of any of them.
+//
+// # API
+//
+// The paths, query parameters, JSON fields, content types and error codes
+// are Confluent's (docs.confluent.io, schema-registry/develop/api):
+//
+//	GET    /subjects                                   ?subjectPrefix ?deleted ?deletedOnly
+//	GET    /subjects/{s}/versions                      ?deleted ?deletedOnly
+//	POST   /subjects/{s}/versions                      register; ?normalize
+//	GET    /subjects/{s}/versions/{v}                  v is 1.. or "latest"; ?deleted
+//	GET    /subjects/{s}/versions/{v}/schema           the schema text alone
+//	GET    /subjects/{s}/versions/{v}/referencedby     ids of schemas referencing it
+//	DELETE /subjects/{s}/versions/{v}                  soft; ?permanent=true after a soft delete
+//	POST   /subjects/{s}                               look a schema up; ?deleted
+//	DELETE /subjects/{s}                               soft; ?permanent=true
+//	GET    /schemas                                    ?subjectPrefix ?deleted ?latestOnly
+//	GET    /schemas/types
+//	GET    /schemas/ids/{id}                           ?fetchMaxId ?subject
+//	GET    /schemas/ids/{id}/schema
+//	GET    /schemas/ids/{id}/subjects                  ?deleted
+//	GET    /schemas/ids/{id}/versions                  ?deleted
+//	POST   /compatibility/subjects/{s}/versions/{v}    ?verbose
+//	POST   /compatibility/subjects/{s}/versions        against what registering would check; ?verbose
+//	GET    /config, /config/{s}                        ?defaultToGlobal
+//	PUT    /config, /config/{s}                        {"compatibility": "FULL"}
+//	DELETE /config, /config/{s}
+//	GET    /mode, /mode/{s}                            ?defaultToGlobal
+//	PUT    /mode, /mode/{s}                            {"mode": "READONLY"}; ?force for IMPORT
+//	DELETE /mode, /mode/{s}
+//	GET    /contexts                                   only the default context "."
+//
+// Requests may be application/vnd.schemaregistry.v1+json,
+// application/vnd.schemaregistry+json, application/json or
+// application/octet-stream; responses are application/vnd.schemaregistry.v1+json.
+// Lists accept ?offset and ?limit. Errors are {"error_code": N, "message": "..."}:
+// 40401 subject, 40402 version, 40403 schema not found; 40404..40407 for
+// soft-delete ordering; 40408/40409 no subject-level config or mode; HTTP
+// 409 for an incompatible schema (error code 409 by default, 40901 with
+// IncompatibleErrorCode), with each reason in the message; 42201 invalid
+// schema, with the reason and its path in the schema; 42202 invalid
+// version; 42203 invalid compatibility level; 42204 invalid mode; 42205
+// operation not permitted (read-only, import mode); 42206 a reference
+// exists; 42207 id mismatch on import; 42208 invalid subject; HTTP 400 with
+// code 400 for a malformed body, 404 and 405 for unknown paths and
+// methods, 415 for another content type; 50001 and 50002 when the storage
+// topic cannot be written or read in time. A refused request changes
+// nothing.
+//
+// Identical registrations return the existing id: two schema texts are the
+// same schema when their canonical forms (insignificant whitespace removed,
+// attributes in a fixed order, {"type":"int"} written as "int") and their
+// references are equal; the canonical form is what is stored and served.
+// The normalize parameter is accepted; canonicalisation always applies. Ids
+// are global and increase; the same schema gets the same id in every
+// subject.
+//
+// # Schema types
+//
+// AVRO is the only schema type: it is validated strictly (names, namespaces,
+// redefinitions, union branches, enum symbols and defaults, fixed sizes,
+// and field defaults of the declared type, so a default of the wrong type
+// is INVALID_SCHEMA) and also parsed by hamba/avro in a cache private to
+// the request, so whatever is registered can be used by sluice's serde.
+// JSON and PROTOBUF schemas are refused with 42201, and /schemas/types
+// lists only AVRO. Schema metadata and rule sets are refused likewise.
+// Schema references ({"name","subject","version"}, version -1 meaning the
+// latest, stored as the version it resolved to) make the named types of the
+// referenced schemas, and of what they reference, available to the schema;
+// a referenced version cannot be deleted (42206).
+//
+// # Compatibility
+//
+// Every registration is checked against the subject's live versions under
+// its level (the subject's, else the registry's, else DefaultCompatibility):
+// BACKWARD (the new schema reads data written with the latest version),
+// FORWARD (the latest version reads data written with the new one), FULL
+// (both), their _TRANSITIVE forms (against every version, newest first),
+// or NONE. The reader/writer check follows Avro's schema resolution rules
+// as Avro's reference implementation checks them; see readerWriter. It is
+// written here, not taken from hamba's SchemaCompatibility, because
+// Confluent-style reasons need the path and kind of each incompatibility
+// and hamba's check memoises results by the parsing canonical form, which
+// ignores defaults and aliases that decide compatibility.
+//
+// # Storage
+//
+// The storage topic (default "_sluice_schemas") has one partition and
+// cleanup.policy=compact; Run creates it when it is missing, with
+// replication factor min(3, brokers). Its records are in Confluent Schema
+// Registry's own format (see records.go): keys {"keytype":"SCHEMA",...},
+// CONFIG, MODE, DELETE_SUBJECT, CLEAR_SUBJECT, NOOP; hard deletes are
+// tombstones. A topic written by Confluent Schema Registry can be served.
+//
+// Every instance reads the topic from the start into memory with a
+// read_committed consumer and keeps following it; it is Ready once it has
+// read back a position marker (a NOOP record) written after it started.
+// Reads are served from memory.
+//
+// # One writer at a time
+//
+// All instances write with one Kafka transactional id (TransactionalID).
+// A write takes a producer id for it, which fences every other instance's
+// producer; then it writes a NOOP marker and waits until its reader has
+// applied it, so it sees everything committed before; it decides from
+// that state (next id, next version, compatibility, references) and
+// commits its records in a transaction. If another instance takes the
+// transactional id meanwhile, this transaction fails, nothing is written,
+// and the write starts again with a new producer. So two different schemas
+// never get the same id, and concurrent registrations of one schema,
+// through one instance or several, yield one id. After committing, a write
+// waits until its own records are applied, so a client reads its writes
+// from the instance it wrote through. Readers never block on writers.
+//
+// Ids come from the highest id in the topic; an id whose every version was
+// hard-deleted, and whose tombstones compaction has removed, could be
+// given again after a restart, as in Confluent Schema Registry.
+package registry
