@@ -132,11 +132,27 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 		return err
 	}
 
+	// Schema registry.
+	s.registryURL = g.getenv("SCHEMA_REGISTRY_URL")
+	if s.registryURL == "" {
+		ln, moved, err := devstack.Listen(f.registryAddr, true)
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		if err := addRegistry(s, ln, kafka.SchemasTopic); err != nil {
+			return err
+		}
+		s.registryURL = "http://" + ln.Addr().String()
+		lines = append(lines, started{"schema registry", s.registryURL, join("embedded, stored in topic "+kafka.SchemasTopic, movedNote(moved, f.registryAddr))})
+	} else {
+		lines = append(lines, started{"schema registry", redactURL(s.registryURL), "from SCHEMA_REGISTRY_URL"})
+	}
+
 	s.addWorker(opsWorker{s.ops, opsLn})
 
 	printStarted(out, lines, time.Since(begin))
 	log.Info("sluice dev is up", zap.Duration("startup", time.Since(begin)))
-	err = s.run(ctx, 8*time.Second)
+	err = s.run(ctx, shutdownGrace)
 	log.Info("sluice dev stopped")
 	return err
 }
@@ -171,4 +187,11 @@ func printStarted(out io.Writer, lines []started, took time.Duration) {
 		}
 	}
 	fmt.Fprintln(out)
+}
+
+func join(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
 }

@@ -41,6 +41,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 func subcommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{
 		newDevCmd(g),
+		newRegistryCmd(g),
 	}
 }
 

@@ -18,6 +18,10 @@ import (
 	"github.com/sluicehq/sluice/internal/worker"
 )
 
+// shutdownGrace bounds a clean shutdown: workers stop, producers flush,
+// offsets commit.
+const shutdownGrace = 8 * time.Second
+
 // stack is what a role is wired from: the infrastructure it talks to, the
 // catalog, telemetry, and the workers it adds. Roles only add to it; the
 // command that built it runs the workers and closes it.
@@ -90,4 +94,43 @@ func (s *stack) run(ctx context.Context, grace time.Duration) error {
 		return fmt.Errorf("nothing to run")
 	}
 	return worker.Run(ctx, s.log, grace, s.workers...)
+}
+
+// newRoleStack builds the stack of a role run on its own: infrastructure
+// from the environment only (no embedded stand-ins), JSON logs unless told
+// otherwise, and the ops port on opsAddr. withRedis connects REDIS_URL.
+func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
+	log, err := g.logger()
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{
+		log:         log,
+		reg:         telemetry.NewRegistry(),
+		tracing:     telemetry.NewTracing(),
+		kafka:       kafka.ConfigFromEnv(g.getenv),
+		registryURL: g.getenv("SCHEMA_REGISTRY_URL"),
+	}
+	s.onClose(func() { _ = log.Sync() })
+	if len(s.kafka.Brokers) == 0 {
+		return nil, fmt.Errorf("KAFKA_BROKERS is not set: name the Kafka brokers (or use sluice dev for an embedded one)")
+	}
+	s.ops = ops.New(opsAddr, s.reg, log)
+	s.addWorker(s.ops)
+	if err := s.watchKafka(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if withRedis {
+		url := g.getenv("REDIS_URL")
+		if url == "" {
+			s.close()
+			return nil, fmt.Errorf("REDIS_URL is not set: name the Redis server")
+		}
+		if err := s.connectRedis(url); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
