@@ -175,8 +175,7 @@ func (p *avroParser) parseObject(m map[string]any, ns, path string) (*avroType, 
 	}
 	typ, ok := tv.(string)
 	if !ok {
-		// {"type": {...}} and {"type": [...]}: the type is given inline.
-		return p.parse(tv, ns, path+"/type")
+		return nil, fmt.Errorf("at %s/type: the \"type\" of a schema object must be a type name, got %s", at(path), jsonText(tv))
 	}
 	switch typ {
 	case "record", "error":

@@ -44,6 +44,12 @@ func (w *statusWriter) WriteHeader(code int) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("schema registry: request panicked", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+			s.writeError(sw, r, errStore("Internal error"))
+		}
+	}()
 	route, h, err := s.route(r)
 	if err == nil && route != "/" {
 		err = s.awaitReady(r.Context())
@@ -175,7 +181,13 @@ func (s *Server) route(r *http.Request) (string, handlerFunc, error) {
 		route, ms = pattern, m
 		return true
 	}
-	get := func(i int) string { return seg[i] }
+	// Handlers are built while matching; a segment a pattern lacks is "".
+	get := func(i int) string {
+		if i < len(seg) {
+			return seg[i]
+		}
+		return ""
+	}
 	switch {
 	case match("/", methods{http.MethodGet: func(context.Context, *http.Request, url.Values) (any, error) { return struct{}{}, nil }}):
 	case match("/schemas/types", methods{http.MethodGet: s.getSchemaTypes}):
