@@ -123,7 +123,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"import over live subjects", "PUT", "/mode", `{"mode":"IMPORT"}`, "", 422, 42205, "found existing subjects"},
 		{"no subject mode", "GET", "/mode/s", "", "", 404, 40409, "does not have subject-level mode configured"},
 		{"register with an id outside import mode", "POST", "/subjects/s/versions", `{"schema":"\"int\"","id":77}`, "", 422, 42205, "not in import mode"},
-		{"version out of turn", "POST", "/subjects/s/versions", `{"version":9,"schema":`+mustQuote(rec(field("a", `"int"`, ""), field("b", `"long"`, "0"), field("c", `"int"`, "0")))+`}`, "", 422, 42201, "one more than previous"},
+		{"version out of turn", "POST", "/subjects/s/versions", `{"version":9,"schema":` + mustQuote(rec(field("a", `"int"`, ""), field("b", `"long"`, "0"), field("c", `"int"`, "0"))) + `}`, "", 422, 42201, "one more than previous"},
 		{"delete an unknown subject", "DELETE", "/subjects/nope", "", "", 404, 40401, "Subject 'nope' not found."},
 		{"delete an unknown version", "DELETE", "/subjects/s/versions/5", "", "", 404, 40402, "Version 5 not found."},
 		{"delete a soft-deleted version again", "DELETE", "/subjects/s/versions/1", "", "", 404, 40406, "was soft deleted"},
