@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sluicehq/sluice/avro/registry"
 )
 
 var (
@@ -55,29 +57,22 @@ var (
 	ErrInvalid = errors.New("avro: payload breaks its contract")
 )
 
-// IsIncompatible reports whether err is a schema registry's refusal of an
-// incompatible schema. Confluent's older servers answer such a request
-// with error code 409 and newer ones with 40901; both count, as does the
-// HTTP status 409 with any code.
+// IsIncompatible reports whether err says a schema is incompatible: one of
+// this package's ErrIncompatible errors, or a registry's refusal, which
+// Confluent's older servers send with error code 409 and newer ones with
+// 40901 (see registry.IsIncompatible).
 func IsIncompatible(err error) bool {
-	if errors.Is(err, ErrIncompatible) {
-		return true
-	}
-	var re *sr.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	return re.ErrorCode == 409 || re.ErrorCode == 40901 || re.StatusCode == http.StatusConflict
+	return errors.Is(err, ErrIncompatible) || registry.IsIncompatible(err)
 }
 
 // isNotFound reports whether err is a registry's "not found" answer for a
 // subject, version or schema.
 func isNotFound(err error) bool {
-	var re *sr.ResponseError
-	if !errors.As(err, &re) {
-		return false
+	if registry.IsNotFound(err) {
+		return true
 	}
-	return sr.IsNotFoundError(re.ErrorCode) || re.StatusCode == http.StatusNotFound
+	var re *sr.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
 }
 
 // errorCode returns the registry's error code of err, or 0.

@@ -1,0 +1,95 @@
+package avro
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/canonical"
+)
+
+// NativeEvent builds the native value of an event record from its
+// envelope and its validated payload (the Validator's result), ready for
+// EncodeNative.
+func NativeEvent(env canonical.Envelope, data map[string]any) map[string]any {
+	return map[string]any{"envelope": NativeEnvelope(env), "data": data}
+}
+
+// NativeEnvelope returns the native value of an envelope.
+func NativeEnvelope(e canonical.Envelope) map[string]any {
+	return map[string]any{
+		"tenant_id":      e.TenantID,
+		"event_id":       e.EventID,
+		"event_type":     e.EventType,
+		"integration":    e.Integration,
+		"source":         e.Source,
+		"occurred_at":    optTime(e.OccurredAt),
+		"received_at":    e.ReceivedAt.UTC().Truncate(time.Millisecond),
+		"schema_version": optString(e.SchemaVersion),
+		"trace_parent":   optString(e.TraceParent),
+		"actor_id":       optString(e.ActorID),
+		"caused_by":      optString(e.CausedBy),
+	}
+}
+
+// EnvelopeOf reads the envelope of a decoded native event.
+func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
+	m, ok := event["envelope"].(map[string]any)
+	if !ok {
+		return canonical.Envelope{}, fmt.Errorf("%w: the event has no envelope record", ErrDecode)
+	}
+	var e canonical.Envelope
+	var err error
+	str := func(key string) string {
+		s, ok := m[key].(string)
+		if !ok && err == nil {
+			err = fmt.Errorf("%w: envelope.%s is %T, not a string", ErrDecode, key, m[key])
+		}
+		return s
+	}
+	optStr := func(key string) *string {
+		if m[key] == nil {
+			return nil
+		}
+		s := str(key)
+		return &s
+	}
+	e.TenantID = str("tenant_id")
+	e.EventID = str("event_id")
+	e.EventType = str("event_type")
+	e.Integration = str("integration")
+	e.Source = str("source")
+	e.SchemaVersion = optStr("schema_version")
+	e.TraceParent = optStr("trace_parent")
+	e.ActorID = optStr("actor_id")
+	e.CausedBy = optStr("caused_by")
+	if t, ok := m["received_at"].(time.Time); ok {
+		e.ReceivedAt = t.UTC()
+	} else if err == nil {
+		err = fmt.Errorf("%w: envelope.received_at is %T, not a time", ErrDecode, m["received_at"])
+	}
+	switch t := m["occurred_at"].(type) {
+	case nil:
+	case time.Time:
+		u := t.UTC()
+		e.OccurredAt = &u
+	default:
+		if err == nil {
+			err = fmt.Errorf("%w: envelope.occurred_at is %T, not a time", ErrDecode, t)
+		}
+	}
+	return e, err
+}
+
+func optString(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func optTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}

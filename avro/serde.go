@@ -1,0 +1,404 @@
+package avro
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	havro "github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+)
+
+// newAPI returns the hamba API every encode and decode of this package
+// goes through: its own codec cache, never hamba's process-wide default.
+// Struct fields are matched by their avro tag; a union branch of a
+// primitive type decodes bare and any other branch as {name: value}
+// (hamba's partial union resolution), which is the native form the
+// Validator produces.
+func newAPI() havro.API {
+	return havro.Config{
+		TagKey:                     "avro",
+		PartialUnionTypeResolution: true,
+	}.Freeze()
+}
+
+// SerdeOpt configures a Serde.
+type SerdeOpt func(*serdeConfig)
+
+type serdeConfig struct {
+	log          *zap.Logger
+	autoRegister bool
+	unknownTTL   time.Duration
+}
+
+// Logger sets the logger. Default zap.NewNop().
+func Logger(l *zap.Logger) SerdeOpt {
+	return func(c *serdeConfig) { c.log = l }
+}
+
+// AutoRegister says whether Encode registers a subject's schema (true,
+// the default, as sluice dev and tests want) or only looks it up and fails
+// with ErrNotRegistered when it is missing (for registries managed with
+// `sluice schema register`).
+func AutoRegister(on bool) SerdeOpt {
+	return func(c *serdeConfig) { c.autoRegister = on }
+}
+
+// UnknownIDTTL sets how long a schema id that the registry did not know is
+// remembered as unknown, so that a stream of records with a bad id does
+// not cost one registry call each. Default 30s.
+func UnknownIDTTL(d time.Duration) SerdeOpt {
+	return func(c *serdeConfig) { c.unknownTTL = d }
+}
+
+// Serde encodes and decodes sluice's events in the Confluent wire format
+// (magic byte 0, big-endian four-byte schema id, Avro binary body),
+// against a schema registry. It is safe for concurrent use.
+//
+// Encoding writes with the local contract of the subject's record: the
+// first Encode of a subject registers (or looks up) the schema once and
+// caches its id; every later record costs no registry call.
+//
+// Decoding reads the schema id of the record; the first record of an id
+// fetches the writer schema once (GET /schemas/ids/{id}, following schema
+// references), and the decoder is kept in an sr.Serde, whose lookup by id
+// is lock-free. When a local contract of the same record name exists, the
+// writer schema is resolved to it, so a consumer always sees the shape it
+// was built with: fields a newer writer added are skipped, fields an older
+// writer lacked take their defaults. A new writer version is therefore
+// picked up on its first record, without a restart.
+type Serde struct {
+	cl      *sr.Client
+	schemas *Schemas
+	cfg     serdeConfig
+	api     havro.API
+	compat  *havro.SchemaCompatibility
+
+	// dec maps schema ids to their decoders (copy-on-write, lock-free
+	// reads).
+	dec *sr.Serde
+	// subjects maps subjects to their *encoding.
+	subjects sync.Map
+	// decodings maps schema ids to their *decoding.
+	decodings sync.Map
+	group     singleflight.Group
+
+	mu      sync.Mutex
+	unknown map[int]time.Time // ids the registry did not know, until when
+
+	writers sync.Pool // *havro.Writer
+}
+
+// encoding is what Encode needs of a subject.
+type encoding struct {
+	id     int
+	header []byte // Confluent header of id
+	schema havro.Schema
+}
+
+// decoding is what Decode knows of a schema id.
+type decoding struct {
+	id     int
+	record string       // full name of the writer's record
+	reader havro.Schema // the writer schema resolved to the local reader
+	err    error        // set when the writer cannot be read locally
+}
+
+// NewSerde returns a Serde that talks to the registry through cl and
+// encodes with the contracts in schemas.
+func NewSerde(cl *sr.Client, schemas *Schemas, opts ...SerdeOpt) (*Serde, error) {
+	if cl == nil {
+		return nil, errors.New("avro: NewSerde needs a registry client")
+	}
+	if schemas == nil {
+		return nil, errors.New("avro: NewSerde needs the schemas")
+	}
+	cfg := serdeConfig{log: zap.NewNop(), autoRegister: true, unknownTTL: 30 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.log == nil {
+		cfg.log = zap.NewNop()
+	}
+	s := &Serde{
+		cl:      cl,
+		schemas: schemas,
+		cfg:     cfg,
+		api:     newAPI(),
+		compat:  havro.NewSchemaCompatibility(),
+		dec:     sr.NewSerde(sr.Header(&sr.ConfluentHeader{})),
+		unknown: map[int]time.Time{},
+	}
+	s.writers.New = func() any { return havro.NewWriter(nil, 1024, havro.WithWriterConfig(s.api)) }
+	return s, nil
+}
+
+// Encode encodes v, a Go value shaped like the subject's record (a struct
+// of package canonical, or any struct with matching avro tags), in the
+// wire format. The subject follows the TopicRecordNameStrategy (see
+// Subject); its record must be one of the local event contracts.
+func (s *Serde) Encode(ctx context.Context, subject string, v any) ([]byte, error) {
+	return s.AppendEncode(ctx, nil, subject, v)
+}
+
+// AppendEncode is Encode appending to b.
+func (s *Serde) AppendEncode(ctx context.Context, b []byte, subject string, v any) ([]byte, error) {
+	enc, err := s.encoding(ctx, subject)
+	if err != nil {
+		return b, err
+	}
+	w := s.writers.Get().(*havro.Writer)
+	w.Reset(nil)
+	_, _ = w.Write(enc.header)
+	w.WriteVal(enc.schema, v)
+	if err := w.Error; err != nil {
+		w.Error = nil
+		s.writers.Put(w)
+		return b, fmt.Errorf("%w: %s: %v", ErrEncode, subject, err)
+	}
+	if b == nil {
+		b = make([]byte, 0, len(w.Buffer()))
+	}
+	b = append(b, w.Buffer()...)
+	if cap(w.Buffer()) <= 1<<20 { // do not keep huge buffers around
+		s.writers.Put(w)
+	}
+	return b, nil
+}
+
+// EncodeNative encodes a native value (see Validator) of the subject's
+// record: a map with "envelope" and "data", as NativeEvent builds it.
+func (s *Serde) EncodeNative(ctx context.Context, subject string, v map[string]any) ([]byte, error) {
+	return s.AppendEncode(ctx, nil, subject, v)
+}
+
+// Decode decodes a wire-format value into v, a pointer to a Go value
+// shaped like the record (a struct of package canonical, *map[string]any
+// or *any).
+func (s *Serde) Decode(ctx context.Context, b []byte, v any) error {
+	err := s.dec.Decode(b, v)
+	if errors.Is(err, sr.ErrNotRegistered) {
+		var id int
+		id, _, err = s.dec.DecodeID(b)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrWireFormat, err)
+		}
+		if _, err := s.learn(ctx, id); err != nil {
+			return err
+		}
+		err = s.dec.Decode(b, v)
+	}
+	if errors.Is(err, sr.ErrBadHeader) {
+		return fmt.Errorf("%w: %v", ErrWireFormat, err)
+	}
+	return err
+}
+
+// DecodeNative decodes a wire-format value into its native form: records
+// are map[string]any (see Validator for the rest).
+func (s *Serde) DecodeNative(ctx context.Context, b []byte) (map[string]any, error) {
+	var m map[string]any
+	if err := s.Decode(ctx, b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Record returns the full name of the record a wire-format value holds,
+// fetching its schema if it is not known yet.
+func (s *Serde) Record(ctx context.Context, b []byte) (string, error) {
+	id, _, err := s.dec.DecodeID(b)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrWireFormat, err)
+	}
+	d, err := s.learn(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return d.record, nil
+}
+
+// SchemaID returns the schema id of a wire-format value.
+func SchemaID(b []byte) (int, error) {
+	var h sr.ConfluentHeader
+	id, _, err := h.DecodeID(b)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrWireFormat, err)
+	}
+	return id, nil
+}
+
+// encoding returns the cached encoding of subject, registering or looking
+// up its schema on first use.
+func (s *Serde) encoding(ctx context.Context, subject string) (*encoding, error) {
+	if e, ok := s.subjects.Load(subject); ok {
+		return e.(*encoding), nil
+	}
+	e, err, _ := s.group.Do("subject:"+subject, func() (any, error) {
+		if e, ok := s.subjects.Load(subject); ok {
+			return e, nil
+		}
+		_, record, err := ParseSubject(subject)
+		if err != nil {
+			return nil, err
+		}
+		sc, err := s.schemas.event(record)
+		if err != nil {
+			return nil, err
+		}
+		schema := sr.Schema{Schema: sc.text, Type: sr.TypeAvro}
+		var id int
+		if s.cfg.autoRegister {
+			id, err = s.cl.RegisterSchema(ctx, subject, schema, -1, -1)
+		} else {
+			var ss sr.SubjectSchema
+			ss, err = s.cl.LookupSchema(ctx, subject, schema)
+			id = ss.ID
+		}
+		switch {
+		case err == nil:
+		case IsIncompatible(err):
+			return nil, fmt.Errorf("%w: %s: %v", ErrIncompatible, subject, err)
+		case !s.cfg.autoRegister && isNotFound(err):
+			return nil, fmt.Errorf("%w: %s", ErrNotRegistered, subject)
+		default:
+			return nil, fmt.Errorf("%w: register %s: %v", ErrRegistry, subject, err)
+		}
+		header, err := (&sr.ConfluentHeader{}).AppendEncode(nil, id, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrEncode, err)
+		}
+		enc := &encoding{id: id, header: header, schema: sc.parsed}
+		s.subjects.Store(subject, enc)
+		// What this process writes it can read back without asking.
+		s.addDecoding(&decoding{id: id, record: sc.Name, reader: sc.parsed})
+		s.cfg.log.Info("avro: subject ready", zap.String("subject", subject), zap.Int("schema_id", id))
+		return enc, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.(*encoding), nil
+}
+
+// learn returns the decoding of schema id, fetching the writer schema on
+// first use.
+func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
+	if d, ok := s.decodings.Load(id); ok {
+		return d.(*decoding), nil
+	}
+	s.mu.Lock()
+	until, bad := s.unknown[id]
+	s.mu.Unlock()
+	if bad && time.Now().Before(until) {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownSchemaID, id)
+	}
+	d, err, _ := s.group.Do("id:"+strconv.Itoa(id), func() (any, error) {
+		if d, ok := s.decodings.Load(id); ok {
+			return d, nil
+		}
+		writer, err := s.fetch(ctx, id)
+		if err != nil {
+			if isNotFound(err) {
+				s.mu.Lock()
+				s.unknown[id] = time.Now().Add(s.cfg.unknownTTL)
+				s.mu.Unlock()
+				s.cfg.log.Warn("avro: schema id unknown to the registry", zap.Int("schema_id", id))
+				return nil, fmt.Errorf("%w: %d", ErrUnknownSchemaID, id)
+			}
+			if errors.Is(err, ErrDecode) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: fetch schema %d: %v", ErrRegistry, id, err)
+		}
+		d := &decoding{id: id, record: recordName(writer), reader: writer}
+		if local, ok := s.schemas.Lookup(d.record); ok && local.parsed.Fingerprint() != writer.Fingerprint() {
+			resolved, err := s.compat.Resolve(local.parsed, writer)
+			if err != nil {
+				d.err = fmt.Errorf("%w: schema id %d cannot be read as the local %s: %v", ErrIncompatible, id, d.record, err)
+			} else {
+				d.reader = resolved
+			}
+		}
+		s.addDecoding(d)
+		s.cfg.log.Info("avro: learnt writer schema", zap.Int("schema_id", id), zap.String("record", d.record),
+			zap.Bool("resolved", d.reader != writer))
+		return d, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.(*decoding), nil
+}
+
+// addDecoding makes id decodable.
+func (s *Serde) addDecoding(d *decoding) {
+	if _, loaded := s.decodings.LoadOrStore(d.id, d); loaded {
+		return
+	}
+	s.dec.Register(d.id, map[string]any(nil), sr.DecodeFn(func(body []byte, v any) error {
+		if d.err != nil {
+			return d.err
+		}
+		if err := s.api.Unmarshal(d.reader, body, v); err != nil {
+			return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+		}
+		return nil
+	}))
+}
+
+// fetch gets the schema with id from the registry and parses it, with its
+// references, in a cache of its own.
+func (s *Serde) fetch(ctx context.Context, id int) (havro.Schema, error) {
+	sch, err := s.cl.SchemaByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sch.Type != sr.TypeAvro {
+		return nil, fmt.Errorf("%w: schema id %d is %s, not Avro", ErrDecode, id, sch.Type)
+	}
+	cache := &havro.SchemaCache{}
+	if err := s.parseReferences(ctx, sch.References, cache, map[string]bool{}); err != nil {
+		return nil, err
+	}
+	parsed, err := havro.ParseWithCache(sch.Schema, "", cache)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema id %d: %v", ErrDecode, id, err)
+	}
+	return parsed, nil
+}
+
+// parseReferences parses referenced schemas, depth first, into cache.
+func (s *Serde) parseReferences(ctx context.Context, refs []sr.SchemaReference, cache *havro.SchemaCache, seen map[string]bool) error {
+	for _, ref := range refs {
+		key := ref.Subject + "/" + strconv.Itoa(ref.Version)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		ss, err := s.cl.SchemaByVersion(ctx, ref.Subject, ref.Version)
+		if err != nil {
+			return err
+		}
+		if err := s.parseReferences(ctx, ss.References, cache, seen); err != nil {
+			return err
+		}
+		if _, err := havro.ParseWithCache(ss.Schema.Schema, "", cache); err != nil {
+			return fmt.Errorf("%w: reference %s version %d: %v", ErrDecode, ref.Subject, ref.Version, err)
+		}
+	}
+	return nil
+}
+
+// recordName returns the full name of a named schema, or its type.
+func recordName(s havro.Schema) string {
+	if n, ok := s.(havro.NamedSchema); ok {
+		return n.FullName()
+	}
+	return string(s.Type())
+}
