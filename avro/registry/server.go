@@ -218,8 +218,14 @@ func connectionOpts(cl *kgo.Client) []kgo.Opt {
 // and serves requests.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// WaitReady waits until the Server is ready, ctx ends, or the Server stops.
+// WaitReady waits until the Server is ready, ctx ends, or the Server stops;
+// once Run has returned it returns ErrStopped.
 func (s *Server) WaitReady(ctx context.Context) error {
+	select {
+	case <-s.doneCh:
+		return ErrStopped
+	default:
+	}
 	select {
 	case <-s.readyCh:
 		return nil
@@ -329,6 +335,16 @@ func (s *Server) ensureTopic(ctx context.Context) error {
 	if n := len(td.Partitions); n != 1 {
 		return fmt.Errorf("%w: %s has %d", ErrTopicLayout, s.cfg.topic, n)
 	}
+	if rcs, err := adm.DescribeTopicConfigs(ctx, s.cfg.topic); err == nil {
+		if rc, err := rcs.On(s.cfg.topic, nil); err == nil && rc.Err == nil {
+			for _, c := range rc.Configs {
+				if c.Key == "cleanup.policy" && c.MaybeValue() != "compact" {
+					s.log.Warn("schema registry: the storage topic is not compacted; set cleanup.policy=compact or schemas will expire",
+						zap.String("topic", s.cfg.topic), zap.String("cleanup.policy", c.MaybeValue()))
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -339,25 +355,28 @@ func (s *Server) consume(ctx context.Context, reader *kgo.Client) {
 		if ctx.Err() != nil {
 			return
 		}
+		var failed bool
 		fs.EachError(func(topic string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
+				failed = true
 				s.log.Warn("schema registry: reading the storage topic", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
 			}
 		})
 		var applied bool
 		s.mu.Lock()
+		removals := s.st.removals
 		fs.EachRecord(func(r *kgo.Record) {
 			if !r.Attrs.IsControl() {
 				if err := s.st.apply(r.Key, r.Value); err != nil {
 					s.log.Warn("schema registry: skipping a storage record", zap.Int64("offset", r.Offset), zap.Error(err))
 				}
-				if r.Value == nil {
-					s.forgetParsed()
-				}
 			}
 			s.next = r.Offset + 1
 			applied = true
 		})
+		if s.st.removals != removals {
+			s.forgetParsed()
+		}
 		if applied {
 			close(s.advanced)
 			s.advanced = make(chan struct{})
@@ -365,6 +384,14 @@ func (s *Server) consume(ctx context.Context, reader *kgo.Client) {
 		s.mu.Unlock()
 		if applied {
 			s.m.observeState(s)
+		} else if failed {
+			// Errors the client does not retry itself: do not spin.
+			t := time.NewTimer(250 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
 		}
 	}
 }

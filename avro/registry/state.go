@@ -46,6 +46,9 @@ type state struct {
 	maxID      int
 	configs    map[string]string // subject ("" for global) → compatibility level
 	modes      map[string]string // subject ("" for global) → mode
+	// removals counts versions removed (hard deletes, replaced or cleared
+	// versions): what was parsed from the old state may be stale.
+	removals int
 }
 
 func newState() *state {
@@ -204,6 +207,7 @@ func (st *state) removeVersion(subject string, n int) {
 		return
 	}
 	delete(vs, n)
+	st.removals++
 	if len(vs) == 0 {
 		delete(st.subjects, subject)
 	}
