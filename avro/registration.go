@@ -62,16 +62,24 @@ func CheckCompatibility(ctx context.Context, cl *sr.Client, bindings ...Binding)
 	var errs []error
 	ctx = sr.WithParams(ctx, sr.Verbose)
 	for _, b := range bindings {
+		// Registries differ in what they answer for a subject without
+		// versions, so ask first whether it has any.
+		versions, err := cl.SubjectVersions(ctx, b.Subject)
+		if isNotFound(err) || (err == nil && len(versions) == 0) {
+			out = append(out, Compatibility{Binding: b, Compatible: true, NewSubject: true})
+			continue
+		}
+		if err != nil {
+			errs = append(errs, registryError(b.Subject, err))
+			continue
+		}
 		schema := sr.Schema{Schema: b.Schema.Text(), Type: sr.TypeAvro}
 		res, err := cl.CheckCompatibility(ctx, b.Subject, -1, schema)
-		switch {
-		case err == nil:
-			out = append(out, Compatibility{Binding: b, Compatible: res.Is, Messages: res.Messages})
-		case isNotFound(err):
-			out = append(out, Compatibility{Binding: b, Compatible: true, NewSubject: true})
-		default:
+		if err != nil {
 			errs = append(errs, registryError(b.Subject, err))
+			continue
 		}
+		out = append(out, Compatibility{Binding: b, Compatible: res.Is, Messages: res.Messages})
 	}
 	return out, errors.Join(errs...)
 }
