@@ -67,7 +67,10 @@ func identity(schemaType, text string, refs []Reference) string {
 	if schemaType == "" {
 		schemaType = schemaTypeAvro
 	}
-	r, _ := json.Marshal(refs)
+	var r []byte
+	if len(refs) > 0 {
+		r, _ = json.Marshal(refs)
+	}
 	return schemaType + "\n" + canonicalSchema(text) + "\n" + string(r)
 }
 
