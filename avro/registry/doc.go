@@ -62,6 +62,13 @@
 // are global and increase; the same schema gets the same id in every
 // subject.
 //
+// Modes: READWRITE (the default), READONLY (registrations, deletes and
+// level changes are refused with 42205; reads go on), and IMPORT, for
+// copying a registry: registrations must give their "id" (and may give
+// their "version"), keep them, and skip the compatibility check. Switching
+// to IMPORT needs a registry (or subject) without live subjects, or
+// ?force=true.
+//
 // # Schema types
 //
 // AVRO is the only schema type: it is validated strictly (names, namespaces,
@@ -84,8 +91,15 @@
 // FORWARD (the latest version reads data written with the new one), FULL
 // (both), their _TRANSITIVE forms (against every version, newest first),
 // or NONE. The reader/writer check follows Avro's schema resolution rules
-// as Avro's reference implementation checks them; see readerWriter. It is
-// written here, not taken from hamba's SchemaCompatibility, because
+// as Avro's reference implementation checks them: named types match by
+// unqualified name or by a reader alias; a reader field finds its writer
+// field by name or alias, and needs a default when there is none; an enum
+// reader needs every writer symbol unless it has a default; int, long and
+// float promote to wider numbers; string and bytes read each other; every
+// branch of a writer union must be readable, and a reader union needs a
+// branch that reads the writer; logical types compare by their underlying
+// types. Each reason is reported as Confluent does, with its error type
+// and its path in the reader schema. The check is written here, not taken from hamba's SchemaCompatibility, because
 // Confluent-style reasons need the path and kind of each incompatibility
 // and hamba's check memoises results by the parsing canonical form, which
 // ignores defaults and aliases that decide compatibility.
@@ -95,9 +109,24 @@
 // The storage topic (default "_sluice_schemas") has one partition and
 // cleanup.policy=compact; Run creates it when it is missing, with
 // replication factor min(3, brokers). Its records are in Confluent Schema
-// Registry's own format (see records.go): keys {"keytype":"SCHEMA",...},
-// CONFIG, MODE, DELETE_SUBJECT, CLEAR_SUBJECT, NOOP; hard deletes are
-// tombstones. A topic written by Confluent Schema Registry can be served.
+// Registry's own format, so a topic written by Confluent Schema Registry
+// can be served and people who know that format can read this one:
+//
+//	{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}
+//	  => {"subject":"s","version":1,"id":7,"schema":"...","deleted":false}
+//	     (with "schemaType" unless AVRO, "references" when there are any;
+//	     a soft delete rewrites it with "deleted":true; a hard delete is a
+//	     tombstone)
+//	{"keytype":"CONFIG","subject":"s","magic":0} => {"subject":"s","compatibilityLevel":"FULL"}
+//	{"keytype":"CONFIG","magic":0}               => the registry's level
+//	{"keytype":"MODE","subject":"s","magic":0}   => {"subject":"s","mode":"READONLY"}
+//	{"keytype":"DELETE_SUBJECT","subject":"s","magic":0} => {"subject":"s","version":3}
+//	     (soft-deletes versions 1 to 3)
+//	{"keytype":"CLEAR_SUBJECT","subject":"s","magic":0}  => {"subject":"s"} (read only)
+//	{"keytype":"NOOP","magic":0}                 => no value: a position marker
+//
+// Records of other key types are ignored, and so is a SCHEMA record that
+// gives an id already held by another schema (Confluent's rule).
 //
 // Every instance reads the topic from the start into memory with a
 // read_committed consumer and keeps following it; it is Ready once it has

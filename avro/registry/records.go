@@ -5,24 +5,8 @@ import (
 	"errors"
 )
 
-// The storage topic holds records in Confluent Schema Registry's own format
-// (its _schemas topic), so that anyone who knows that format can read it
-// and so that a topic written by Confluent can be served:
-//
-//	key {"keytype":"SCHEMA","subject":"s","version":1,"magic":1}
-//	    value {"subject":"s","version":1,"id":7,"schema":"...","deleted":false}
-//	    (plus "schemaType" when not AVRO, "references" when any);
-//	    no value (a tombstone) after a hard delete
-//	key {"keytype":"CONFIG","subject":"s","magic":0}   value {"subject":"s","compatibilityLevel":"FULL"}
-//	key {"keytype":"CONFIG","magic":0}                  the global level
-//	key {"keytype":"MODE","subject":"s","magic":0}     value {"subject":"s","mode":"READONLY"}
-//	key {"keytype":"DELETE_SUBJECT","subject":"s","magic":0}  value {"subject":"s","version":3}
-//	    soft-deletes versions 1..3 of s
-//	key {"keytype":"CLEAR_SUBJECT","subject":"s","magic":0}   value {"subject":"s"}
-//	    forgets s entirely
-//	key {"keytype":"NOOP","magic":0}                    no value: a position marker
-//
-// Keys of other types (contexts, associations) are ignored.
+// Storage records: the key and value types of Confluent Schema Registry's
+// _schemas topic. The package documentation shows them.
 
 const (
 	keySchema        = "SCHEMA"
