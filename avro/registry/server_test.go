@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluicehq/sluice/avro/registry"
+	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
@@ -114,4 +116,42 @@ func TestRunLifecycle(t *testing.T) {
 	} else if code, _ := r.errorBody(t); code != 50001 {
 		t.Errorf("a request after Run returned = error %d, want 50001", code)
 	}
+}
+
+// BenchmarkAPI measures requests through sr against the test's Kafka: a
+// read by id (the baseline: memory only), registering a schema that is
+// already registered (memory only), and registering a new one (a barrier,
+// a transaction and reading it back).
+func BenchmarkAPI(b *testing.B) {
+	k := testkit.NewKafka(b)
+	cl := newClient(b, registrytest.Start(b, k, registry.DefaultCompatibility("NONE")))
+	ctx := testkit.Context(b, 10*time.Minute)
+	id, err := cl.RegisterSchema(ctx, "bench", sr.Schema{Schema: `"int"`}, -1, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("read-baseline", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := cl.SchemaByID(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("register-existing", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := cl.RegisterSchema(ctx, "bench", sr.Schema{Schema: `"int"`}, -1, -1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("register-new", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			n++
+			s := fmt.Sprintf(`{"type":"record","name":"R","fields":[{"name":"f%d","type":"int","default":0}]}`, n)
+			if _, err := cl.RegisterSchema(ctx, "bench", sr.Schema{Schema: s}, -1, -1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
