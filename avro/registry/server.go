@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -444,10 +445,13 @@ func (s *Server) write(ctx context.Context, decide func(st *state) ([]storeRecor
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var lastErr error
-	for attempt := range 6 {
+	for attempt := range writeAttempts {
 		if attempt > 0 {
+			// Instances that keep taking the lease from each other back
+			// off by different amounts.
 			s.m.writeRetries.Inc()
-			t := time.NewTimer(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			wait := time.Duration(min(attempt*attempt, 25))*20*time.Millisecond + rand.N(50*time.Millisecond)
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -484,6 +488,10 @@ func (s *Server) write(ctx context.Context, decide func(st *state) ([]storeRecor
 	}
 	return s.storeErr(ctx, lastErr)
 }
+
+// writeAttempts bounds how often a write starts again after losing the
+// writer lease or failing to commit.
+const writeAttempts = 10
 
 func (s *Server) storeErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {

@@ -28,9 +28,9 @@ func TestNewRefuses(t *testing.T) {
 		want error
 	}{
 		{"no client", nil, nil, registry.ErrNilClient},
-		{"consumer client", k.Client(t, kgo.ConsumeTopics("x")), nil, registry.ErrClientRole},
-		{"group client", k.Client(t, kgo.ConsumeTopics("x"), kgo.ConsumerGroup("g")), nil, registry.ErrClientRole},
-		{"transactional client", k.Client(t, kgo.TransactionalID("t")), nil, registry.ErrClientRole},
+		{"consumer client", k.Client(t, kgo.ConsumeTopics(testkit.Name(t, "none"))), nil, registry.ErrClientRole},
+		{"group client", k.Client(t, kgo.ConsumeTopics(testkit.Name(t, "none")), kgo.ConsumerGroup(testkit.Name(t, "group"))), nil, registry.ErrClientRole},
+		{"transactional client", k.Client(t, kgo.TransactionalID(testkit.Name(t, "txn"))), nil, registry.ErrClientRole},
 		{"empty topic", k.Client(t), []registry.Opt{registry.Topic("")}, registry.ErrBadOption},
 		{"unknown level", k.Client(t), []registry.Opt{registry.DefaultCompatibility("SOMETIMES")}, registry.ErrBadOption},
 		{"zero timeout", k.Client(t), []registry.Opt{registry.Timeout(0)}, registry.ErrBadOption},
@@ -48,23 +48,30 @@ func TestRunLifecycle(t *testing.T) {
 	t.Parallel()
 	k := testkit.NewKafka(t)
 	topic := testkit.Name(t, "schemas")
+	// Before Run a request waits for the registry, then gives up.
+	idle, err := registry.New(k.Client(t), registry.Topic(topic), registry.Timeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle.Ready() {
+		t.Fatal("ready before Run")
+	}
+	ihs := httptest.NewServer(idle)
+	defer ihs.Close()
+	if r := call(t, "GET", ihs.URL+"/subjects", "", ""); r.status != 500 {
+		t.Errorf("a request before Run = %d %s, want 500", r.status, r.body)
+	} else if code, _ := r.errorBody(t); code != 50002 {
+		t.Errorf("a request before Run = error %d, want 50002", code)
+	}
+
 	reg := prometheus.NewRegistry()
 	s, err := registry.New(k.Client(t), registry.Topic(topic), registry.TransactionalID(topic),
-		registry.Registerer(reg), registry.Timeout(2*time.Second), registry.Logger(testkit.Logger(t)))
+		registry.Registerer(reg), registry.Logger(testkit.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(s)
 	defer hs.Close()
-	if s.Ready() {
-		t.Fatal("ready before Run")
-	}
-	// Before Run a request waits for the registry, then gives up.
-	if r := call(t, "GET", hs.URL+"/subjects", "", ""); r.status != 500 {
-		t.Errorf("a request before Run = %d %s, want 500", r.status, r.body)
-	} else if code, _ := r.errorBody(t); code != 50002 {
-		t.Errorf("a request before Run = error %d, want 50002", code)
-	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
