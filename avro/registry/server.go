@@ -325,13 +325,28 @@ func (s *Server) ensureTopic(ctx context.Context) error {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("registry: create topic %s: %w", s.cfg.topic, err)
 	}
-	topics, err := adm.ListTopics(ctx, s.cfg.topic)
-	if err != nil {
-		return fmt.Errorf("registry: describe topic %s: %w", s.cfg.topic, err)
-	}
-	td, ok := topics[s.cfg.topic]
-	if !ok || td.Err != nil {
-		return fmt.Errorf("registry: describe topic %s: %v", s.cfg.topic, td.Err)
+	// A topic just created may take a moment to show in the metadata.
+	var td kadm.TopicDetail
+	deadline := time.Now().Add(s.cfg.timeout)
+	for {
+		topics, err := adm.ListTopics(ctx, s.cfg.topic)
+		if err != nil {
+			return fmt.Errorf("registry: describe topic %s: %w", s.cfg.topic, err)
+		}
+		td = topics[s.cfg.topic]
+		if td.Err == nil && len(td.Partitions) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("registry: describe topic %s: %v", s.cfg.topic, td.Err)
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
 	if n := len(td.Partitions); n != 1 {
 		return fmt.Errorf("%w: %s has %d", ErrTopicLayout, s.cfg.topic, n)
