@@ -572,3 +572,30 @@ func TestStorageFormat(t *testing.T) {
 		t.Errorf("an Avro schema under a PROTOBUF subject = %v, want incompatible", err)
 	}
 }
+
+func TestSubjectNamesInPaths(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	url, _ := startOn(t, k)
+	for _, tc := range []struct{ name, escaped string }{
+		{"team/orders-value", "team%2Forders-value"},
+		{"zahlungen-€-value", "zahlungen-%E2%82%AC-value"},
+		{"with space", "with%20space"},
+	} {
+		r := call(t, "POST", url+"/subjects/"+tc.escaped+"/versions", schemaBody(`"string"`), "")
+		if r.status != 200 {
+			t.Fatalf("register under %q = %d %s", tc.name, r.status, r.body)
+		}
+		r = call(t, "GET", url+"/subjects/"+tc.escaped+"/versions/latest", "", "")
+		var got struct {
+			Subject string `json:"subject"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil || got.Subject != tc.name {
+			t.Errorf("latest of %q = %d %s", tc.name, r.status, r.body)
+		}
+	}
+	r := call(t, "GET", url+"/subjects", "", "")
+	if string(r.body) != `["team/orders-value","with space","zahlungen-€-value"]` {
+		t.Errorf("subjects = %s", r.body)
+	}
+}
