@@ -131,7 +131,11 @@
 // Every instance reads the topic from the start into memory with a
 // read_committed consumer and keeps following it; it is Ready once it has
 // read back a position marker (a NOOP record) written after it started.
-// Reads are served from memory.
+// Reads are served from memory. An instance therefore needs to read and
+// write the topic, and to use the transactional id, even if it only ever
+// answers reads. Another instance sees a write as soon as it has read it,
+// usually within milliseconds; the instance that made it sees it before
+// it answers.
 //
 // # One writer at a time
 //
