@@ -224,3 +224,51 @@ func TestNewOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestRawSecrets(t *testing.T) {
+	keys, err := signature.RawSecrets([]string{"whsec_a", "It's a Secret to Everybody"})
+	if err != nil || len(keys) != 2 || string(keys[1]) != "It's a Secret to Everybody" {
+		t.Fatalf("RawSecrets = %q, %v", keys, err)
+	}
+	for _, tt := range []struct {
+		name    string
+		secrets []string
+		index   int
+	}{
+		{"none", nil, -1},
+		{"empty", []string{"ok", ""}, 1},
+		{"trailing newline", []string{"secret-value\n"}, 0},
+		{"leading space", []string{" secret-value"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := signature.RawSecrets(tt.secrets)
+			if !errors.Is(err, signature.ErrBadSecret) {
+				t.Fatalf("error %v; want ErrBadSecret", err)
+			}
+			var se *signature.SecretError
+			if tt.index >= 0 && (!errors.As(err, &se) || se.Index != tt.index) {
+				t.Errorf("error %v does not point at secret %d", err, tt.index)
+			}
+			if strings.Contains(err.Error(), "secret-value") {
+				t.Errorf("error %q holds the secret", err)
+			}
+		})
+	}
+}
+
+func TestJSONString(t *testing.T) {
+	for _, tt := range []struct{ raw, want string }{
+		{`"evt_1"`, "evt_1"},
+		{`"a\"b"`, `a"b`},
+		{`123`, ""},
+		{`null`, ""},
+		{``, ""},
+		{`"unterminated`, ""},
+		{`{"a":1}`, ""},
+		{`"` + strings.Repeat("x", signature.MaxHeaderBytes+1) + `"`, ""},
+	} {
+		if got := signature.JSONString([]byte(tt.raw)); got != tt.want {
+			t.Errorf("JSONString(%.20s) = %q; want %q", tt.raw, got, tt.want)
+		}
+	}
+}
