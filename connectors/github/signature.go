@@ -1,0 +1,86 @@
+package github
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/connectors/signature"
+)
+
+// Name is the scheme's name in configuration.
+const Name = "github"
+
+// Headers GitHub sends.
+const (
+	// HeaderSignature carries "sha256=<hex>".
+	HeaderSignature = "X-Hub-Signature-256"
+	// HeaderDelivery carries the delivery's GUID.
+	HeaderDelivery = "X-GitHub-Delivery"
+	// HeaderEvent carries the event name, e.g. "push".
+	HeaderEvent = "X-GitHub-Event"
+)
+
+const prefix = "sha256="
+
+// Verifier checks X-Hub-Signature-256. It is safe for concurrent use.
+type Verifier struct {
+	secrets [][]byte
+	opts    signature.Options
+}
+
+var _ signature.Verifier = (*Verifier)(nil)
+
+// New returns a verifier accepting requests signed with any of secrets,
+// the webhook secrets as configured on GitHub. Options: MaxBody (default
+// 1 MiB); Tolerance is checked but unused, as GitHub signs no timestamp.
+func New(secrets []string, opts ...signature.Opt) (*Verifier, error) {
+	o, err := signature.NewOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := signature.RawSecrets(secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{secrets: keys, opts: o}, nil
+}
+
+// Verify checks that X-Hub-Signature-256 is the HMAC-SHA256 of the body
+// with one of the secrets. The result carries X-GitHub-Delivery as
+// DeliveryID and X-GitHub-Event as EventType.
+func (v *Verifier) Verify(req signature.Request, _ time.Time) (signature.Result, error) {
+	if err := signature.CheckBody(req.Body, v.opts.MaxBody); err != nil {
+		return signature.Result{}, err
+	}
+	value, err := signature.Value(req.Header, HeaderSignature)
+	if err != nil {
+		return signature.Result{}, err
+	}
+	digest, ok := strings.CutPrefix(value, prefix)
+	if !ok {
+		return signature.Result{}, signature.Malformed(HeaderSignature, `does not start with "sha256="`)
+	}
+	var sig [sha256.Size]byte
+	if len(digest) != hex.EncodedLen(sha256.Size) {
+		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
+	}
+	if _, err := hex.Decode(sig[:], []byte(digest)); err != nil {
+		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
+	}
+	for i, key := range v.secrets {
+		m := hmac.New(sha256.New, key)
+		m.Write(req.Body)
+		if hmac.Equal(m.Sum(nil), sig[:]) {
+			return signature.Result{
+				Scheme:      Name,
+				DeliveryID:  signature.Optional(req.Header, HeaderDelivery),
+				EventType:   signature.Optional(req.Header, HeaderEvent),
+				SecretIndex: i,
+			}, nil
+		}
+	}
+	return signature.Result{}, signature.NoMatch(HeaderSignature, len(v.secrets))
+}
