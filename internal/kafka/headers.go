@@ -25,6 +25,9 @@ const (
 	HeaderOriginalPartition = "original-partition"
 	HeaderOriginalOffset    = "original-offset"
 	HeaderAttempts          = "attempts"
+	// HeaderRetryAt is when a record in a retry topic is due, RFC 3339
+	// with nanoseconds in UTC.
+	HeaderRetryAt = "retry-at"
 )
 
 // Header returns the value of the first header with key, or "".
