@@ -3,6 +3,7 @@ package signature
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // The refusals of a verifier. Every error Verify returns wraps exactly one
@@ -70,6 +71,22 @@ func Code(err error) string {
 		return CodeBadConfig
 	}
 	return codeUnknown
+}
+
+// HTTPStatus is the status to answer a request refused with err: 401
+// for a missing, malformed, stale or non-matching signature, 413 for a
+// body too large, 200 for nil and 500 for anything else (a verifier that
+// could not be built is the server's fault, not the sender's).
+func HTTPStatus(err error) int {
+	switch Code(err) {
+	case "":
+		return http.StatusOK
+	case CodeMissingHeader, CodeMalformedHeader, CodeTimestampOutOfTolerance, CodeNoMatch:
+		return http.StatusUnauthorized
+	case CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
 }
 
 // HeaderError is a refusal about one header. Its message names the header

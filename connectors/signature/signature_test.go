@@ -36,6 +36,20 @@ func TestCode(t *testing.T) {
 			if got := signature.Code(tt.err); got != tt.want {
 				t.Errorf("Code(%v) = %q; want %q", tt.err, got, tt.want)
 			}
+			status := map[string]int{
+				"":                                    http.StatusOK,
+				signature.CodeMissingHeader:           http.StatusUnauthorized,
+				signature.CodeMalformedHeader:         http.StatusUnauthorized,
+				signature.CodeNoMatch:                 http.StatusUnauthorized,
+				signature.CodeTimestampOutOfTolerance: http.StatusUnauthorized,
+				signature.CodeBodyTooLarge:            http.StatusRequestEntityTooLarge,
+				signature.CodeBadSecret:               http.StatusInternalServerError,
+				signature.CodeBadConfig:               http.StatusInternalServerError,
+				"unknown":                             http.StatusInternalServerError,
+			}[tt.want]
+			if got := signature.HTTPStatus(tt.err); got != status {
+				t.Errorf("HTTPStatus(%v) = %d; want %d", tt.err, got, status)
+			}
 		})
 	}
 }
