@@ -1,0 +1,129 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/telemetry"
+)
+
+// SkipReason is the reason given to stage.Record.Skip for a duplicate.
+const SkipReason = "duplicate"
+
+// Owner returns the claim owner of a record: where it first entered the
+// stage, the same for the record on every attempt.
+func Owner(r *stage.Record) string {
+	return r.Source.Topic + "/" + strconv.FormatInt(int64(r.Source.Partition), 10) + "/" + strconv.FormatInt(r.Source.Offset, 10)
+}
+
+// Middleware deduplicates a stage's records by tenant and event id, with
+// one Redis round trip to claim a batch and one to settle it after the
+// commit. Per record:
+//
+//   - no event-id header: failed as permanent (ErrNoEventID);
+//   - the same event earlier in the batch: skipped as a duplicate;
+//   - Duplicate: skipped (reason "duplicate"), never reaches the handler;
+//   - Busy: failed as retryable (ErrBusy), tried again from a retry topic;
+//   - Claimed: handed to the next handler.
+//
+// After the transaction commits, claimed records that are done or skipped
+// become done, those routed to a retry or dead-letter topic are released.
+// After an abort every claim is released. If Redis fails to claim, the
+// batch fails as a whole (unclassified, wrapping ErrUnavailable) and the
+// runner handles it again after a backoff.
+func (s *Store) Middleware() stage.Middleware {
+	return func(next stage.Handler) stage.Handler {
+		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+			claims := make([]Claim, 0, len(b.Records))
+			recs := make([]*stage.Record, 0, len(b.Records))
+			seen := make(map[string]struct{}, len(b.Records))
+			for _, r := range b.Records {
+				if r.EventID == "" {
+					r.Fail(stage.Permanent(ErrNoEventID))
+					continue
+				}
+				c := Claim{Stage: b.Stage, Tenant: r.Tenant, EventID: r.EventID, Owner: Owner(r)}
+				k := s.Key(c.Stage, c.Tenant, c.EventID)
+				if _, dup := seen[k]; dup {
+					s.duplicates.Add(1)
+					s.results.WithLabelValues(b.Stage, Duplicate.String()).Inc()
+					r.Skip(SkipReason)
+					continue
+				}
+				seen[k] = struct{}{}
+				claims = append(claims, c)
+				recs = append(recs, r)
+			}
+			statuses, err := s.Claim(ctx, claims)
+			if err != nil {
+				return err
+			}
+			var pass []*stage.Record
+			var held []Claim
+			var heldRecs []*stage.Record
+			for i, st := range statuses {
+				switch st {
+				case Duplicate:
+					recs[i].Skip(SkipReason)
+				case Busy:
+					recs[i].Fail(stage.Retryable(ErrBusy))
+				case Claimed:
+					pass = append(pass, recs[i])
+					held = append(held, claims[i])
+					heldRecs = append(heldRecs, recs[i])
+				}
+			}
+			if len(held) > 0 {
+				b.AfterCommit(func(ctx context.Context) {
+					var done, release []Claim
+					for i, r := range heldRecs {
+						switch r.Outcome() {
+						case stage.OutcomeDone, stage.OutcomeSkipped:
+							done = append(done, held[i])
+						default:
+							release = append(release, held[i])
+						}
+					}
+					s.settle(ctx, b, done, release)
+				})
+				b.AfterAbort(func(ctx context.Context) {
+					s.settle(ctx, b, nil, held)
+				})
+			}
+			if len(pass) == 0 {
+				return nil
+			}
+			return next.Handle(ctx, b.Subset(pass))
+		})
+	}
+}
+
+// settle calls Settle, trying again a few times: a done-marker that cannot
+// be written leaves the event pending until its lease ends, after which a
+// late duplicate would get through.
+func (s *Store) settle(ctx context.Context, b *stage.Batch, done, release []Claim) {
+	var err error
+	wait := 50 * time.Millisecond
+	for attempt := 0; attempt < 4; attempt++ {
+		if err = s.Settle(ctx, done, release); err == nil {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			attempt = 4
+		case <-t.C:
+		}
+		wait *= 2
+	}
+	s.log.Error("dedupe: markers not settled; they stay pending until their lease ends",
+		zap.String(telemetry.FieldStage, b.Stage), zap.String(telemetry.FieldTopic, b.Topic),
+		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", len(done)), zap.Int("release", len(release)),
+		zap.Error(fmt.Errorf("%w", err)))
+}

@@ -1,0 +1,335 @@
+package dedupe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// Status is what Claim found for an event.
+type Status uint8
+
+// The answers of Claim.
+const (
+	// Claimed: the event is now pending for this owner (it was absent, or
+	// already pending for the same owner): process it.
+	Claimed Status = iota
+	// Duplicate: the event is done; drop this copy.
+	Duplicate
+	// Busy: the event is pending for another owner whose lease is live;
+	// try again later.
+	Busy
+)
+
+// String returns the status's name.
+func (s Status) String() string {
+	switch s {
+	case Claimed:
+		return "claimed"
+	case Duplicate:
+		return "duplicate"
+	case Busy:
+		return "busy"
+	}
+	return "unknown"
+}
+
+// Claim is a claim on one event by one owner. The owner names the record
+// that carries the event into the stage ("<topic>/<partition>/<offset>" of
+// the input record), so that the same record, consumed again after an
+// abort, a crash or a trip through a retry topic, finds its own claim.
+type Claim struct {
+	Stage, Tenant, EventID string
+	Owner                  string
+}
+
+// Stats count what a Store did since it was made.
+type Stats struct {
+	// Batches is the number of Claim calls; RoundTrips the pipelines sent
+	// to Redis by Claim and Settle (with Redis Cluster, one pipeline is
+	// one round trip to each node holding its keys, made in parallel).
+	Batches, RoundTrips int64
+	// Claimed, Duplicates and Busy count Claim's answers.
+	Claimed, Duplicates, Busy int64
+}
+
+// Store is the idempotency store of the stages, in Redis. It is safe for
+// concurrent use.
+type Store struct {
+	c      redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+	lease  time.Duration
+	log    *zap.Logger
+
+	batches, roundTrips, claimed, duplicates, busy atomic.Int64
+	results                                        *prometheus.CounterVec
+	errors                                         *prometheus.CounterVec
+}
+
+// Opt configures a Store.
+type Opt func(*Store)
+
+// Prefix sets the prefix of every key. Default "sluice:".
+func Prefix(p string) Opt { return func(s *Store) { s.prefix = p } }
+
+// TTL sets how long an event stays done. Default 7 days.
+func TTL(d time.Duration) Opt { return func(s *Store) { s.ttl = d } }
+
+// Lease sets how long a claim stays pending without being confirmed or
+// released. It must be longer than a stage's longest transaction (the
+// runner's transaction timeout, default 30s). Default 2 minutes.
+func Lease(d time.Duration) Opt { return func(s *Store) { s.lease = d } }
+
+// Logger sets the logger. Default zap.NewNop().
+func Logger(l *zap.Logger) Opt { return func(s *Store) { s.log = l } }
+
+// Registerer registers the store's metrics with reg. Default none.
+func Registerer(reg prometheus.Registerer) Opt {
+	return func(s *Store) {
+		s.results = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_dedupe_records_total",
+			Help: "Claims by result: claimed, duplicate (dropped), busy (retried later).",
+		}, []string{"stage", "result"})
+		s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_dedupe_errors_total",
+			Help: "Redis failures by operation (claim, settle, release).",
+		}, []string{"stage", "op"})
+		s.results = registerOrExisting(reg, s.results)
+		s.errors = registerOrExisting(reg, s.errors)
+	}
+}
+
+func registerOrExisting(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+// New returns a store on c.
+func New(c redis.UniversalClient, opts ...Opt) (*Store, error) {
+	s := &Store{c: c, prefix: "sluice:", ttl: 7 * 24 * time.Hour, lease: 2 * time.Minute, log: zap.NewNop()}
+	for _, o := range opts {
+		o(s)
+	}
+	switch {
+	case c == nil:
+		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
+	case s.ttl <= 0 || s.lease <= 0:
+		return nil, fmt.Errorf("%w: TTL %v and lease %v must be positive", ErrConfig, s.ttl, s.lease)
+	case s.lease >= s.ttl:
+		return nil, fmt.Errorf("%w: lease %v must be shorter than the TTL %v", ErrConfig, s.lease, s.ttl)
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.results == nil {
+		Registerer(prometheus.NewRegistry())(s)
+	}
+	return s, nil
+}
+
+// Key returns the Redis key of an event: "<prefix>dedupe:<stage>:<tenant>:<event-id>".
+// Tenant ids cannot hold ':', so the key is unambiguous.
+func (s *Store) Key(stage, tenant, eventID string) string {
+	return s.prefix + "dedupe:" + stage + ":" + tenant + ":" + eventID
+}
+
+// Marker values. A pending marker names its owner; so does a done marker,
+// for whoever reads Redis by hand.
+func pending(owner string) string    { return "p:" + owner }
+func doneMarker(owner string) string { return "d:" + owner }
+
+// claimScript moves one key: absent → pending (claimed), own pending →
+// pending with a fresh lease (claimed), done → duplicate, another's
+// pending → busy. One key per call, so a pipeline of calls is safe on
+// Redis Cluster whatever slots the keys hash to.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 0
+end
+if string.sub(v, 1, 2) == 'd:' then
+  return 1
+end
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+return 2
+`)
+
+// releaseScript deletes one key if it is still pending for this owner.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Claim claims every event of a batch in one pipeline and returns each
+// one's status, in order. On an error nothing can be said of any claim:
+// treat the batch as not processed.
+func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	s.batches.Add(1)
+	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, claimScript, len(claims), func(i int) (string, []any) {
+		c := claims[i]
+		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), lease}
+	})
+	if err != nil {
+		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
+		return nil, fmt.Errorf("%w: claim: %w", ErrUnavailable, err)
+	}
+	out := make([]Status, len(claims))
+	for i, cmd := range cmds {
+		n, err := cmd.Int64()
+		if err != nil || n < 0 || n > 2 {
+			s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
+			return nil, fmt.Errorf("%w: claim answered %v, %v", ErrUnavailable, cmd.Val(), err)
+		}
+		out[i] = Status(n)
+		switch out[i] {
+		case Claimed:
+			s.claimed.Add(1)
+		case Duplicate:
+			s.duplicates.Add(1)
+		case Busy:
+			s.busy.Add(1)
+		}
+		s.results.WithLabelValues(claims[i].Stage, out[i].String()).Inc()
+	}
+	return out, nil
+}
+
+// Settle marks the events of done as done for the TTL and releases the
+// claims of release (deleting each marker only while it is still pending
+// for its owner), in one pipeline. Call it only after the transaction that
+// holds done's outputs committed.
+func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
+	if len(done)+len(release) == 0 {
+		return nil
+	}
+	var stage string
+	if len(done) > 0 {
+		stage = done[0].Stage
+	} else {
+		stage = release[0].Stage
+	}
+	s.roundTrips.Add(1)
+	pipe := s.c.Pipeline()
+	sets := make([]*redis.StatusCmd, len(done))
+	for i, c := range done {
+		sets[i] = pipe.Set(ctx, s.Key(c.Stage, c.Tenant, c.EventID), doneMarker(c.Owner), s.ttl)
+	}
+	rels := make([]*redis.Cmd, len(release))
+	for i, c := range release {
+		rels[i] = releaseScript.EvalSha(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	fail := func(err error) error {
+		s.errors.WithLabelValues(stage, "settle").Inc()
+		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
+	}
+	for _, cmd := range sets {
+		if err := cmd.Err(); err != nil {
+			return fail(err)
+		}
+	}
+	var missing []int
+	for i, cmd := range rels {
+		if err := cmd.Err(); err != nil {
+			if !isNoScript(err) {
+				return fail(err)
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	s.roundTrips.Add(1)
+	pipe = s.c.Pipeline()
+	for _, i := range missing {
+		c := release[i]
+		releaseScript.Eval(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// Release releases claims (after an abort: nothing of them committed).
+func (s *Store) Release(ctx context.Context, claims []Claim) error {
+	return s.Settle(ctx, nil, claims)
+}
+
+// Stats returns what the store did so far.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Batches:    s.batches.Load(),
+		RoundTrips: s.roundTrips.Load(),
+		Claimed:    s.claimed.Load(),
+		Duplicates: s.duplicates.Load(),
+		Busy:       s.busy.Load(),
+	}
+}
+
+// evalAll runs script once per key in one pipeline (EVALSHA), and once
+// more with the script's text (EVAL) for the calls a node answered
+// NOSCRIPT, which happens after a Redis restart or failover.
+func (s *Store) evalAll(ctx context.Context, script *redis.Script, n int, arg func(i int) (string, []any)) ([]*redis.Cmd, error) {
+	s.roundTrips.Add(1)
+	pipe := s.c.Pipeline()
+	cmds := make([]*redis.Cmd, n)
+	for i := range n {
+		key, args := arg(i)
+		cmds[i] = script.EvalSha(ctx, pipe, []string{key}, args...)
+	}
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return cmds, nil
+	}
+	var missing []int
+	for i, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil {
+			if !isNoScript(cerr) {
+				return nil, cerr
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, err
+	}
+	s.roundTrips.Add(1)
+	pipe = s.c.Pipeline()
+	for _, i := range missing {
+		key, args := arg(i)
+		cmds[i] = script.Eval(ctx, pipe, []string{key}, args...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	return cmds, nil
+}
+
+func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }

@@ -1,0 +1,107 @@
+package stage
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the stage's own metrics, labelled by stage. Records are
+// counted once their transaction committed, by tenant and final outcome.
+type metrics struct {
+	records      *prometheus.CounterVec   // stage, tenant, outcome
+	batches      *prometheus.CounterVec   // stage
+	transactions *prometheus.CounterVec   // stage, result
+	handle       *prometheus.HistogramVec // stage
+	commit       *prometheus.HistogramVec // stage
+	lag          *prometheus.GaugeVec     // stage, topic, partition
+	waits        *prometheus.CounterVec   // stage, reason
+	panics       *prometheus.CounterVec   // stage
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_stage_records_total",
+			Help: "Records whose transaction committed, by tenant and outcome (done, skipped, retry, dead).",
+		}, []string{"stage", "tenant", "outcome"}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_stage_batches_total",
+			Help: "Partition batches handed to the handler.",
+		}, []string{"stage"}),
+		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_stage_transactions_total",
+			Help: "Transactions ended, by result (committed, aborted, failed).",
+		}, []string{"stage", "result"}),
+		handle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_stage_handle_seconds",
+			Help:    "Time the handler took over one partition batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"stage"}),
+		commit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_stage_commit_seconds",
+			Help:    "Time to flush and end one transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"stage"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_stage_lag_records",
+			Help: "Records behind the partition's end after the last committed batch.",
+		}, []string{"stage", "topic", "partition"}),
+		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_stage_pauses_total",
+			Help: "Partitions paused, by reason (not_due: a retry record not due yet; backoff: a batch that failed as a whole).",
+		}, []string{"stage", "reason"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_stage_panics_total",
+			Help: "Handler panics recovered.",
+		}, []string{"stage"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	// Runners of several stages may share a registry: the second finds the
+	// collectors registered and uses them, told apart by the stage label.
+	var err error
+	for _, f := range []func() error{
+		func() error { m.records, err = register(reg, m.records); return err },
+		func() error { m.batches, err = register(reg, m.batches); return err },
+		func() error { m.transactions, err = register(reg, m.transactions); return err },
+		func() error { m.handle, err = register(reg, m.handle); return err },
+		func() error { m.commit, err = register(reg, m.commit); return err },
+		func() error { m.lag, err = register(reg, m.lag); return err },
+		func() error { m.waits, err = register(reg, m.waits); return err },
+		func() error { m.panics, err = register(reg, m.panics); return err },
+	} {
+		if err := f(); err != nil {
+			return nil, configErr("metrics: %v", err)
+		}
+	}
+	return m, nil
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
+
+func (m *metrics) setLag(stage, topic string, partition int32, lag int64) {
+	m.lag.WithLabelValues(stage, topic, strconv.Itoa(int(partition))).Set(float64(lag))
+}
+
+func (m *metrics) dropLag(stage string, parts map[string][]int32) {
+	for t, ps := range parts {
+		for _, p := range ps {
+			m.lag.DeleteLabelValues(stage, t, strconv.Itoa(int(p)))
+		}
+	}
+}

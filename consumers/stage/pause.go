@@ -1,0 +1,108 @@
+package stage
+
+import (
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// pauser pauses partitions until a time: a retry partition until its next
+// record is due, a partition whose batch failed until its backoff ends.
+// A paused partition is not fetched, so waiting costs nothing, and the
+// rest of the stage goes on. It is safe for concurrent use: the poll loop
+// pauses, timers resume and rebalance callbacks drop.
+type pauser struct {
+	clock Clock
+	mu    sync.Mutex
+	cl    *kgo.Client
+	waits map[topicPartition]*wait
+}
+
+type wait struct {
+	until time.Time
+	stop  func() bool
+}
+
+func newPauser(clock Clock) *pauser {
+	return &pauser{clock: clock, waits: map[topicPartition]*wait{}}
+}
+
+// bind sets the client whose partitions are paused.
+func (p *pauser) bind(cl *kgo.Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cl = cl
+}
+
+// pause stops fetching tp until until, replacing an earlier pause of tp.
+func (p *pauser) pause(tp topicPartition, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cl == nil {
+		return
+	}
+	if w := p.waits[tp]; w != nil {
+		w.stop()
+	}
+	p.cl.PauseFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
+	w := &wait{until: until}
+	p.waits[tp] = w
+	w.stop = p.clock.AfterFunc(until.Sub(p.clock.Now()), func() { p.resume(tp, w) })
+}
+
+// resume resumes tp if w is still its pause.
+func (p *pauser) resume(tp topicPartition, w *wait) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waits[tp] != w || p.cl == nil {
+		return
+	}
+	delete(p.waits, tp)
+	p.cl.ResumeFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
+}
+
+// drop forgets the pauses of the given partitions and resumes them: they
+// were revoked, lost or newly assigned, and a pause from an earlier
+// ownership must not outlive it.
+func (p *pauser) drop(parts map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	resume := map[string][]int32{}
+	for t, ps := range parts {
+		for _, part := range ps {
+			tp := topicPartition{t, part}
+			if w := p.waits[tp]; w != nil {
+				w.stop()
+				delete(p.waits, tp)
+				resume[t] = append(resume[t], part)
+			}
+		}
+	}
+	if p.cl != nil && len(resume) > 0 {
+		p.cl.ResumeFetchPartitions(resume)
+	}
+}
+
+// paused reports whether tp is paused.
+func (p *pauser) paused(tp topicPartition) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waits[tp] != nil
+}
+
+// close stops every timer and unbinds the client.
+func (p *pauser) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for tp, w := range p.waits {
+		w.stop()
+		delete(p.waits, tp)
+	}
+	p.cl = nil
+}

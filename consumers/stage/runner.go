@@ -1,0 +1,534 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
+	"github.com/twmb/franz-go/plugin/kzap"
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/telemetry"
+)
+
+// Runner runs one stage: it consumes the stage's input and retry topics in
+// a consumer group, hands the records to the handler in partition batches,
+// and produces the outputs, retries and dead letters in the same
+// transaction as the input offsets. It is a worker (Name, Run). Run must
+// not be called twice at once; the other methods are safe for concurrent
+// use.
+type Runner struct {
+	name    string
+	kc      kafka.Config
+	cfg     config
+	handler Handler
+	log     *zap.Logger
+	metrics *metrics
+	router  router
+	lanes   map[string]int
+
+	// failures counts the consecutive whole-batch failures of a
+	// partition, for its backoff. Only the poll loop touches it.
+	failures map[topicPartition]int
+}
+
+// New returns the runner of the stage called name (it names the retry and
+// dead-letter topics: sluice.retry.<name>.<n>, sluice.dlq.<name>),
+// consuming from the cluster kc with h. See the Opt functions for the
+// options and their defaults; Consume is required.
+func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) {
+	cfg := defaults(name)
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if h == nil {
+		return nil, configErr("stage %s has no handler", name)
+	}
+	if err := cfg.validate(name); err != nil {
+		return nil, err
+	}
+	if _, err := kc.Opts(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	m, err := newMetrics(cfg.reg)
+	if err != nil {
+		return nil, err
+	}
+	rn := &Runner{
+		name:     name,
+		kc:       kc,
+		cfg:      cfg,
+		log:      cfg.log.With(zap.String(telemetry.FieldStage, name)),
+		metrics:  m,
+		router:   router{stage: name, delays: cfg.delays, maxAttempts: cfg.maxAttempts, msgSize: cfg.errorMessageSize},
+		lanes:    map[string]int{},
+		failures: map[topicPartition]int{},
+	}
+	for _, t := range cfg.topics {
+		if _, ok := rn.lanes[t]; ok {
+			return nil, configErr("stage %s consumes %s twice", name, t)
+		}
+		rn.lanes[t] = 0
+	}
+	for n := 1; n <= len(cfg.delays); n++ {
+		t := kafka.RetryTopic(name, n)
+		if _, ok := rn.lanes[t]; ok {
+			return nil, configErr("stage %s consumes its own retry topic %s as an input", name, t)
+		}
+		rn.lanes[t] = n
+	}
+	mw := cfg.middleware
+	if cfg.tracer != nil {
+		mw = append([]Middleware{tracing(name, cfg.tracer, cfg.propagator)}, mw...)
+	}
+	rn.handler = Chain(h, mw...)
+	return rn, nil
+}
+
+// Name returns the stage's name.
+func (rn *Runner) Name() string { return rn.name }
+
+// Group returns the consumer group.
+func (rn *Runner) Group() string { return rn.cfg.group }
+
+// TransactionalID returns the transactional id of this runner.
+func (rn *Runner) TransactionalID() string { return rn.cfg.txnID }
+
+// Topics returns every topic the runner consumes: the inputs, then the
+// retry topics in order.
+func (rn *Runner) Topics() []string {
+	ts := append([]string(nil), rn.cfg.topics...)
+	for n := 1; n <= len(rn.cfg.delays); n++ {
+		ts = append(ts, kafka.RetryTopic(rn.name, n))
+	}
+	return ts
+}
+
+// Run creates the stage's retry and dead-letter topics if needed, joins
+// the group and processes records until ctx ends. On the way out it aborts
+// the open transaction, if any, and leaves the group, within the shutdown
+// timeout. Lost connections and failed transactions are logged and
+// recovered from with a new client after a backoff; Run returns nil when
+// ctx ends.
+func (rn *Runner) Run(ctx context.Context) error {
+	for fails := 0; ; fails++ {
+		err := rn.ensureTopics(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		rn.log.Error("creating the stage's topics failed; trying again", zap.Error(err))
+		if !rn.sleep(ctx, rn.backoff(fails+1)) {
+			return nil
+		}
+	}
+	for fails := 0; ; fails++ {
+		err := rn.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		rn.log.Error("stage client failed; starting a new one", zap.Error(err))
+		if !rn.sleep(ctx, rn.backoff(fails+1)) {
+			return nil
+		}
+	}
+}
+
+// sleep waits d or until ctx ends, reporting whether ctx is still live.
+func (rn *Runner) sleep(ctx context.Context, d time.Duration) bool {
+	done := make(chan struct{})
+	stop := rn.cfg.clock.AfterFunc(d, func() { close(done) })
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return true
+	}
+}
+
+func (rn *Runner) backoff(fails int) time.Duration {
+	d := rn.cfg.backoffMin
+	for i := 1; i < fails && d < rn.cfg.backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, rn.cfg.backoffMax)
+}
+
+func (rn *Runner) baseOpts(client string) ([]kgo.Opt, error) {
+	opts, err := rn.kc.Opts()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts,
+		kgo.ClientID("sluice-"+client),
+		kgo.WithLogger(kzap.New(rn.log.Named("kafka").With(zap.String("client", client)), kzap.Level(kgo.LogLevelWarn))),
+	), nil
+}
+
+// ensureTopics creates the retry and dead-letter topics, and the topics
+// given with EnsureTopics.
+func (rn *Runner) ensureTopics(ctx context.Context) error {
+	opts, err := rn.baseOpts("stage-" + rn.name + "-admin")
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(opts, rn.cfg.kafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("stage: admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	parts := rn.cfg.partitions
+	if parts == 0 {
+		details, err := adm.ListTopics(ctx, rn.cfg.topics...)
+		if err != nil {
+			return fmt.Errorf("stage: describe input topics: %w", err)
+		}
+		for _, d := range details {
+			if d.Err == nil && int32(len(d.Partitions)) > parts {
+				parts = int32(len(d.Partitions))
+			}
+		}
+	}
+	specs := []kafka.TopicSpec{{Name: kafka.DLQTopic(rn.name), Partitions: parts, Replication: rn.cfg.replication}}
+	for n := 1; n <= len(rn.cfg.delays); n++ {
+		specs = append(specs, kafka.TopicSpec{Name: kafka.RetryTopic(rn.name, n), Partitions: parts, Replication: rn.cfg.replication})
+	}
+	if err := kafka.EnsureTopics(ctx, adm, append(specs, rn.cfg.ensure...)...); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}
+
+// session runs one transactional client until ctx ends or the client
+// fails.
+func (rn *Runner) session(ctx context.Context) error {
+	p := newPauser(rn.cfg.clock)
+	opts, err := rn.baseOpts("stage-" + rn.name)
+	if err != nil {
+		return err
+	}
+	opts = append(opts,
+		kgo.ConsumerGroup(rn.cfg.group),
+		kgo.ConsumeTopics(rn.Topics()...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.TransactionalID(rn.cfg.txnID),
+		kgo.TransactionTimeout(rn.cfg.txnTimeout),
+		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			// A pause left from an earlier ownership must not hold a
+			// partition that comes back.
+			p.drop(assigned)
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+			p.drop(revoked)
+			rn.metrics.dropLag(rn.name, revoked)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			p.drop(lost)
+			rn.metrics.dropLag(rn.name, lost)
+		}),
+	)
+	if rn.cfg.reg != nil {
+		m := kprom.NewMetrics("sluice_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": "stage-" + rn.name}, rn.cfg.reg)))
+		opts = append(opts, kgo.WithHooks(m))
+	}
+	s, err := kgo.NewGroupTransactSession(append(opts, rn.cfg.kafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("stage: client: %w", err)
+	}
+	p.bind(s.Client())
+	defer func() {
+		p.close()
+		rn.leave(s)
+	}()
+	rn.log.Info("stage started", zap.String("group", rn.cfg.group), zap.Strings("topics", rn.Topics()))
+	for ctx.Err() == nil {
+		if err := rn.poll(ctx, s, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leave closes the client, leaving the group, within the shutdown timeout.
+func (rn *Runner) leave(s *kgo.GroupTransactSession) {
+	done := make(chan struct{})
+	go func() {
+		s.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(rn.cfg.shutdownTimeout):
+		rn.log.Warn("leaving the group took longer than the shutdown timeout")
+	}
+}
+
+// work is one partition batch of a poll.
+type work struct {
+	b *Batch
+	// failed is the batch's unclassified error: nothing of it is
+	// produced, and its partition is rewound.
+	failed error
+}
+
+// producer produces a poll's records in its transaction and keeps the
+// first failure.
+type producer struct {
+	s   *kgo.GroupTransactSession
+	mu  sync.Mutex
+	err error
+}
+
+func (p *producer) produce(ctx context.Context, r *kgo.Record) {
+	p.s.Produce(ctx, r, func(r *kgo.Record, err error) {
+		if err != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = fmt.Errorf("stage: produce to %s: %w", r.Topic, err)
+			}
+			p.mu.Unlock()
+		}
+	})
+}
+
+func (p *producer) failure() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// poll handles one poll: one transaction.
+func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *pauser) error {
+	fs := s.PollRecords(ctx, rn.cfg.maxPollRecords)
+	if ctx.Err() != nil {
+		return nil
+	}
+	var fatal error
+	fs.EachError(func(topic string, partition int32, err error) {
+		switch {
+		case errors.Is(err, kgo.ErrClientClosed):
+			fatal = err
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		default:
+			rn.log.Warn("fetch failed", zap.String(telemetry.FieldTopic, topic), zap.Int32(telemetry.FieldPartition, partition), zap.Error(err))
+		}
+	})
+	if fatal != nil {
+		return fatal
+	}
+	works := rn.split(ctx, s, p, fs)
+	if len(works) == 0 {
+		return nil
+	}
+	if err := s.Begin(); err != nil {
+		return fmt.Errorf("%w: begin: %w", ErrTransaction, err)
+	}
+
+	prod := &producer{s: s}
+	sem := make(chan struct{}, rn.cfg.concurrency)
+	var wg sync.WaitGroup
+	for _, w := range works {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rn.work(ctx, w, prod)
+		}()
+	}
+	wg.Wait()
+
+	// Batches that failed as a whole go back: their partitions rewind to
+	// their first record and pause for a backoff.
+	for _, w := range works {
+		if w.failed == nil {
+			continue
+		}
+		first := w.b.Records[0].Raw
+		tp := topicPartition{first.Topic, first.Partition}
+		rn.failures[tp]++
+		d := rn.backoff(rn.failures[tp])
+		if ctx.Err() == nil {
+			rn.log.Warn("batch failed; its partition backs off and handles it again",
+				zap.String(telemetry.FieldTopic, tp.topic), zap.Int32(telemetry.FieldPartition, tp.partition),
+				zap.Int64(telemetry.FieldOffset, first.Offset), zap.Duration("backoff", d), zap.Error(w.failed))
+		}
+		s.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.topic: {tp.partition: {Epoch: -1, Offset: first.Offset}}})
+		p.pause(tp, rn.cfg.clock.Now().Add(d))
+		rn.metrics.waits.WithLabelValues(rn.name, "backoff").Inc()
+	}
+
+	began := time.Now()
+	try := kgo.TryCommit
+	if ctx.Err() != nil {
+		try = kgo.TryAbort
+	} else if err := s.Client().Flush(ctx); err != nil {
+		try = kgo.TryAbort
+	} else if err := prod.failure(); err != nil {
+		rn.log.Error("producing failed; aborting the transaction", zap.Error(err))
+		try = kgo.TryAbort
+	}
+	endTimeout := rn.cfg.txnTimeout
+	if ctx.Err() != nil {
+		endTimeout = rn.cfg.shutdownTimeout
+	}
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
+	defer cancel()
+	committed, err := s.End(endCtx, try)
+	rn.metrics.commit.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
+
+	hookCtx, cancelHooks := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.shutdownTimeout)
+	defer cancelHooks()
+	var ran sync.WaitGroup
+	run := func(h *hooks, committed bool) {
+		ran.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; ran.Done() }()
+			h.run(hookCtx, committed)
+		}()
+	}
+	defer ran.Wait()
+	for _, w := range works {
+		if w.failed != nil {
+			run(w.b.hooks, false) // nothing of it was produced or committed
+		}
+	}
+	switch {
+	case err != nil:
+		rn.metrics.transactions.WithLabelValues(rn.name, "failed").Inc()
+		return fmt.Errorf("%w: end: %w", ErrTransaction, err)
+	case !committed:
+		rn.metrics.transactions.WithLabelValues(rn.name, "aborted").Inc()
+		if ctx.Err() == nil {
+			rn.log.Info("transaction aborted (rebalance or failure); its records will be consumed again")
+		}
+		for _, w := range works {
+			if w.failed == nil {
+				run(w.b.hooks, false)
+			}
+		}
+		return nil
+	}
+	rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
+	for _, w := range works {
+		if w.failed != nil {
+			continue
+		}
+		b := w.b
+		last := b.Records[len(b.Records)-1].Raw
+		delete(rn.failures, topicPartition{b.Topic, b.Partition})
+		rn.metrics.setLag(rn.name, b.Topic, b.Partition, max(b.HighWatermark-last.Offset-1, 0))
+		for _, r := range b.Records {
+			rn.metrics.records.WithLabelValues(rn.name, r.Tenant, r.Outcome().String()).Inc()
+		}
+		run(b.hooks, true)
+	}
+	return nil
+}
+
+// split turns a poll into partition batches. A retry partition is cut at
+// its first record not yet due: the partition rewinds to that record and
+// pauses until it is due.
+func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) []*work {
+	var works []*work
+	now := rn.cfg.clock.Now()
+	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
+		recs := ftp.Records
+		if len(recs) == 0 {
+			return
+		}
+		lane := rn.lanes[ftp.Topic]
+		if lane > 0 {
+			for i, raw := range recs {
+				if d := due(raw); d.After(now) {
+					tp := topicPartition{ftp.Topic, ftp.Partition}
+					s.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.topic: {tp.partition: {Epoch: -1, Offset: raw.Offset}}})
+					p.pause(tp, d)
+					rn.metrics.waits.WithLabelValues(rn.name, "not_due").Inc()
+					recs = recs[:i]
+					break
+				}
+			}
+			if len(recs) == 0 {
+				return
+			}
+		}
+		b := &Batch{
+			Stage:         rn.name,
+			Topic:         ftp.Topic,
+			Partition:     ftp.Partition,
+			Lane:          lane,
+			HighWatermark: ftp.HighWatermark,
+			Records:       make([]*Record, len(recs)),
+			hooks:         &hooks{},
+		}
+		for i, raw := range recs {
+			b.Records[i] = newRecord(ctx, raw, lane)
+		}
+		works = append(works, &work{b: b})
+	})
+	return works
+}
+
+// work handles one batch and produces what it decided: outputs of done
+// records, retries and dead letters of failed ones, in offset order.
+func (rn *Runner) work(ctx context.Context, w *work, prod *producer) {
+	b := w.b
+	pass := b.Records
+	if rn.cfg.requireTenant {
+		pass = make([]*Record, 0, len(b.Records))
+		for _, r := range b.Records {
+			if r.Tenant == "" {
+				r.Fail(Poison(ErrNoTenant))
+				continue
+			}
+			pass = append(pass, r)
+		}
+	}
+	if len(pass) > 0 {
+		rn.metrics.batches.WithLabelValues(rn.name).Inc()
+		began := time.Now()
+		err := rn.handle(ctx, rn.handler, b.Subset(pass))
+		rn.metrics.handle.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
+		if err != nil {
+			w.failed = err
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		return // the transaction aborts; routing now would misread a shutdown as failures
+	}
+	now := rn.cfg.clock.Now()
+	for _, r := range b.Records {
+		switch r.settle() {
+		case OutcomeDone:
+			for _, out := range r.outputs {
+				prod.produce(ctx, out)
+			}
+		case OutcomeFailed:
+			out, o := rn.router.route(r, r.err, now)
+			r.setRouted(o)
+			fields := recordFields(rn.name, r, zap.String("class", string(ClassOf(r.err))), zap.String("error", truncate(r.err.Error(), rn.cfg.errorMessageSize)))
+			if o == OutcomeRetry {
+				rn.log.Info("record failed; retrying later", append(fields, zap.String("retry_topic", out.Topic))...)
+			} else {
+				rn.log.Warn("record dead-lettered", fields...)
+			}
+			prod.produce(ctx, out)
+		}
+	}
+}
