@@ -16,6 +16,8 @@ const (
 	HeaderTraceParent = "traceparent"
 	HeaderTraceState  = "tracestate"
 	HeaderReceivedAt  = "received-at"
+	// HeaderLane is "interactive" or "batch".
+	HeaderLane = "lane"
 
 	// Dead letters and retries add these.
 	HeaderErrorStage        = "error-stage"

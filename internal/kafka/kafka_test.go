@@ -93,11 +93,13 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestTopicNames(t *testing.T) {
 	for got, want := range map[string]string{
-		InTopic("crm"):              "sluice.in.crm",
-		InvalidTopic("crm"):         "sluice.in.crm.invalid",
-		CanonicalTopic("contact"):   "sluice.canonical.contact",
-		RetryTopic("transform", 2):  "sluice.retry.transform.2",
-		DLQTopic("deliver.webhook"): "sluice.dlq.deliver.webhook",
+		InTopic("crm"):                             "sluice.in.crm",
+		InvalidTopic("crm"):                        "sluice.in.crm.invalid",
+		CanonicalTopic("contact"):                  "sluice.canonical.contact",
+		CanonicalLaneTopic("order", "batch"):       "sluice.canonical.order.batch",
+		CanonicalLaneTopic("order", "interactive"): "sluice.canonical.order",
+		RetryTopic("transform", 2):                 "sluice.retry.transform.2",
+		DLQTopic("deliver.webhook"):                "sluice.dlq.deliver.webhook",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

@@ -28,8 +28,23 @@ func InTopic(integration string) string { return "sluice.in." + integration }
 // raw, with the reason in headers.
 func InvalidTopic(integration string) string { return "sluice.in." + integration + ".invalid" }
 
-// CanonicalTopic carries the canonical events of one object type.
+// CanonicalTopic carries the canonical events of one object type from
+// interactive integrations.
 func CanonicalTopic(object string) string { return "sluice.canonical." + object }
+
+// CanonicalBatchTopic carries the canonical events of one object type from
+// batch integrations (backfills, bulk syncs): a lane of its own, consumed
+// by its own groups, so a backlog there never delays interactive events.
+func CanonicalBatchTopic(object string) string { return "sluice.canonical." + object + ".batch" }
+
+// CanonicalLaneTopic returns the canonical topic of object for lane
+// ("interactive" or "batch").
+func CanonicalLaneTopic(object, lane string) string {
+	if lane == "batch" {
+		return CanonicalBatchTopic(object)
+	}
+	return CanonicalTopic(object)
+}
 
 // RetryTopic is the n-th (1-based) delayed retry lane of a stage.
 func RetryTopic(stage string, n int) string { return "sluice.retry." + stage + "." + strconv.Itoa(n) }
