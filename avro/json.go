@@ -80,6 +80,11 @@ func parseJSON(data []byte) (jvalue, error) {
 type jparser struct {
 	data []byte
 	pos  int
+	// Members and elements of the objects and arrays being parsed are
+	// gathered on these stacks and copied out once complete, so that each
+	// object or array costs one allocation of its exact size.
+	members  []jmember
+	elements []jvalue
 }
 
 func (p *jparser) skipSpace() {
@@ -117,12 +122,13 @@ func (p *jparser) value() (jvalue, error) {
 			v.arr = []jvalue{}
 			return v, nil
 		}
+		mark := len(p.elements)
 		for {
 			e, err := p.value()
 			if err != nil {
 				return v, err
 			}
-			v.arr = append(v.arr, e)
+			p.elements = append(p.elements, e)
 			p.skipSpace()
 			if p.data[p.pos] == ',' {
 				p.pos++
@@ -130,6 +136,9 @@ func (p *jparser) value() (jvalue, error) {
 				continue
 			}
 			p.pos++ // ']'
+			v.arr = append([]jvalue(nil), p.elements[mark:]...)
+			clear(p.elements[mark:])
+			p.elements = p.elements[:mark]
 			return v, nil
 		}
 	case '{':
@@ -141,6 +150,7 @@ func (p *jparser) value() (jvalue, error) {
 			v.obj = []jmember{}
 			return v, nil
 		}
+		mark := len(p.members)
 		for {
 			k, err := p.str()
 			if err != nil {
@@ -153,7 +163,7 @@ func (p *jparser) value() (jvalue, error) {
 			if err != nil {
 				return v, err
 			}
-			v.obj = append(v.obj, jmember{key: k, val: e})
+			p.members = append(p.members, jmember{key: k, val: e})
 			p.skipSpace()
 			if p.data[p.pos] == ',' {
 				p.pos++
@@ -161,6 +171,9 @@ func (p *jparser) value() (jvalue, error) {
 				continue
 			}
 			p.pos++ // '}'
+			v.obj = append([]jmember(nil), p.members[mark:]...)
+			clear(p.members[mark:])
+			p.members = p.members[:mark]
 			return v, nil
 		}
 	default:

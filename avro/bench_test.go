@@ -1,0 +1,158 @@
+package avro
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/canonical"
+)
+
+// benchOrder is a canonical order event of about 1 KB in Avro.
+func benchOrder() canonical.OrderEvent {
+	ev := fixtureOrderEvent()
+	extra := ev.Data.Lines[0]
+	extra.LineID, extra.SKU, extra.Name = ptr("866550311766439021"), ptr("IPOD2008BLUE"), "IPod Nano - 8GB - blue"
+	ev.Data.Lines = append(ev.Data.Lines, extra)
+	return ev
+}
+
+// baseline is a raw operation a serde benchmark compares itself with.
+type baseline struct {
+	op func(b *testing.B) // one raw operation
+}
+
+// fn is the baseline as a benchmark of its own.
+func (bl baseline) fn(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		bl.op(b)
+	}
+}
+
+// report stops the timer, runs the raw operation as many times as the
+// benchmark ran, and reports the benchmark's time per op as a multiple of
+// the raw one's ("x-raw"): a baseline measured in the same run, on the
+// same warm machine state.
+func (bl baseline) report(b *testing.B) {
+	b.StopTimer()
+	start := time.Now()
+	for range b.N {
+		bl.op(b)
+	}
+	raw := time.Since(start)
+	if raw > 0 {
+		b.ReportMetric(float64(b.Elapsed())/float64(raw), "x-raw")
+	}
+}
+
+// BenchmarkSerde compares the cached serde with hamba/avro's raw Marshal
+// and Unmarshal of the same ~1 KB canonical record, measured in the same
+// run: each serde benchmark reports x-raw, its time per record as a
+// multiple of its raw counterpart's, timed right after it for as many
+// records. The serde is warm: its subject is
+// registered and its schema id known, as on the hot path.
+func BenchmarkSerde(b *testing.B) {
+	s := loadSchemas(b)
+	reg := startRegistry(b)
+	ctx := context.Background()
+	sd := newSerde(b, reg, s)
+	sc, _ := s.Lookup(canonical.RecordOrderEvent)
+	subject := sc.Subject()
+	ev := benchOrder()
+	wire := mustEncode(b, sd, subject, ev)
+	body := wire[5:]
+	api := newAPI()
+	var warm canonical.OrderEvent
+	if err := sd.Decode(ctx, wire, &warm); err != nil {
+		b.Fatal(err)
+	}
+	validator, err := s.Validator(canonical.RecordOrderEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := json.Marshal(ev.Data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := validator.Validate(payload); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("record: %d bytes of Avro, %d bytes of JSON", len(body), len(payload))
+
+	rawEncode := baseline{op: func(b *testing.B) {
+		if _, err := api.Marshal(sc.parsed, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	rawDecode := baseline{op: func(b *testing.B) {
+		var out canonical.OrderEvent
+		if err := api.Unmarshal(sc.parsed, body, &out); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	rawDecodeNative := baseline{op: func(b *testing.B) {
+		var out map[string]any
+		if err := api.Unmarshal(sc.parsed, body, &out); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	// The least a JSON-to-Avro path does: encoding/json into the Go type,
+	// then hamba's Marshal, with no contract checks.
+	rawJSONEncode := baseline{op: func(b *testing.B) {
+		var ord canonical.Order
+		if err := json.Unmarshal(payload, &ord); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := api.Marshal(sc.parsed, &canonical.OrderEvent{Envelope: ev.Envelope, Data: ord}); err != nil {
+			b.Fatal(err)
+		}
+	}}
+
+	b.Run("encode/hamba-raw", rawEncode.fn)
+	b.Run("encode/serde", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := sd.Encode(ctx, subject, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawEncode.report(b)
+	})
+	b.Run("decode/hamba-raw", rawDecode.fn)
+	b.Run("decode/serde", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var out canonical.OrderEvent
+			if err := sd.Decode(ctx, wire, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawDecode.report(b)
+	})
+	b.Run("decode-native/hamba-raw", rawDecodeNative.fn)
+	b.Run("decode-native/serde", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := sd.DecodeNative(ctx, wire); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawDecodeNative.report(b)
+	})
+	b.Run("validate+encode/json+hamba-raw", rawJSONEncode.fn)
+	b.Run("validate+encode/serde", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			data, err := validator.Validate(payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sd.EncodeNative(ctx, subject, NativeEvent(ev.Envelope, data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawJSONEncode.report(b)
+	})
+}
