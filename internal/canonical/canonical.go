@@ -3,9 +3,10 @@
 // to, the envelope every event carries, and the events of the
 // sluice.canonical.<object> topics.
 //
-// The Avro contracts in avro/schemas/canonical are the source of truth;
-// these types mirror them field for field (the avro tags) and are checked
-// against them by the avro package's tests, which encode and decode every
+// The Avro contracts in avro/schemas/canonical are the source of truth
+// and document every field; these types mirror them field for field (the
+// avro tag names the field) and are checked against them by the avro
+// package's tests, which compare the fields and encode and decode every
 // type through its schema. The json tags give the same names to
 // destinations that receive JSON.
 //
