@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
 	"github.com/sluicehq/sluice/internal/config"
@@ -133,4 +134,22 @@ func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
 		}
 	}
 	return s, nil
+}
+
+// registryClient returns a client of the schema registry at url, with
+// basic auth from SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD
+// when they are set (Confluent Cloud's API key and secret).
+func registryClient(getenv func(string) string, url string) (*sr.Client, error) {
+	if url == "" {
+		return nil, fmt.Errorf("SCHEMA_REGISTRY_URL is not set: name the schema registry")
+	}
+	opts := []sr.ClientOpt{sr.URLs(url), sr.UserAgent("sluice")}
+	if user := getenv("SCHEMA_REGISTRY_USERNAME"); user != "" {
+		opts = append(opts, sr.BasicAuth(user, getenv("SCHEMA_REGISTRY_PASSWORD")))
+	}
+	cl, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("schema registry: %w", err)
+	}
+	return cl, nil
 }
