@@ -63,7 +63,7 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 		r := b.Records[0]
 		rn.metrics.panics.WithLabelValues(rn.name).Inc()
 		rn.log.Error("handler panicked; the record is poison",
-			recordFields(rn.name, r, zap.String("panic", describePanic(p.value)), zap.ByteString("stack", p.stack))...)
+			recordFields(r, zap.String("panic", describePanic(p.value)), zap.ByteString("stack", p.stack))...)
 		r.Fail(Poison(fmt.Errorf("%w: %s", ErrPanic, describePanic(p.value))))
 		return nil
 	}
@@ -150,11 +150,10 @@ func (c headerCarrier) Keys() []string {
 	return keys
 }
 
-// recordFields are the log fields of a record: never its key, value or
-// secrets.
-func recordFields(stage string, r *Record, extra ...zap.Field) []zap.Field {
+// recordFields are the log fields of a record (the stage is on the
+// runner's logger): never its key, value or secrets.
+func recordFields(r *Record, extra ...zap.Field) []zap.Field {
 	return append([]zap.Field{
-		zap.String(telemetry.FieldStage, stage),
 		zap.String(telemetry.FieldTenant, r.Tenant),
 		zap.String(telemetry.FieldEventID, r.EventID),
 		zap.String(telemetry.FieldTopic, r.Raw.Topic),

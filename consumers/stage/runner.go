@@ -522,7 +522,7 @@ func (rn *Runner) work(ctx context.Context, w *work, prod *producer) {
 		case OutcomeFailed:
 			out, o := rn.router.route(r, r.err, now)
 			r.setRouted(o)
-			fields := recordFields(rn.name, r, zap.String("class", string(ClassOf(r.err))), zap.String("error", truncate(r.err.Error(), rn.cfg.errorMessageSize)))
+			fields := recordFields(r, zap.String("class", string(ClassOf(r.err))), zap.String("error", truncate(r.err.Error(), rn.cfg.errorMessageSize)))
 			if o == OutcomeRetry {
 				rn.log.Info("record failed; retrying later", append(fields, zap.String("retry_topic", out.Topic))...)
 			} else {

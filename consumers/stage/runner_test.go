@@ -2,10 +2,14 @@ package stage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/stage"
@@ -106,5 +110,366 @@ func TestRunnerCopiesEveryRecordOnce(t *testing.T) {
 		if kafka.Header(o, kafka.HeaderTenantID) == "" || kafka.Header(o, kafka.HeaderEventID) == "" {
 			t.Fatalf("output %s lacks the input's tenant-id or event-id: %v", o.Value, o.Headers)
 		}
+	}
+}
+
+// metric returns the sum of the samples of the counter or gauge name whose
+// labels include labels.
+func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				sum += c.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				sum += g.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// checkDeadLetter checks the headers of a dead letter of input in.
+func checkDeadLetter(t *testing.T, stageName string, dl, in *kgo.Record, class, attempts, message string) {
+	t.Helper()
+	if string(dl.Key) != string(in.Key) || string(dl.Value) != string(in.Value) {
+		t.Errorf("dead letter key/value %q/%q, want %q/%q", dl.Key, dl.Value, in.Key, in.Value)
+	}
+	want := map[string]string{
+		kafka.HeaderTenantID:          kafka.Header(in, kafka.HeaderTenantID),
+		kafka.HeaderEventID:           kafka.Header(in, kafka.HeaderEventID),
+		kafka.HeaderErrorStage:        stageName,
+		kafka.HeaderErrorClass:        class,
+		kafka.HeaderOriginalTopic:     in.Topic,
+		kafka.HeaderOriginalPartition: fmt.Sprint(in.Partition),
+		kafka.HeaderOriginalOffset:    fmt.Sprint(in.Offset),
+		kafka.HeaderAttempts:          attempts,
+		kafka.HeaderRetryAt:           "",
+	}
+	for k, v := range want {
+		if got := kafka.Header(dl, k); got != v {
+			t.Errorf("dead letter header %s = %q, want %q", k, got, v)
+		}
+	}
+	if got := kafka.Header(dl, kafka.HeaderErrorMessage); !strings.Contains(got, message) {
+		t.Errorf("dead letter error-message %q does not say %q", got, message)
+	}
+}
+
+// find returns the record of recs whose value is v.
+func find(t *testing.T, recs []*kgo.Record, v string) *kgo.Record {
+	t.Helper()
+	for _, r := range recs {
+		if string(r.Value) == v {
+			return r
+		}
+	}
+	t.Fatalf("no record with value %s", v)
+	return nil
+}
+
+func TestPoisonGoesToDeadLetterAtOnce(t *testing.T) {
+	t.Parallel()
+	const n, bad = 20, 5
+	for _, tc := range []struct {
+		name    string
+		input   func(i int) *kgo.Record
+		handle  func(r *stage.Record)
+		message string
+	}{
+		{
+			name:    "handler panics",
+			input:   func(i int) *kgo.Record { return stagetest.Record("acme", i) },
+			handle:  func(r *stage.Record) { panic("cannot handle " + string(r.Raw.Value)) },
+			message: "handler panicked",
+		},
+		{
+			name:    "record does not decode",
+			input:   func(i int) *kgo.Record { return stagetest.Record("acme", i) },
+			handle:  func(r *stage.Record) { r.Fail(stage.Poison(errors.New("avro: unknown schema id 99"))) },
+			message: "unknown schema id 99",
+		},
+		{
+			name: "no tenant-id header",
+			input: func(i int) *kgo.Record {
+				r := stagetest.Record("acme", i)
+				if i == bad {
+					r.Headers = r.Headers[1:]
+					kafka.SetHeader(r, kafka.HeaderTenantID, "")
+				}
+				return r
+			},
+			handle:  func(r *stage.Record) { panic("the handler must not see a record without tenant") },
+			message: "no tenant-id",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 1)
+			recs := make([]*kgo.Record, n)
+			for i := range recs {
+				recs[i] = tc.input(i)
+			}
+			stagetest.Produce(t, e.k, e.in, recs...)
+			badValue := fmt.Sprintf("v-%d", bad)
+			var mu sync.Mutex
+			seen := 0
+			h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+				for _, r := range b.Records {
+					if string(r.Raw.Value) == badValue {
+						mu.Lock()
+						seen++
+						mu.Unlock()
+						tc.handle(r)
+						continue
+					}
+					r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+				}
+				return nil
+			})
+			stagetest.Start(t, e.runner(t, h))
+			outs := stagetest.WaitRecords(t, e.k, e.out, n-1, 60*time.Second)
+			dls := stagetest.WaitRecords(t, e.k, kafka.DLQTopic(e.name), 1, 30*time.Second)
+			if len(dls) != 1 {
+				t.Fatalf("%d dead letters, want 1", len(dls))
+			}
+			in := find(t, e.k.Records(t, e.in), badValue)
+			checkDeadLetter(t, e.name, dls[0], in, "poison", "1", tc.message)
+			if kafka.Header(dls[0], kafka.HeaderTenantID) == "" && tc.name != "no tenant-id header" {
+				t.Error("dead letter lost its tenant")
+			}
+			for _, o := range outs {
+				if string(o.Value) == badValue {
+					t.Errorf("the poison record has an output")
+				}
+			}
+			if got := len(outs); got != n-1 {
+				t.Errorf("%d outputs, want %d", got, n-1)
+			}
+			if retries := e.k.Records(t, kafka.RetryTopic(e.name, 1)); len(retries) != 0 {
+				t.Errorf("poison went to a retry topic: %d records", len(retries))
+			}
+		})
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	const n = 10
+	stagetest.Produce(t, e.k, e.in, inputs(n, "acme", "globex")...)
+	type attempt struct {
+		attempt, lane int
+		at            time.Time
+		source        stage.Source
+	}
+	var mu sync.Mutex
+	var attempts []attempt
+	h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+		for _, r := range b.Records {
+			if string(r.Raw.Value) == "v-3" {
+				mu.Lock()
+				attempts = append(attempts, attempt{r.Attempt, r.Lane, time.Now(), r.Source})
+				mu.Unlock()
+				if r.Attempt < 3 {
+					r.Fail(errors.New("upstream 503"))
+					continue
+				}
+			}
+			r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+		}
+		return nil
+	})
+	stagetest.Start(t, e.runner(t, h))
+	outs := stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	if err := exactlyOnce(outs, n); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 3 {
+		t.Fatalf("v-3 was tried %d times, want 3: %+v", len(attempts), attempts)
+	}
+	in := find(t, e.k.Records(t, e.in), "v-3")
+	for i, a := range attempts {
+		if a.attempt != i+1 || a.lane != i {
+			t.Errorf("try %d: attempt %d from lane %d, want attempt %d from lane %d", i+1, a.attempt, a.lane, i+1, i)
+		}
+		if a.source != (stage.Source{Topic: in.Topic, Partition: in.Partition, Offset: in.Offset}) {
+			t.Errorf("try %d: source %+v, want the input's coordinates", i+1, a.source)
+		}
+	}
+	if gap := attempts[1].at.Sub(attempts[0].at); gap < 200*time.Millisecond {
+		t.Errorf("lane 1 ran %v after the failure, before its 200ms delay", gap)
+	}
+	if gap := attempts[2].at.Sub(attempts[1].at); gap < 500*time.Millisecond {
+		t.Errorf("lane 2 ran %v after the failure, before its 500ms delay", gap)
+	}
+	if dls := e.k.Records(t, kafka.DLQTopic(e.name)); len(dls) != 0 {
+		t.Errorf("%d dead letters, want none", len(dls))
+	}
+}
+
+func TestFailuresEndInDeadLetterWithEveryHeader(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		err      error
+		class    string
+		attempts string
+		tries    int
+	}{
+		{"retries exhausted", errors.New("upstream 503"), "retryable", "3", 3},
+		{"explicitly retryable, exhausted", stage.Retryable(errors.New("upstream 503")), "retryable", "3", 3},
+		{"permanent at once", stage.Permanent(errors.New("upstream 503: no such account")), "permanent", "1", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 2)
+			const n = 6
+			stagetest.Produce(t, e.k, e.in, inputs(n, "acme", "globex")...)
+			var mu sync.Mutex
+			tries := 0
+			h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+				for _, r := range b.Records {
+					if string(r.Raw.Value) == "v-4" {
+						mu.Lock()
+						tries++
+						mu.Unlock()
+						r.Fail(tc.err)
+						continue
+					}
+					r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+				}
+				return nil
+			})
+			stagetest.Start(t, e.runner(t, h))
+			dls := stagetest.WaitRecords(t, e.k, kafka.DLQTopic(e.name), 1, 60*time.Second)
+			if len(dls) != 1 {
+				t.Fatalf("%d dead letters, want 1", len(dls))
+			}
+			checkDeadLetter(t, e.name, dls[0], find(t, e.k.Records(t, e.in), "v-4"), tc.class, tc.attempts, "upstream 503")
+			outs := stagetest.WaitRecords(t, e.k, e.out, n-1, 30*time.Second)
+			if len(outs) != n-1 {
+				t.Errorf("%d outputs, want %d", len(outs), n-1)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tries != tc.tries {
+				t.Errorf("tried %d times, want %d", tries, tc.tries)
+			}
+		})
+	}
+}
+
+// TestRetryNotDueDoesNotBlock checks that a retry record waiting for its
+// due time holds up neither the input topic nor the CPU: its partition is
+// paused once, not polled in a loop.
+func TestRetryNotDueDoesNotBlock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	reg := prometheus.NewRegistry()
+	var mu sync.Mutex
+	tries := 0
+	h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+		for _, r := range b.Records {
+			if string(r.Raw.Value) == "v-0" {
+				mu.Lock()
+				tries++
+				mu.Unlock()
+				r.Fail(errors.New("not yet"))
+				continue
+			}
+			r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+		}
+		return nil
+	})
+	stagetest.Start(t, e.runner(t, h, stage.RetryDelays(time.Hour), stage.Registerer(reg)))
+	stagetest.Produce(t, e.k, e.in, stagetest.Record("acme", 0))
+	stagetest.WaitRecords(t, e.k, kafka.RetryTopic(e.name, 1), 1, 30*time.Second)
+	// The runner polls the retry record, finds it not due and pauses its
+	// partition; input keeps flowing.
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got < 1 {
+			return fmt.Errorf("the retry record has not been polled yet")
+		}
+		return nil
+	})
+	const n = 50
+	recs := inputs(n, "acme", "globex")
+	stagetest.Produce(t, e.k, e.in, recs[1:]...)
+	outs := stagetest.WaitRecords(t, e.k, e.out, n-1, 30*time.Second)
+	if len(outs) != n-1 {
+		t.Errorf("%d outputs, want %d", len(outs), n-1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if tries != 1 {
+		t.Errorf("the waiting record was handled %d times, want 1", tries)
+	}
+	if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got > 2 {
+		t.Errorf("the retry partition was paused %v times while waiting: the runner polls it in a loop", got)
+	}
+}
+
+// TestBatchErrorBacksOffAndComesBack checks that a batch failing as a whole
+// (a dependency down) commits nothing, backs off, and is handled again.
+func TestBatchErrorBacksOffAndComesBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	reg := prometheus.NewRegistry()
+	const n, failures = 40, 3
+	stagetest.Produce(t, e.k, e.in, inputs(n, "acme", "globex")...)
+	var mu sync.Mutex
+	calls, aborts, commits := 0, 0, 0
+	h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+		mu.Lock()
+		calls++
+		fail := calls <= failures
+		mu.Unlock()
+		b.AfterAbort(func(context.Context) { mu.Lock(); aborts++; mu.Unlock() })
+		b.AfterCommit(func(context.Context) { mu.Lock(); commits++; mu.Unlock() })
+		for _, r := range b.Records {
+			r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+		}
+		if fail {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	})
+	stagetest.Start(t, e.runner(t, h, stage.Registerer(reg)))
+	outs := stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	if err := exactlyOnce(outs, n); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if aborts < failures || commits == 0 {
+		t.Errorf("%d abort hooks and %d commit hooks; want at least %d aborts and some commits", aborts, commits, failures)
+	}
+	if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "backoff"}); got < failures {
+		t.Errorf("%v backoff pauses, want at least %d", got, failures)
+	}
+	if dls := e.k.Records(t, kafka.DLQTopic(e.name)); len(dls) != 0 {
+		t.Errorf("a failed batch was dead-lettered: %d records", len(dls))
 	}
 }
