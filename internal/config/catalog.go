@@ -209,6 +209,12 @@ type Contract struct {
 	// EventID says where the provider's delivery id is read from. Default:
 	// the signature scheme's rule, else a hash of the event.
 	EventID *FieldRef `yaml:"event_id"`
+	// EntityID says where the id of the entity an event is about is read
+	// from (a contact's id, an order's number). It only matters for a hot
+	// tenant, whose events are spread over sub-keys by entity id so that
+	// one entity's events stay in order. Default: none, every event of a
+	// hot tenant goes to its first sub-key.
+	EntityID *FieldRef `yaml:"entity_id"`
 	// Events map event types to the Avro record that carries them.
 	Events []EventContract `yaml:"events"`
 	// UnknownFields is drop (default: data minimization) or reject.

@@ -241,6 +241,7 @@ func (v *validator) contract(path string, c *Contract) {
 	v.enum(path+".on_invalid", c.OnInvalid, InvalidReject, InvalidQuarantine)
 	v.fieldRef(path+".event_type", c.EventType)
 	v.fieldRef(path+".event_id", c.EventID)
+	v.fieldRef(path+".entity_id", c.EntityID)
 	if len(c.Events) == 0 {
 		v.fail(path+".events", "at least one event contract is required (type and Avro record)")
 	}

@@ -18,6 +18,10 @@ const (
 	HeaderReceivedAt  = "received-at"
 	// HeaderLane is "interactive" or "batch".
 	HeaderLane = "lane"
+	// HeaderProviderEventID keeps the provider's own event or delivery id
+	// when it could not serve as the event id as it was (see the webhook
+	// ingress), so the event can still be found by it.
+	HeaderProviderEventID = "provider-event-id"
 
 	// Dead letters and retries add these.
 	HeaderErrorStage        = "error-stage"
@@ -30,6 +34,9 @@ const (
 	// HeaderRetryAt is when a record in a retry topic is due, RFC 3339
 	// with nanoseconds in UTC.
 	HeaderRetryAt = "retry-at"
+	// HeaderErrorCode is the stable code of the error, e.g.
+	// "schema_violation" on a record kept in an invalid topic.
+	HeaderErrorCode = "error-code"
 )
 
 // Header returns the value of the first header with key, or "".
