@@ -2,7 +2,6 @@ package dedupe
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -107,23 +106,31 @@ func (s *Store) Middleware() stage.Middleware {
 // be written leaves the event pending until its lease ends, after which a
 // late duplicate would get through.
 func (s *Store) settle(ctx context.Context, b *stage.Batch, done, release []Claim) {
-	var err error
 	wait := 50 * time.Millisecond
-	for attempt := 0; attempt < 4; attempt++ {
+	var err error
+	for attempt := 1; ; attempt++ {
 		if err = s.Settle(ctx, done, release); err == nil {
 			return
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			attempt = 4
-		case <-t.C:
+		if attempt == 4 || !sleep(ctx, wait) {
+			break
 		}
 		wait *= 2
 	}
 	s.log.Error("dedupe: markers not settled; they stay pending until their lease ends",
 		zap.String(telemetry.FieldStage, b.Stage), zap.String(telemetry.FieldTopic, b.Topic),
 		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", len(done)), zap.Int("release", len(release)),
-		zap.Error(fmt.Errorf("%w", err)))
+		zap.Error(err))
+}
+
+// sleep waits d or until ctx ends, reporting whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

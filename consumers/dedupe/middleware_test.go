@@ -1,0 +1,341 @@
+package dedupe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/consumers/dedupe"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+type env struct {
+	k       *testkit.Kafka
+	r       *testkit.Redis
+	name    string
+	in, out string
+}
+
+func newEnv(t *testing.T, parts int32) *env {
+	t.Helper()
+	e := &env{k: testkit.NewKafka(t), r: testkit.NewRedis(t), name: testkit.Name(t, "dd")}
+	e.in, e.out = e.name+".in", e.name+".out"
+	e.k.CreateTopic(t, e.in, parts, nil)
+	e.k.CreateTopic(t, e.out, parts, nil)
+	return e
+}
+
+func (e *env) runner(t *testing.T, h stage.Handler, opts ...stage.Opt) *stage.Runner {
+	t.Helper()
+	base := []stage.Opt{
+		stage.Consume(e.in),
+		stage.Group(e.name),
+		stage.Logger(testkit.Logger(t)),
+		stage.RetryDelays(200*time.Millisecond, 500*time.Millisecond),
+		stage.Backoff(50*time.Millisecond, 500*time.Millisecond),
+		stage.TransactionTimeout(10 * time.Second),
+		stage.ShutdownTimeout(5 * time.Second),
+		stage.KafkaOpts(kgo.FetchMaxWait(100 * time.Millisecond)),
+	}
+	r, err := stage.New(e.name, stagetest.Config(e.k), h, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func copyTo(topic string) stage.Handler {
+	return stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+		for _, r := range b.Records {
+			r.Emit(&kgo.Record{Topic: topic, Key: r.Raw.Key, Value: r.Raw.Value})
+		}
+		return nil
+	})
+}
+
+// event returns an input record of event id, with value v.
+func event(tenant, key, id, v string) *kgo.Record {
+	r := &kgo.Record{Key: []byte(key), Value: []byte(v)}
+	kafka.SetHeader(r, kafka.HeaderTenantID, tenant)
+	kafka.SetHeader(r, kafka.HeaderEventID, id)
+	return r
+}
+
+// perEvent counts the outputs of each event id.
+func perEvent(outs []*kgo.Record) map[string]int {
+	n := map[string]int{}
+	for _, o := range outs {
+		n[kafka.Header(o, kafka.HeaderEventID)]++
+	}
+	return n
+}
+
+func TestDuplicateEventsAreEmittedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	s, err := dedupe.New(e.r.Client, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Use(s.Middleware())))
+
+	// A first wave with a duplicate inside one batch and one under
+	// another key (another partition), then a late resend of an event
+	// that is done by then.
+	first := []*kgo.Record{
+		event("acme", "acme", "e-1", "a"),
+		event("acme", "acme", "e-2", "b"),
+		event("acme", "acme", "e-1", "c"),
+		event("globex", "globex", "e-1", "d"), // another tenant: another event
+		event("acme", "acme-2", "e-2", "e"),
+	}
+	stagetest.Produce(t, e.k, e.in, first...)
+	outs := stagetest.WaitRecords(t, e.k, e.out, 3, 60*time.Second)
+	stagetest.Produce(t, e.k, e.in, event("acme", "acme", "e-2", "f"), event("acme", "acme", "e-3", "g"))
+	outs = stagetest.WaitRecords(t, e.k, e.out, 4, 60*time.Second)
+	byTenant := map[string]int{}
+	for _, o := range outs {
+		byTenant[kafka.Header(o, kafka.HeaderTenantID)+"/"+kafka.Header(o, kafka.HeaderEventID)]++
+	}
+	for _, k := range []string{"acme/e-1", "acme/e-2", "acme/e-3", "globex/e-1"} {
+		if byTenant[k] != 1 {
+			t.Errorf("%s emitted %d times, want once (all: %v)", k, byTenant[k], byTenant)
+		}
+	}
+	if len(outs) != 4 {
+		t.Errorf("%d outputs, want 4", len(outs))
+	}
+	// Every copy is accounted for: skipped as a duplicate, or retried as
+	// busy and then skipped.
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		st := s.Stats()
+		if st.Duplicates < 3 {
+			return fmt.Errorf("%d duplicates counted, want 3 (%+v)", st.Duplicates, st)
+		}
+		return nil
+	})
+	if dls := e.k.Records(t, kafka.DLQTopic(e.name)); len(dls) != 0 {
+		t.Errorf("%d dead letters, want none", len(dls))
+	}
+}
+
+// TestMarkersFollowTheTransaction checks that an event is never marked
+// done before its transaction committed: pending while the handler runs,
+// done once the commit hooks run.
+func TestMarkersFollowTheTransaction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	s, err := dedupe.New(e.r.Client, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := s.Key(e.name, "acme", "e-1")
+	var mu sync.Mutex
+	var during, after []string
+	var failOnce sync.Once
+	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+		v, _ := e.r.Client.Get(ctx, key).Result()
+		mu.Lock()
+		during = append(during, v)
+		mu.Unlock()
+		b.AfterCommit(func(ctx context.Context) {
+			v, _ := e.r.Client.Get(ctx, key).Result()
+			mu.Lock()
+			after = append(after, v)
+			mu.Unlock()
+		})
+		var err error
+		failOnce.Do(func() { err = errors.New("downstream lookup failed") })
+		if err != nil {
+			return err // the batch is put back: the claim is released
+		}
+		return copyTo(e.out).Handle(ctx, b)
+	})
+	stagetest.Start(t, e.runner(t, h, stage.Use(s.Middleware())))
+	stagetest.Produce(t, e.k, e.in, event("acme", "acme", "e-1", "a"))
+	stagetest.WaitRecords(t, e.k, e.out, 1, 60*time.Second)
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(after) == 0 {
+			return errors.New("no commit hook ran yet")
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(during) != 2 {
+		t.Fatalf("handled %d times, want 2 (a failed batch, then a good one)", len(during))
+	}
+	for i, v := range during {
+		if !strings.HasPrefix(v, "p:") {
+			t.Errorf("while handling (try %d) the marker is %q, want pending", i+1, v)
+		}
+	}
+	if len(after) != 1 || !strings.HasPrefix(after[0], "d:") {
+		t.Errorf("after the commit the marker is %q, want done", after)
+	}
+}
+
+// TestRedisDownLosesNothing cuts the stage off Redis: batches fail as a
+// whole and back off, nothing is committed, nothing is dropped, and once
+// Redis is back every event is emitted once.
+func TestRedisDownLosesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	base, ok := e.r.Client.(*redis.Client)
+	if !ok {
+		t.Fatalf("testkit gave a %T", e.r.Client)
+	}
+	link := testkit.NewLink()
+	o := *base.Options()
+	o.Dialer = link.Dial
+	o.MaxRetries = -1
+	c := redis.NewClient(&o)
+	t.Cleanup(func() { _ = c.Close() })
+	s, err := dedupe.New(c, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Use(s.Middleware()), stage.Registerer(reg)))
+
+	link.Cut()
+	const n = 30
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		tenant := []string{"acme", "globex"}[i%2]
+		recs[i] = event(tenant, tenant, fmt.Sprintf("e-%d", i), fmt.Sprintf("v-%d", i))
+	}
+	stagetest.Produce(t, e.k, e.in, recs...)
+	testkit.CheckFor(t, 60*time.Second, 50*time.Millisecond, func() error {
+		if got := backoffs(t, reg); got < 3 {
+			return fmt.Errorf("%v backoffs so far", got)
+		}
+		return nil
+	})
+	if outs := e.k.Records(t, e.out); len(outs) != 0 {
+		t.Fatalf("%d outputs while Redis was down", len(outs))
+	}
+	link.Restore()
+	outs := stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	counts := perEvent(outs)
+	for i := range n {
+		if id := fmt.Sprintf("e-%d", i); counts[id] != 1 {
+			t.Errorf("%s emitted %d times", id, counts[id])
+		}
+	}
+	if len(outs) != n {
+		t.Errorf("%d outputs, want %d", len(outs), n)
+	}
+	if dls := e.k.Records(t, kafka.DLQTopic(e.name)); len(dls) != 0 {
+		t.Errorf("%d dead letters, want none", len(dls))
+	}
+}
+
+func backoffs(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != "sluice_stage_pauses_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == "backoff" {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+func TestMissingEventIDIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	s, err := dedupe.New(e.r.Client, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Use(s.Middleware())))
+	bad := event("acme", "acme", "", "no-id")
+	bad.Headers = bad.Headers[:1]
+	stagetest.Produce(t, e.k, e.in, bad, event("acme", "acme", "e-1", "a"))
+	dls := stagetest.WaitRecords(t, e.k, kafka.DLQTopic(e.name), 1, 60*time.Second)
+	if got := kafka.Header(dls[0], kafka.HeaderErrorClass); got != "permanent" {
+		t.Errorf("error-class %q, want permanent", got)
+	}
+	if got := kafka.Header(dls[0], kafka.HeaderErrorMessage); !strings.Contains(got, "event-id") {
+		t.Errorf("error-message %q does not name the missing header", got)
+	}
+	outs := stagetest.WaitRecords(t, e.k, e.out, 1, 30*time.Second)
+	if len(outs) != 1 || string(outs[0].Value) != "a" {
+		t.Errorf("outputs %v, want the one record with an event id", outs)
+	}
+}
+
+// TestRoundTripsPerBatch measures the Redis round trips a stage makes per
+// batch with dedupe on: one to claim, one to settle.
+func TestRoundTripsPerBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	rec := &recorder{}
+	e.r.Client.AddHook(rec)
+	s, err := dedupe.New(e.r.Client, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		tenant := fmt.Sprintf("t%d", i%5)
+		recs[i] = event(tenant, tenant, fmt.Sprintf("e-%d", i), fmt.Sprintf("v-%d", i))
+	}
+	stagetest.Produce(t, e.k, e.in, recs...)
+	// The meter sits inside dedupe: its commit hook runs after dedupe's
+	// settle of the same batch, so when it has seen every record every
+	// settle is done.
+	meter := stagetest.NewMeter(n)
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Use(s.Middleware(), meter.Middleware()), stage.MaxPollRecords(100)))
+	if _, err := meter.Wait(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Connection handshakes (HELLO, CLIENT SETINFO) are not the store's.
+	trips := 0
+	for _, trip := range rec.reset() {
+		if name := strings.ToLower(fmt.Sprint(trip[0].Args()[0])); name != "hello" && name != "client" {
+			trips++
+		}
+	}
+	st := s.Stats()
+	batches := meter.Batches()
+	perBatch := float64(st.RoundTrips) / float64(batches)
+	t.Logf("%d batches of %.1f records on average, %d Redis round trips: %.2f per batch", batches, float64(n)/float64(batches), st.RoundTrips, perBatch)
+	// One to claim and one to settle each batch, plus at most one per
+	// script the first time a server has not seen it.
+	if st.RoundTrips > int64(2*batches+2) {
+		t.Errorf("%d round trips for %d batches, want at most 2 per batch", st.RoundTrips, batches)
+	}
+	if st.Batches != int64(batches) {
+		t.Errorf("%d claim calls for %d batches", st.Batches, batches)
+	}
+	if int64(trips) != st.RoundTrips {
+		t.Errorf("the client saw %d round trips, the store counted %d", trips, st.RoundTrips)
+	}
+}
