@@ -1,0 +1,104 @@
+package stage_test
+
+import (
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/consumers/dedupe"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// The benchmark input: records of about benchSize bytes over 6 partitions
+// and 50 tenants; SLUICE_BENCH_RECORDS overrides the count. Both
+// benchmarks read an input of the same shape and report records/s from
+// the first record handled to the last commit, so group joins do not
+// count; compare BenchmarkRunner with BenchmarkBareTransactLoop of the
+// same run.
+const (
+	benchSize       = 256
+	benchPartitions = 6
+	benchTenants    = 50
+	benchPoll       = 1000
+)
+
+func benchRecords(b *testing.B) int {
+	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
+		}
+		return n
+	}
+	return 20000
+}
+
+// BenchmarkBareTransactLoop is the baseline: a kgo.GroupTransactSession
+// consume→produce loop copying every record, one transaction per poll.
+func BenchmarkBareTransactLoop(b *testing.B) {
+	k := testkit.NewKafka(b)
+	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)
+	var took time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		out := k.Topic(b, benchPartitions)
+		b.StartTimer()
+		d, err := stagetest.BareTransactLoop(b, k, in, out, benchPoll)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took += d
+	}
+	b.ReportMetric(float64(in.Records*b.N)/took.Seconds(), "records/s")
+}
+
+// BenchmarkRunner runs the stage runner with a handler that copies every
+// record and dedupe on, over the same shape of input, and reports the
+// Redis round trips per batch.
+func BenchmarkRunner(b *testing.B) {
+	k := testkit.NewKafka(b)
+	r := testkit.NewRedis(b)
+	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)
+	var took time.Duration
+	var trips, batches int64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		name := testkit.Name(b, "bench")
+		out := k.Topic(b, benchPartitions)
+		store, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix+name+":"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		meter := stagetest.NewMeter(in.Records)
+		run, err := stage.New(name, stagetest.Config(k), copyTo(out),
+			stage.Consume(in.Topic),
+			stage.Group(name),
+			stage.Logger(testkit.Logger(b)),
+			stage.MaxPollRecords(benchPoll),
+			stage.Use(meter.Middleware(), store.Middleware()),
+		)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		stop := stagetest.Start(b, run)
+		d, err := meter.Wait(10 * time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		stop()
+		b.StartTimer()
+		took += d
+		trips += store.Stats().RoundTrips
+		batches += int64(meter.Batches())
+	}
+	b.ReportMetric(float64(in.Records*b.N)/took.Seconds(), "records/s")
+	b.ReportMetric(float64(trips)/float64(batches), "redis-trips/batch")
+	b.ReportMetric(float64(in.Records*b.N)/float64(batches), "records/batch")
+}
