@@ -64,6 +64,14 @@
 //	poison       Poison(err), a       sluice.dlq.<stage> at once
 //	             panic, no tenant-id
 //
+// RetryAfter(err, d) is retryable with a delay of the stage's choosing (a
+// destination's Retry-After, a backoff with jitter): the record goes to
+// the retry topic with the shortest delay of at least d, or the longest,
+// and the attempt counts. Defer(err, d) routes the same way a record that
+// was not tried at all (held by a rate limit or an open circuit breaker):
+// its attempts header keeps its value and MaxAttempts never dead-letters
+// it, so the stage must bound how long it defers.
+//
 // A retry or dead-letter record keeps the key and value bytes of the
 // original exactly and all its headers, and sets:
 //

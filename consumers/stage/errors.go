@@ -3,6 +3,7 @@ package stage
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors of the stage package.
@@ -99,4 +100,53 @@ func classified(err error) bool {
 
 func configErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+// delayed is a retryable error that asks for its own delay.
+type delayed struct {
+	err   error
+	after time.Duration
+	// deferred: the record was not tried, so the attempt does not count.
+	deferred bool
+}
+
+func (d *delayed) Error() string { return d.err.Error() }
+func (d *delayed) Unwrap() error { return d.err }
+
+// RetryAfter marks err as retryable, due no sooner than after d, instead
+// of after the delay of the retry topic its attempt number picks: the
+// runner sends the record to the retry topic with the shortest delay that
+// is at least d, or the longest when none is (retry topics keep their
+// fixed delays, so their partitions stay in due order). A stage uses it to
+// honour a destination's Retry-After or to spread retries with jitter. The
+// attempt counts towards MaxAttempts as any other. It returns nil for a
+// nil err.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &delayed{err: Retryable(err), after: d}
+}
+
+// Defer sends a record that was not tried at all (a rate limit or an open
+// circuit breaker held it back) to a retry topic chosen as RetryAfter
+// chooses it, without using up an attempt: its attempts header keeps its
+// value, and MaxAttempts never dead-letters it. A stage that defers must
+// bound how long a record may be deferred itself (by the event's age, for
+// instance). It returns nil for a nil err.
+func Defer(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &delayed{err: Retryable(err), after: d, deferred: true}
+}
+
+// Delay returns the delay asked for with RetryAfter or Defer in err's
+// chain, and whether the record was deferred without an attempt.
+func Delay(err error) (d time.Duration, deferred, ok bool) {
+	var de *delayed
+	if !errors.As(err, &de) {
+		return 0, false, false
+	}
+	return de.after, de.deferred, true
 }

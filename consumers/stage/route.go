@@ -39,8 +39,17 @@ func (rt router) route(r *Record, err error, now time.Time) (*kgo.Record, Outcom
 	kafka.SetHeader(out, kafka.HeaderOriginalOffset, strconv.FormatInt(r.Source.Offset, 10))
 	kafka.SetHeader(out, kafka.HeaderAttempts, strconv.Itoa(r.Attempt))
 
-	if class == ClassRetryable && r.Attempt < rt.maxAttempts && len(rt.delays) > 0 {
+	after, deferred, delayed := Delay(err)
+	if deferred && class == ClassRetryable && len(rt.delays) > 0 {
+		// Not tried: the attempt does not count, and the stage bounds
+		// how often it defers.
+		kafka.SetHeader(out, kafka.HeaderAttempts, strconv.Itoa(r.Attempt-1))
+	}
+	if class == ClassRetryable && (deferred || r.Attempt < rt.maxAttempts) && len(rt.delays) > 0 {
 		lane := min(r.Attempt, len(rt.delays))
+		if delayed {
+			lane = laneFor(rt.delays, after)
+		}
 		out.Topic = kafka.RetryTopic(rt.stage, lane)
 		kafka.SetHeader(out, kafka.HeaderRetryAt, now.Add(rt.delays[lane-1]).UTC().Format(time.RFC3339Nano))
 		return out, OutcomeRetry
@@ -48,6 +57,24 @@ func (rt router) route(r *Record, err error, now time.Time) (*kgo.Record, Outcom
 	out.Topic = kafka.DLQTopic(rt.stage)
 	delHeader(out, kafka.HeaderRetryAt)
 	return out, OutcomeDead
+}
+
+// laneFor returns the retry topic (1-based) with the shortest delay of at
+// least d, or the one with the longest delay when none is that long.
+func laneFor(delays []time.Duration, d time.Duration) int {
+	best, longest := 0, 0
+	for i, x := range delays {
+		if x >= d && (best == 0 || x < delays[best-1]) {
+			best = i + 1
+		}
+		if longest == 0 || x > delays[longest-1] {
+			longest = i + 1
+		}
+	}
+	if best == 0 {
+		return longest
+	}
+	return best
 }
 
 // due returns when a retry-topic record is due; a record without a
