@@ -302,7 +302,10 @@ func (h *hooks) run(ctx context.Context, committed bool) {
 // caused it as poison (the runner finds it by handling halves of the
 // batch again).
 //
-// Handle is called concurrently for batches of different partitions.
+// Handle is called concurrently for batches of different partitions. It
+// must return soon after ctx ends: the runner waits for every batch of a
+// poll before it ends the poll's transaction, and on shutdown it aborts
+// that transaction, whatever the handler decided.
 type Handler interface {
 	Handle(ctx context.Context, b *Batch) error
 }

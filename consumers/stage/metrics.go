@@ -105,3 +105,26 @@ func (m *metrics) dropLag(stage string, parts map[string][]int32) {
 		}
 	}
 }
+
+// tolerant is a registerer on which registering a collector twice is not
+// an error: two clients of one stage in a process (two members in a test,
+// or a new client while the old one is still closing) export one set of
+// Kafka client metrics instead of panicking.
+type tolerant struct{ prometheus.Registerer }
+
+func (t tolerant) Register(c prometheus.Collector) error {
+	err := t.Registerer.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		return nil
+	}
+	return err
+}
+
+func (t tolerant) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := t.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}

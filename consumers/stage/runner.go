@@ -242,7 +242,8 @@ func (rn *Runner) session(ctx context.Context) error {
 		}),
 	)
 	if rn.cfg.reg != nil {
-		m := kprom.NewMetrics("sluice_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": "stage-" + rn.name}, rn.cfg.reg)))
+		reg := tolerant{prometheus.WrapRegistererWith(prometheus.Labels{"client": "stage-" + rn.name}, rn.cfg.reg)}
+		m := kprom.NewMetrics("sluice_kafka", kprom.Registerer(reg))
 		opts = append(opts, kgo.WithHooks(m))
 	}
 	s, err := kgo.NewGroupTransactSession(append(opts, rn.cfg.kafkaOpts...)...)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -286,3 +287,33 @@ func TestDescribePanicHidesValues(t *testing.T) {
 }
 
 func zapNop() *zap.Logger { return zap.NewNop() }
+
+func TestTolerantRegisterer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr := tolerant{reg}
+	c1 := prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"})
+	c2 := prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"})
+	tr.MustRegister(c1)
+	tr.MustRegister(c2) // must not panic
+	bad := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x_total", Help: "other help"})
+	if err := tr.Register(bad); err == nil {
+		t.Error("an inconsistent collector was accepted")
+	}
+}
+
+func TestMetricsSharedByStages(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, err := newMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newMetrics(reg)
+	if err != nil {
+		t.Fatalf("a second stage on the same registry: %v", err)
+	}
+	a.batches.WithLabelValues("a").Inc()
+	b.batches.WithLabelValues("b").Inc()
+	if a.batches != b.batches {
+		t.Error("the second stage did not reuse the registered collector")
+	}
+}
