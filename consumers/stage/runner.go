@@ -433,8 +433,16 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 		last := b.Records[len(b.Records)-1].Raw
 		delete(rn.failures, topicPartition{b.Topic, b.Partition})
 		rn.metrics.setLag(rn.name, b.Topic, b.Partition, max(b.HighWatermark-last.Offset-1, 0))
+		type key struct {
+			tenant  string
+			outcome Outcome
+		}
+		counts := map[key]int{}
 		for _, r := range b.Records {
-			rn.metrics.records.WithLabelValues(rn.name, r.Tenant, r.Outcome().String()).Inc()
+			counts[key{r.Tenant, r.Outcome()}]++
+		}
+		for k, n := range counts {
+			rn.metrics.records.WithLabelValues(rn.name, k.tenant, k.outcome.String()).Add(float64(n))
 		}
 		run(b.hooks, true)
 	}
