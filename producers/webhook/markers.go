@@ -1,0 +1,191 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Marker values: "done" once an event is accepted, "pending:<instance>:<n>"
+// while one delivery writes it.
+const (
+	markerDone    = "done"
+	markerPending = "pending:"
+)
+
+// Each script touches one key, so they run on Redis Cluster too; a batch
+// sends one script call per event in one pipelined round trip.
+var (
+	// claimScript takes an event id: it returns "" after setting the
+	// pending marker ARGV[1] for ARGV[2] ms, or the marker that is
+	// already there.
+	claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''`)
+	// releaseScript deletes the marker only while it is still ARGV[1].
+	releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+	// renewScript extends the marker to ARGV[2] ms only while it is
+	// still ARGV[1].
+	renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+)
+
+// claim is the outcome of claiming one event id.
+type claim int
+
+const (
+	claimed    claim = iota // this delivery holds the id and writes the event
+	claimDone               // the event was accepted before
+	claimInUse              // another delivery is writing it
+)
+
+// markers keeps the idempotency markers in Redis and remembers the ones
+// this instance holds while their writes are outstanding, renewing their
+// leases until the writes settle. Safe for concurrent use.
+type markers struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	instance string
+	lease    time.Duration
+	doneTTL  time.Duration
+
+	mu   sync.Mutex
+	seq  uint64
+	held map[string]string // key -> token
+}
+
+// key is "<prefix>ingress:<tenant>:<integration>:<event id>".
+func (m *markers) key(tenant, integration, id string) string {
+	var b strings.Builder
+	b.Grow(len(m.prefix) + len("ingress:") + len(tenant) + len(integration) + len(id) + 2)
+	b.WriteString(m.prefix)
+	b.WriteString("ingress:")
+	b.WriteString(tenant)
+	b.WriteByte(':')
+	b.WriteString(integration)
+	b.WriteByte(':')
+	b.WriteString(id)
+	return b.String()
+}
+
+// token returns a new pending marker of this instance.
+func (m *markers) token() string {
+	m.mu.Lock()
+	m.seq++
+	n := m.seq
+	m.mu.Unlock()
+	return markerPending + m.instance + ":" + strconv.FormatUint(n, 10)
+}
+
+// claimAll claims every key in one pipelined round trip. tokens[i] is the
+// pending marker set on keys[i] when it is claimed. On an error nothing is
+// held: what was claimed is released again.
+func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim, error) {
+	pipe := m.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(keys))
+	lease := strconv.FormatInt(m.lease.Milliseconds(), 10)
+	for i, k := range keys {
+		cmds[i] = claimScript.Eval(ctx, pipe, []string{k}, tokens[i], lease)
+	}
+	_, execErr := pipe.Exec(ctx)
+	out := make([]claim, len(keys))
+	var got []int
+	for i, c := range cmds {
+		v, err := c.Text()
+		if err != nil {
+			execErr = errors.Join(execErr, err)
+			continue
+		}
+		switch {
+		case v == "":
+			out[i] = claimed
+			got = append(got, i)
+		case v == markerDone:
+			out[i] = claimDone
+		default:
+			out[i] = claimInUse
+		}
+	}
+	if execErr != nil {
+		for _, i := range got {
+			m.release(context.WithoutCancel(ctx), keys[i], tokens[i])
+		}
+		return nil, fmt.Errorf("webhook: claim event ids: %w", execErr)
+	}
+	m.mu.Lock()
+	for _, i := range got {
+		m.held[keys[i]] = tokens[i]
+	}
+	m.mu.Unlock()
+	return out, nil
+}
+
+// done marks an accepted event, for DoneTTL, and forgets the lease.
+func (m *markers) done(ctx context.Context, key string) error {
+	m.forget(key)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return m.rdb.Set(ctx, key, markerDone, m.doneTTL).Err()
+}
+
+// release deletes a pending marker that is still token, so the next
+// delivery of the event can write it, and forgets the lease.
+func (m *markers) release(ctx context.Context, key, token string) error {
+	m.forget(key)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return releaseScript.Eval(ctx, m.rdb, []string{key}, token).Err()
+}
+
+func (m *markers) forget(key string) {
+	m.mu.Lock()
+	delete(m.held, key)
+	m.mu.Unlock()
+}
+
+// renew extends the lease of every marker held, in one pipelined round
+// trip, and returns how many it renewed and how many it held.
+func (m *markers) renew(ctx context.Context) (renewed, held int, err error) {
+	m.mu.Lock()
+	keys := make([]string, 0, len(m.held))
+	tokens := make([]string, 0, len(m.held))
+	for k, t := range m.held {
+		keys = append(keys, k)
+		tokens = append(tokens, t)
+	}
+	m.mu.Unlock()
+	if len(keys) == 0 {
+		return 0, 0, nil
+	}
+	pipe := m.rdb.Pipeline()
+	lease := strconv.FormatInt(m.lease.Milliseconds(), 10)
+	cmds := make([]*redis.Cmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = renewScript.Eval(ctx, pipe, []string{k}, tokens[i], lease)
+	}
+	_, err = pipe.Exec(ctx)
+	for _, c := range cmds {
+		if n, e := c.Int(); e == nil && n == 1 {
+			renewed++
+		}
+	}
+	return renewed, len(keys), err
+}
+
+// holding returns how many markers are held.
+func (m *markers) holding() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.held)
+}
