@@ -79,7 +79,9 @@ type testScheme struct {
 var testSchemes = []testScheme{
 	{
 		name: "std", sigHeader: "webhook-signature", malformed: "v1,not*base64", timestamped: true,
-		sign:    func(t testing.TB, s, id string, ts time.Time, b []byte) http.Header { return signStandard(t, s, id, ts, b) },
+		sign: func(t testing.TB, s, id string, ts time.Time, b []byte) http.Header {
+			return signStandard(t, s, id, ts, b)
+		},
 		eventID: func(id, _ string) string { return id },
 	},
 	{
@@ -89,12 +91,16 @@ var testSchemes = []testScheme{
 	},
 	{
 		name: "github", sigHeader: "X-Hub-Signature-256", malformed: "sha1=0123",
-		sign:    func(_ testing.TB, s, id string, _ time.Time, b []byte) http.Header { return signGitHub(s, id, "contact.created", b) },
+		sign: func(_ testing.TB, s, id string, _ time.Time, b []byte) http.Header {
+			return signGitHub(s, id, "contact.created", b)
+		},
 		eventID: func(id, _ string) string { return id },
 	},
 	{
 		name: "shopify", sigHeader: "X-Shopify-Hmac-Sha256", malformed: "not base64",
-		sign:    func(_ testing.TB, s, id string, _ time.Time, b []byte) http.Header { return signShopify(s, id, "contact.created", b) },
+		sign: func(_ testing.TB, s, id string, _ time.Time, b []byte) http.Header {
+			return signShopify(s, id, "contact.created", b)
+		},
 		eventID: func(id, _ string) string { return id },
 	},
 	{
@@ -158,7 +164,9 @@ func TestSchemesEndToEnd(t *testing.T) {
 				{name: "valid", secret: secrets[s.name+"-new"], ts: now, status: 202},
 				{name: "rotated secret", secret: secrets[s.name+"-old"], ts: now, status: 202},
 				{name: "tampered body", secret: secrets[s.name+"-new"], ts: now, status: 401, reason: "no_match",
-					tamper: func(_ http.Header, b []byte) []byte { return []byte(strings.Replace(string(b), "lead", "opportunity", 1)) }},
+					tamper: func(_ http.Header, b []byte) []byte {
+						return []byte(strings.Replace(string(b), "lead", "opportunity", 1))
+					}},
 				{name: "wrong secret", secret: wrong, ts: now, status: 401, reason: "no_match"},
 				{name: "missing header", secret: secrets[s.name+"-new"], ts: now, status: 401, reason: "missing_header",
 					tamper: func(h http.Header, b []byte) []byte { h.Del(s.sigHeader); return b }},
