@@ -185,7 +185,12 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.cfg.userAgent)
-	req.Header.Set("Idempotency-Key", m.ID)
+	// Under its lower-case name, which net/http does not look for: with
+	// "Idempotency-Key" it takes a POST for replayable and sends it again
+	// by itself when a reused connection is reset after the request went
+	// out, an attempt nobody would see or record. Names are
+	// case-insensitive on the wire.
+	req.Header["idempotency-key"] = []string{m.ID}
 	signed.Set(req.Header)
 
 	began := time.Now()

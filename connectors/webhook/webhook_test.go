@@ -420,3 +420,34 @@ func dnsAnswer(q []byte, addr netip.Addr) []byte {
 	}
 	return resp
 }
+
+// TestResetIsOneAttempt checks that a request reset on a reused
+// connection is not sent again behind the caller's back: one Send, one
+// request.
+func TestResetIsOneAttempt(t *testing.T) {
+	secret, _ := standardwebhooks.GenerateSecret()
+	var rc *receiver
+	rc = newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if rc.hits.Load() == 1 {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	})
+	c := newClient(t, rc.srv.URL, []string{secret}, webhook.AllowPrivateNetwork(true))
+	if res := c.Send(context.Background(), webhook.Message{ID: "evt_a", Body: []byte(`{}`)}); res.Verdict != webhook.Delivered {
+		t.Fatalf("first Send = %+v", res)
+	}
+	res := c.Send(context.Background(), webhook.Message{ID: "evt_b", Body: []byte(`{}`)})
+	if res.Verdict != webhook.Retry || res.Err == nil {
+		t.Fatalf("Send over a reset connection = %+v, want a retryable failure", res)
+	}
+	if got := rc.hits.Load(); got != 2 {
+		t.Errorf("the receiver saw %d requests for 2 Sends: the reset request was sent again", got)
+	}
+}
