@@ -1,0 +1,119 @@
+package deliver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/kafka"
+)
+
+// HeaderDestination names the destination on the records of the attempts
+// topic, so Kafka UI can filter them without decoding the value.
+const HeaderDestination = "destination"
+
+// Results of an attempt.
+const (
+	// ResultDelivered: the destination answered 2xx.
+	ResultDelivered = "delivered"
+	// ResultProduced: the event was produced to a Kafka destination's
+	// topic, in the transaction that commits its offset.
+	ResultProduced = "produced"
+	// ResultFailed: the attempt failed and may succeed later.
+	ResultFailed = "failed"
+	// ResultRejected: the destination refused the event for good.
+	ResultRejected = "rejected"
+	// ResultGone: the destination answered 410 Gone and was disabled.
+	ResultGone = "gone"
+)
+
+// Attempt is one attempt to deliver one event to one destination, as
+// recorded in the attempts topic (JSON, key = tenant). Its fields never
+// hold the event's payload or a secret.
+type Attempt struct {
+	// Tenant, Destination, EventID and EventType say what was delivered
+	// where.
+	Tenant      string `json:"tenant_id"`
+	Destination string `json:"destination"`
+	EventID     string `json:"event_id"`
+	EventType   string `json:"event_type,omitempty"`
+	// MessageID is the webhook-id sent (the event id, or the id derived
+	// from it).
+	MessageID string `json:"message_id,omitempty"`
+	// Lane is interactive or batch.
+	Lane string `json:"lane"`
+	// Attempt counts the attempts at this event, from 1.
+	Attempt int `json:"attempt"`
+	// At is when the attempt started.
+	At time.Time `json:"at"`
+	// Result is delivered, produced, failed, rejected or gone.
+	Result string `json:"result"`
+	// Status is the HTTP status, 0 when no answer came.
+	Status int `json:"status"`
+	// LatencyMS is how long the attempt took, in milliseconds.
+	LatencyMS float64 `json:"latency_ms"`
+	// Error says why it failed: the network error, or the status and the
+	// start of the answer's body.
+	Error string `json:"error,omitempty"`
+	// RetryInMS is when a failed attempt is tried again, in milliseconds
+	// (the delay of the retry topic chosen); 0 when it is not.
+	RetryInMS int64 `json:"retry_in_ms,omitempty"`
+	// Topic, Partition and Offset are where the event entered the stage.
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// record returns the Kafka record of a.
+func (a *Attempt) record(topic string, r *stage.Record) *kgo.Record {
+	v, _ := json.Marshal(a)
+	out := &kgo.Record{Topic: topic, Key: []byte(a.Tenant), Value: v}
+	kafka.SetHeader(out, kafka.HeaderTenantID, a.Tenant)
+	kafka.SetHeader(out, kafka.HeaderEventID, a.EventID)
+	kafka.SetHeader(out, HeaderDestination, a.Destination)
+	if a.EventType != "" {
+		kafka.SetHeader(out, kafka.HeaderEventType, a.EventType)
+	}
+	if tp := kafka.Header(r.Raw, kafka.HeaderTraceParent); tp != "" {
+		kafka.SetHeader(out, kafka.HeaderTraceParent, tp)
+	}
+	return out
+}
+
+// recorder produces the attempts of one batch with the stage's attempts
+// client and waits for the broker to take them.
+type recorder struct {
+	cl    *kgo.Client
+	topic string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+}
+
+func (rc *recorder) add(ctx context.Context, a *Attempt, r *stage.Record) {
+	rc.wg.Add(1)
+	rc.cl.Produce(ctx, a.record(rc.topic, r), func(_ *kgo.Record, err error) {
+		if err != nil {
+			rc.mu.Lock()
+			if rc.err == nil {
+				rc.err = fmt.Errorf("deliver: record attempt: %w", err)
+			}
+			rc.mu.Unlock()
+		}
+		rc.wg.Done()
+	})
+}
+
+// wait waits until every attempt added is acknowledged, and returns the
+// first failure.
+func (rc *recorder) wait() error {
+	rc.wg.Wait()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.err
+}
