@@ -148,6 +148,10 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 		lines = append(lines, started{"schema registry", redactURL(s.registryURL), "from SCHEMA_REGISTRY_URL"})
 	}
 
+	if lines, err = addDevIngress(s, g, f.ingressAddr, lines); err != nil {
+		return err
+	}
+
 	s.addWorker(opsWorker{s.ops, opsLn})
 
 	printStarted(out, lines, time.Since(begin))

@@ -42,6 +42,7 @@ func subcommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{
 		newDevCmd(g),
 		newRegistryCmd(g),
+		newIngressCmd(g), newSendCmd(g),
 		newSchemaCmd(g),
 	}
 }

@@ -48,15 +48,16 @@ type exchange struct {
 	start time.Time
 	batch bool
 
-	tenantL, integrationL string // metric labels: catalog ids or "unknown"
-	tenant                *config.Tenant
-	rt                    *route
-	traceID               string
-	traceparent           string
-	tracestate            string
-	received              time.Time
-	res                   signature.Result
-	header                http.Header
+	tenantID, integrationID string // as the path says them
+	tenantL, integrationL   string // metric labels: catalog ids or "unknown"
+	tenant                  *config.Tenant
+	rt                      *route
+	traceID                 string
+	traceparent             string
+	tracestate              string
+	received                time.Time
+	res                     signature.Result
+	header                  http.Header
 }
 
 // event is one event of a request.
@@ -90,13 +91,13 @@ type event struct {
 }
 
 func (in *Ingress) notFound(w http.ResponseWriter, r *http.Request) {
-	x := in.newExchange(w, r, false)
+	x := in.newExchange(w, r, "", "", false)
 	defer x.span.End()
 	x.fail(CodeNotFound, "webhooks are sent to POST /v1/webhooks/{tenant}/{integration}, or /v1/webhooks/{tenant}/{integration}/batch for many", 0)
 }
 
-func (in *Ingress) newExchange(w http.ResponseWriter, r *http.Request, batch bool) *exchange {
-	x := &exchange{in: in, w: w, r: r, batch: batch, start: time.Now(), tenantL: unknownLabel, integrationL: unknownLabel, header: r.Header}
+func (in *Ingress) newExchange(w http.ResponseWriter, r *http.Request, tenantID, integrationID string, batch bool) *exchange {
+	x := &exchange{in: in, w: w, r: r, batch: batch, tenantID: tenantID, integrationID: integrationID, start: time.Now(), tenantL: unknownLabel, integrationL: unknownLabel, header: r.Header}
 	prop := in.cfg.tracing.Propagator
 	ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	x.ctx, x.span = in.tracer.Start(ctx, "webhook.receive", trace.WithSpanKind(trace.SpanKindServer))
@@ -109,8 +110,8 @@ func (in *Ingress) newExchange(w http.ResponseWriter, r *http.Request, batch boo
 	return x
 }
 
-func (in *Ingress) serve(w http.ResponseWriter, r *http.Request, batch bool) {
-	x := in.newExchange(w, r, batch)
+func (in *Ingress) serve(w http.ResponseWriter, r *http.Request, tenantID, integrationID string, batch bool) {
+	x := in.newExchange(w, r, tenantID, integrationID, batch)
 	defer x.span.End()
 	x.handle()
 }
@@ -120,18 +121,18 @@ func (in *Ingress) serve(w http.ResponseWriter, r *http.Request, batch bool) {
 // signature, rate limit, contract, idempotency, produce.
 func (x *exchange) handle() {
 	in := x.in
-	t, err := in.tenants.Resolve(x.r.PathValue("tenant"))
+	t, err := in.tenants.Resolve(x.tenantID)
 	if err != nil {
 		// A disabled tenant is not told apart from an unknown one: the
 		// sender has not proven who it is yet.
-		x.fail(CodeUnknownTenant, "no tenant of that id takes webhooks here", 0, zap.String("requested_tenant", clip(x.r.PathValue("tenant"))))
+		x.fail(CodeUnknownTenant, "no tenant of that id takes webhooks here", 0, zap.String("requested_tenant", clip(x.tenantID)))
 		return
 	}
 	x.tenant, x.tenantL = t, t.ID
-	rt := in.routes[x.r.PathValue("integration")]
+	rt := in.routes[x.integrationID]
 	if rt == nil || !rt.in.AllowsTenant(t.ID) {
 		x.fail(CodeUnknownIntegration, "no integration of that id takes webhooks for this tenant", 0,
-			zap.String("requested_integration", clip(x.r.PathValue("integration"))))
+			zap.String("requested_integration", clip(x.integrationID)))
 		return
 	}
 	x.rt, x.integrationL = rt, rt.in.ID

@@ -241,28 +241,31 @@ func (e *env) decode(r *kgo.Record) map[string]any {
 	return m
 }
 
-// counter returns the value of a counter (or a histogram's count) with
-// the labels, 0 when there is none.
+// counter returns the sum of the counters (or histogram counts) whose
+// labels include labels, 0 when there is none.
 func (e *env) counter(name string, labels map[string]string) float64 {
 	e.t.Helper()
 	mfs, err := e.reg.Gather()
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	sum := 0.0
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if matches(m, labels) {
-				if h := m.GetHistogram(); h != nil {
-					return float64(h.GetSampleCount())
-				}
-				return m.GetCounter().GetValue()
+			if !matches(m, labels) {
+				continue
+			}
+			if h := m.GetHistogram(); h != nil {
+				sum += float64(h.GetSampleCount())
+			} else {
+				sum += m.GetCounter().GetValue()
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 func matches(m *dto.Metric, labels map[string]string) bool {

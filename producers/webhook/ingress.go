@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,6 @@ type Ingress struct {
 	metrics *metrics
 	tracer  trace.Tracer
 	log     *zap.Logger
-	mux     *http.ServeMux
 	sem     chan struct{}
 
 	ready   atomic.Bool
@@ -116,10 +116,6 @@ func New(catalog *config.Catalog, producer *kgo.Client, rdb redis.UniversalClien
 		}
 		in.routes[ic.ID] = rt
 	}
-	in.mux = http.NewServeMux()
-	in.mux.HandleFunc("/v1/webhooks/{tenant}/{integration}", func(w http.ResponseWriter, r *http.Request) { in.serve(w, r, false) })
-	in.mux.HandleFunc("/v1/webhooks/{tenant}/{integration}/batch", func(w http.ResponseWriter, r *http.Request) { in.serve(w, r, true) })
-	in.mux.HandleFunc("/", in.notFound)
 	return in, nil
 }
 
@@ -140,8 +136,27 @@ func checkProducer(cl *kgo.Client) error {
 }
 
 // ServeHTTP serves POST /v1/webhooks/{tenant}/{integration} (one event)
-// and POST /v1/webhooks/{tenant}/{integration}/batch (many).
-func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.mux.ServeHTTP(w, r) }
+// and POST /v1/webhooks/{tenant}/{integration}/batch (many). Every
+// answer, a path that is no route included, is JSON.
+func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The path is split here rather than by a ServeMux, which would
+	// answer unclean paths with a redirect instead of a problem.
+	rest, ok := strings.CutPrefix(r.URL.Path, webhookPath)
+	parts := strings.Split(rest, "/")
+	switch {
+	case !ok || parts[0] == "" || len(parts) < 2 || parts[1] == "":
+	case len(parts) == 2:
+		in.serve(w, r, parts[0], parts[1], false)
+		return
+	case len(parts) == 3 && parts[2] == "batch":
+		in.serve(w, r, parts[0], parts[1], true)
+		return
+	}
+	in.notFound(w, r)
+}
+
+// webhookPath starts every route.
+const webhookPath = "/v1/webhooks/"
 
 // Name returns "ingress".
 func (in *Ingress) Name() string { return "ingress" }
