@@ -1,0 +1,227 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+func TestRetryLanes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		r      config.Retry
+		factor int
+		want   []time.Duration
+	}{
+		{"defaults", config.Retry{InitialBackoff: time.Second, MaxBackoff: time.Hour}, 4,
+			[]time.Duration{time.Second, 4 * time.Second, 16 * time.Second, 64 * time.Second, 256 * time.Second, 1024 * time.Second, time.Hour}},
+		{"doubling", config.Retry{InitialBackoff: time.Second, MaxBackoff: 10 * time.Second}, 2,
+			[]time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second}},
+		{"max a power of the factor", config.Retry{InitialBackoff: time.Second, MaxBackoff: 16 * time.Second}, 4,
+			[]time.Duration{time.Second, 4 * time.Second, 16 * time.Second}},
+		{"max below initial", config.Retry{InitialBackoff: time.Minute, MaxBackoff: time.Second}, 4,
+			[]time.Duration{time.Minute}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := retryLanes(tc.r, tc.factor); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("retryLanes = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLaneDelay(t *testing.T) {
+	lanes := []time.Duration{time.Second, 4 * time.Second, time.Minute}
+	for _, tc := range []struct {
+		wish, want time.Duration
+	}{
+		{0, time.Second}, {time.Second, time.Second}, {1001 * time.Millisecond, 4 * time.Second},
+		{30 * time.Second, time.Minute}, {time.Hour, time.Minute},
+	} {
+		t.Run(tc.wish.String(), func(t *testing.T) {
+			if got := laneDelay(lanes, tc.wish); got != tc.want {
+				t.Errorf("laneDelay(%v) = %v, want %v", tc.wish, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBackoffFullJitter checks that the wish after attempt n is spread
+// over the whole range from 0 to the exponential cap, and never past it.
+func TestBackoffFullJitter(t *testing.T) {
+	r := config.Retry{InitialBackoff: time.Second, MaxBackoff: 20 * time.Second}
+	for _, tc := range []struct {
+		attempt int
+		cap     time.Duration
+	}{
+		{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {5, 16 * time.Second}, {6, 20 * time.Second}, {30, 20 * time.Second},
+	} {
+		t.Run(fmt.Sprint(tc.attempt), func(t *testing.T) {
+			lo, hi := tc.cap, time.Duration(0)
+			for range 2000 {
+				d := backoff(r, tc.attempt)
+				if d < 0 || d > tc.cap {
+					t.Fatalf("backoff %v outside [0, %v]", d, tc.cap)
+				}
+				lo, hi = min(lo, d), max(hi, d)
+			}
+			if lo > tc.cap/10 || hi < tc.cap*9/10 {
+				t.Errorf("2000 draws span only %v..%v of [0, %v]: not full jitter", lo, hi, tc.cap)
+			}
+		})
+	}
+}
+
+func TestClampRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		d, lo, hi, maxBackoff, w time.Duration
+	}{
+		{"within", 30 * time.Second, time.Second, time.Hour, time.Hour, 30 * time.Second},
+		{"below the floor", 0, time.Second, time.Hour, time.Hour, time.Second},
+		{"above the ceiling", 48 * time.Hour, time.Second, time.Hour, 2 * time.Hour, time.Hour},
+		{"above max backoff", 30 * time.Minute, time.Second, time.Hour, 10 * time.Minute, 10 * time.Minute},
+		{"max backoff below the floor", time.Minute, 5 * time.Second, time.Hour, time.Second, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := clampRetryAfter(tc.d, tc.lo, tc.hi, tc.maxBackoff); got != tc.w {
+				t.Errorf("clampRetryAfter = %v, want %v", got, tc.w)
+			}
+		})
+	}
+}
+
+func TestEventTime(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	rec := func(receivedAt string, lane int) *stage.Record {
+		raw := &kgo.Record{Timestamp: at.Add(time.Minute)}
+		if receivedAt != "" {
+			kafka.SetHeader(raw, kafka.HeaderReceivedAt, receivedAt)
+		}
+		return &stage.Record{Raw: raw, Lane: lane}
+	}
+	for _, tc := range []struct {
+		name string
+		r    *stage.Record
+		want time.Time
+		ok   bool
+	}{
+		{"RFC 3339 header", rec(at.Format(time.RFC3339Nano), 2), at, true},
+		{"Unix ms header", rec(fmt.Sprint(at.UnixMilli()), 2), at, true},
+		{"no header, input topic: the record's timestamp", rec("", 0), at.Add(time.Minute), true},
+		{"no header, retry topic: unknown", rec("", 1), time.Time{}, false},
+		{"unreadable header, retry topic: unknown", rec("yesterday", 1), time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := eventTime(tc.r)
+			if ok != tc.ok || !got.Equal(tc.want) {
+				t.Errorf("eventTime = %v %v, want %v %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestSubscribed(t *testing.T) {
+	d := &destination{tenants: map[string]bool{"acme": true}, types: []string{"contact.created", "order.*"}}
+	all := &destination{}
+	for _, tc := range []struct {
+		name      string
+		d         *destination
+		tenant, t string
+		want      bool
+	}{
+		{"exact type", d, "acme", "contact.created", true},
+		{"prefix pattern", d, "acme", "order.refunded", true},
+		{"other type", d, "acme", "contact.updated", false},
+		{"pattern is a prefix, not a glob", d, "acme", "orders.created", false},
+		{"other tenant", d, "globex", "contact.created", false},
+		{"empty lists take everything", all, "globex", "ticket.closed", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.d.subscribed(tc.tenant, tc.t); got != tc.want {
+				t.Errorf("subscribed(%s, %s) = %v, want %v", tc.tenant, tc.t, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOrderQueue walks an ordered key's queue through its states.
+func TestOrderQueue(t *testing.T) {
+	r := testkit.NewRedis(t)
+	s := &store{rc: r.Client, prefix: r.Prefix, ttl: time.Hour}
+	ctx := context.Background()
+	keys := s.orderKeys("dest", "acme", []byte("acme"))
+	other := s.orderKeys("dest", "acme", []byte("acme/entity-2"))
+	lanes := []time.Duration{time.Second, 4 * time.Second, time.Minute}
+	now := time.Now()
+	const stale, ttl = 10 * time.Minute, time.Hour
+	admit := func(keys []string, id string, at time.Time) (bool, time.Duration) {
+		t.Helper()
+		ok, wait, err := s.admit(ctx, keys, id, at, stale, ttl, lanes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, wait
+	}
+	step := func(name string, got, want bool) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	ok, _ := admit(keys, "e1", now)
+	step("e1 on an empty queue goes", ok, true)
+	if err := s.block(ctx, keys, "e1", now.Add(4*time.Second), ttl); err != nil {
+		t.Fatal(err)
+	}
+	ok, wait := admit(keys, "e2", now)
+	step("e2 behind a failed e1 waits", ok, false)
+	if wait != 4*time.Second {
+		t.Errorf("e2 waits %v, want e1's 4s", wait)
+	}
+	ok, _ = admit(keys, "e3", now)
+	step("e3 waits too", ok, false)
+	ok, _ = admit(other, "x1", now)
+	step("another key is not held", ok, true)
+	ok, _ = admit(keys, "e3", now)
+	step("e3 asking again still waits", ok, false)
+	ok, _ = admit(keys, "e1", now.Add(4*time.Second))
+	step("e1 back from its retry goes", ok, true)
+	if err := s.release(ctx, keys, "e1"); err != nil {
+		t.Fatal(err)
+	}
+	ok, _ = admit(keys, "e3", now.Add(5*time.Second))
+	step("e3 before e2 still waits: e2 joined first", ok, false)
+	ok, _ = admit(keys, "e2", now.Add(5*time.Second))
+	step("e2 is the head now", ok, true)
+	if err := s.release(ctx, keys, "e2"); err != nil {
+		t.Fatal(err)
+	}
+	ok, _ = admit(keys, "e3", now.Add(6*time.Second))
+	step("e3 last", ok, true)
+	if err := s.release(ctx, keys, "e3"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Client.Exists(ctx, keys...).Result(); err != nil || n != 0 {
+		t.Errorf("an empty queue leaves %d keys (%v)", n, err)
+	}
+
+	// A head that never comes back stops holding its key after stale.
+	ok, _ = admit(keys, "f1", now)
+	step("f1 goes", ok, true)
+	if err := s.block(ctx, keys, "f1", now.Add(time.Second), ttl); err != nil {
+		t.Fatal(err)
+	}
+	ok, _ = admit(keys, "f2", now.Add(time.Minute))
+	step("f2 waits for f1 within the staleness", ok, false)
+	ok, _ = admit(keys, "f2", now.Add(time.Second+stale+time.Millisecond))
+	step("f2 goes once f1 is stale", ok, true)
+}
