@@ -1,0 +1,87 @@
+// Package identity is sluice's identity map: it gives every object of the
+// canonical model one canonical id across the systems it is known in, and
+// keeps each of its external ids.
+//
+//	(tenant, object, source system, external id) → canonical id
+//	(tenant, contact, normalised e-mail)          → canonical id
+//	(tenant, account, normalised domain)          → canonical id
+//	canonical id                                  → its external ids
+//
+// # Resolving
+//
+// The transform stage resolves all objects of a batch in one Resolve
+// call: one Redis pipeline, one Lua script call per object, each atomic.
+// For one object, in order:
+//
+//  1. its external id is bound: that canonical id (Known);
+//  2. else its match key is bound: the object is one already known from
+//     another system or under another id, and takes that id (Matched);
+//  3. else it gets a new id (Minted), derived from its match key, or from
+//     its external id when it has none.
+//
+// Then every key of the object not yet bound is bound to the id, and the
+// external id joins the id's set, which Resolve returns sorted: the
+// canonical object lists every external id it has.
+//
+// Match keys: a contact matches on its e-mail address, trimmed and
+// lower-cased; sub-addresses (+tags) and dots are kept by default (they
+// are different mailboxes at most providers; see Normalizer). An account
+// matches on its domain, from a domain, a website URL or an e-mail
+// address: lower-cased, without scheme, path, port and "www."; free-mail
+// domains (gmail.com, ...) give no key. Match values are hashed
+// (SHA-256) in Redis keys and in the topic, so no address is readable
+// there; ids are derived with SHA-256 too and show nothing of the key.
+//
+// Concurrency: two instances that meet the same new customer at once,
+// from two systems whose topics are on different partitions, both derive
+// its id from the same match key and so agree without talking; the
+// script's GET-then-SET makes the first binding of a key win, and an
+// object resolved after it adopts it. A tenant's keys carry the hash tag
+// {<tenant>}, so on Redis Cluster a tenant's map lives on one node and
+// the script's keys share a slot.
+//
+// Merges are not handled. When an object's external id is bound to one
+// canonical id and its match key to another (a contact known by its CRM
+// id gains an e-mail address another system already brought in), the two
+// canonical objects are one real person: Resolve keeps the external id's
+// id, leaves the match key where it is, and reports a Conflict
+// (sluice_identity_conflicts_total). Joining the two ids, and telling the
+// destinations, is left to a later merge tool. A referenced object that
+// was never seen (an order's customer) gets an id from its external id
+// alone, and may later turn out to match another one in the same way.
+//
+// # Durability: the identity topic
+//
+// The compacted topic sluice.identity is the source of truth; Redis is a
+// cache of it. A record is one binding: key
+// "<tenant>|<object>|ext|<system>|<id>" or "<tenant>|<object>|<kind>|<hash>",
+// value {"id": ..., "integration": ...}. The transform stage writes the
+// bindings its events rely on in the same Kafka transaction as the
+// events, so an aborted batch leaves no binding in the topic, and a
+// canonical event never commits without the bindings behind its id.
+//
+// In Redis a binding is "p:<id>" (pending: written by Resolve for a
+// transaction that may still abort) or "d:<id>" (durable: in the topic).
+// Resolve reports the pending bindings a subject relies on, its own new
+// ones and those of others still in flight, so every transaction that
+// uses one writes it; Confirm marks them durable once committed, so they
+// are not written again. A pending binding of a transaction that aborted
+// stays in Redis; the records of that transaction are consumed again and
+// resolve to the same ids, and write it then.
+//
+// Rebuild reads the topic (read_committed, up to its end, waiting for
+// open transactions) into Redis and marks each tenant's map loaded. Load
+// rebuilds at start unless Redis kept the map. Every resolve script
+// checks its tenant's loaded marker first: after a flush it is gone, the
+// script answers "reload", and Resolve rebuilds the map from the topic
+// (one rebuild per process at a time) before it resolves anything, so a
+// flush never leads to a wrong id. Confirm writes back a binding it finds
+// missing, which covers a transaction that was in flight across the
+// flush. What remains is a narrow race: a flush while one instance is
+// binding a match key that another instance then meets for the first
+// time may give two ids, reported as a Conflict.
+//
+// Redis must keep identity keys: use a maxmemory policy that evicts none
+// of them (noeviction, or volatile-* since these keys have no TTL). An
+// evicted binding would look unknown.
+package identity

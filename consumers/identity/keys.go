@@ -1,0 +1,173 @@
+package identity
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafka"
+)
+
+// Kinds of binding.
+const (
+	// KindExternal binds an object's id in a source system.
+	KindExternal = "ext"
+	// KindEmail binds a contact's normalised e-mail address (hashed).
+	KindEmail = "email"
+	// KindDomain binds an account's normalised domain (hashed).
+	KindDomain = "domain"
+)
+
+// idEncoding is lower-case Crockford base32: ids are plain ASCII with no
+// '.', space or punctuation, so they serve as Standard Webhooks message
+// ids and in URLs as they are.
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// idPrefix is the short name of an object type at the front of its ids.
+func idPrefix(object string) string {
+	switch object {
+	case "account":
+		return "acc"
+	case "contact":
+		return "con"
+	case "order":
+		return "ord"
+	case "ticket":
+		return "tkt"
+	}
+	return "obj"
+}
+
+// NewID returns the canonical id derived from a key: "<prefix>_" and 26
+// base32 characters (130 bits) of SHA-256 over the tenant, the object
+// type and the key. The same key always gives the same id, which is what
+// lets two instances that meet the same new customer at once agree on
+// its id without talking to each other.
+func NewID(tenant, object, kind, key string) string {
+	h := sha256.New()
+	for _, s := range [...]string{tenant, object, kind, key} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return idPrefix(object) + "_" + idEncoding.EncodeToString(h.Sum(sum[:0]))[:26]
+}
+
+// hashValue hides a match value (an e-mail address is personal data) in
+// keys of Redis and of the identity topic.
+func hashValue(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// Binding is one entry of the identity map: a key of an object (its id in
+// a source system, or a match key) bound to a canonical id.
+type Binding struct {
+	// Tenant and Object say whose and what kind of object.
+	Tenant, Object string
+	// Kind is KindExternal, KindEmail or KindDomain.
+	Kind string
+	// System, Integration and ExternalID name an external id.
+	System, Integration, ExternalID string
+	// Hash is the SHA-256 (hex) of a normalised match value.
+	Hash string
+	// ID is the canonical id.
+	ID string
+}
+
+// Key returns the binding's record key in the identity topic:
+// "<tenant>|<object>|ext|<system>|<external id>" or
+// "<tenant>|<object>|<kind>|<hash>". Compaction keeps the last value of
+// each.
+func (b Binding) Key() string {
+	if b.Kind == KindExternal {
+		return b.Tenant + "|" + b.Object + "|" + KindExternal + "|" + b.System + "|" + b.ExternalID
+	}
+	return b.Tenant + "|" + b.Object + "|" + b.Kind + "|" + b.Hash
+}
+
+// recordValue is the JSON value of an identity record.
+type recordValue struct {
+	ID          string `json:"id"`
+	Integration string `json:"integration,omitempty"`
+}
+
+// Record returns the binding as a record of the identity topic: key as
+// Key says, value {"id": ..., "integration": ...} in JSON, readable in
+// Kafka UI, and the tenant-id header.
+func (b Binding) Record(topic string) *kgo.Record {
+	v, _ := json.Marshal(recordValue{ID: b.ID, Integration: b.Integration})
+	r := &kgo.Record{Topic: topic, Key: []byte(b.Key()), Value: v}
+	kafka.SetHeader(r, kafka.HeaderTenantID, b.Tenant)
+	return r
+}
+
+// ParseBinding reads a record of the identity topic. A record without a
+// value is a tombstone: the binding is removed (deleted reports it).
+func ParseBinding(key, value []byte) (b Binding, deleted bool, err error) {
+	parts := strings.SplitN(string(key), "|", 4)
+	if len(parts) != 4 || parts[0] == "" || parts[1] == "" {
+		return Binding{}, false, fmt.Errorf("%w: key is not <tenant>|<object>|<kind>|...", ErrRecord)
+	}
+	b = Binding{Tenant: parts[0], Object: parts[1], Kind: parts[2]}
+	switch b.Kind {
+	case KindExternal:
+		sys, ext, ok := strings.Cut(parts[3], "|")
+		if !ok || sys == "" {
+			return Binding{}, false, fmt.Errorf("%w: an external id key is <tenant>|<object>|ext|<system>|<id>", ErrRecord)
+		}
+		b.System, b.ExternalID = sys, ext
+	case KindEmail, KindDomain:
+		b.Hash = parts[3]
+	default:
+		return Binding{}, false, fmt.Errorf("%w: unknown kind %q", ErrRecord, b.Kind)
+	}
+	if value == nil {
+		return b, true, nil
+	}
+	var v recordValue
+	if err := json.Unmarshal(value, &v); err != nil || v.ID == "" {
+		return Binding{}, false, fmt.Errorf("%w: value is not {\"id\": ...}", ErrRecord)
+	}
+	b.ID, b.Integration = v.ID, v.Integration
+	return b, false, nil
+}
+
+// Redis keys. Every key of a tenant carries the hash tag {<tenant>}, so
+// the resolve script, which reads and writes several keys of one object,
+// works on Redis Cluster: a tenant's identity map lives on one node.
+
+func (m *Map) tenantTag(tenant string) string { return m.prefix + "identity:{" + tenant + "}:" }
+
+func (m *Map) bindingKey(b Binding) string {
+	if b.Kind == KindExternal {
+		return m.tenantTag(b.Tenant) + b.Object + ":ext:" + b.System + ":" + b.ExternalID
+	}
+	return m.tenantTag(b.Tenant) + b.Object + ":" + b.Kind + ":" + b.Hash
+}
+
+// setKeyPrefix is the key of a canonical id's set of external ids, less
+// the id.
+func (m *Map) setKeyPrefix(tenant string) string { return m.tenantTag(tenant) + "ids:" }
+
+func (m *Map) sentinelKey(tenant string) string { return m.tenantTag(tenant) + "loaded" }
+
+func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded" }
+
+// member is how an external id is kept in its canonical id's set.
+func member(system, integration, externalID string) string {
+	return system + "|" + integration + "|" + externalID
+}
+
+func parseMember(s string) (system, integration, externalID string, ok bool) {
+	parts := strings.SplitN(s, "|", 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}

@@ -1,0 +1,298 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/internal/kafka"
+)
+
+// Load makes the map ready: it creates the identity topic if it is
+// missing and, unless Redis already holds the map (its loaded marker is
+// there), rebuilds it from the topic. Call it at start, before Resolve;
+// Ready reports the result.
+func (m *Map) Load(ctx context.Context) error {
+	if err := m.ensureTopic(ctx); err != nil {
+		return err
+	}
+	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if n == 1 {
+		// Redis kept the map; mark the catalog's tenants that have no
+		// binding yet as loaded too.
+		if len(m.tenants) > 0 {
+			pipe := m.rc.Pipeline()
+			for _, t := range m.tenants {
+				pipe.SetNX(ctx, m.sentinelKey(t), "1", 0)
+			}
+			m.roundTrips.Add(1)
+			if _, err := pipe.Exec(ctx); err != nil {
+				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+		}
+		m.ready.Store(true)
+		m.log.Info("identity: the map is in Redis already", zap.String("topic", m.topic))
+		return nil
+	}
+	return m.rebuildOnce(ctx, nil)
+}
+
+// Rebuild reads the identity topic from its start to its end and writes
+// every binding to Redis, then marks the map loaded. Bindings that Redis
+// holds and the topic does not (pending ones of transactions in flight)
+// are left as they are.
+func (m *Map) Rebuild(ctx context.Context) error { return m.rebuildOnce(ctx, nil) }
+
+// rebuildOnce rebuilds, sharing one rebuild between the callers of this
+// process that ask at the same time.
+func (m *Map) rebuildOnce(ctx context.Context, tenants []string) error {
+	ch := m.sf.DoChan("rebuild", func() (any, error) {
+		return nil, m.rebuild(context.WithoutCancel(ctx), tenants)
+	})
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case r := <-ch:
+		return r.Err
+	}
+}
+
+func (m *Map) ensureTopic(ctx context.Context) error {
+	cl, err := kafka.NewClient(m.kc, "identity-admin", m.log, nil, m.kafkaOpts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, kadm.NewClient(cl), m.TopicSpec()); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (m *Map) rebuild(ctx context.Context, extra []string) error {
+	ctx, cancel := context.WithTimeout(ctx, m.loadTimeout)
+	defer cancel()
+	began := time.Now()
+	if err := m.ensureTopic(ctx); err != nil {
+		return err
+	}
+	cl, err := kafka.NewClient(m.kc, "identity-loader", m.log, nil, append([]kgo.Opt{
+		kgo.ConsumeTopics(m.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Committed bindings only; reading up to the end offset waits for
+		// transactions open on the topic to end, so none that committed
+		// before the rebuild began is missed.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	}, m.kafkaOpts...)...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, m.topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: end offsets of %s: %w", ErrUnavailable, m.topic, err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, m.topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: start offsets of %s: %w", ErrUnavailable, m.topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset < o.Offset {
+			want[o.Partition] = o.Offset
+		}
+	})
+
+	w := &writer{m: m, ctx: ctx, tenants: map[string]bool{}}
+	var bad int
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: reading %s: %w (partitions left: %d)", ErrUnavailable, m.topic, err, len(want))
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) {
+			if ferr == nil && !errors.Is(err, context.Canceled) {
+				ferr = err
+			}
+		})
+		if ferr != nil {
+			return fmt.Errorf("%w: reading %s: %w", ErrUnavailable, m.topic, ferr)
+		}
+		var werr error
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := want[r.Partition]; ok && r.Offset >= end-1 {
+				delete(want, r.Partition)
+			}
+			if r.Attrs.IsControl() || werr != nil {
+				return
+			}
+			b, deleted, err := ParseBinding(r.Key, r.Value)
+			if err != nil {
+				bad++
+				return
+			}
+			werr = w.add(b, deleted)
+		})
+		if werr == nil {
+			werr = w.flush()
+		}
+		if werr != nil {
+			return fmt.Errorf("%w: writing the map to Redis: %w", ErrUnavailable, werr)
+		}
+	}
+	for _, t := range slices.Concat(m.tenants, extra) {
+		w.tenants[t] = true
+	}
+	pipe := m.rc.Pipeline()
+	for t := range w.tenants {
+		pipe.Set(ctx, m.sentinelKey(t), "1", 0)
+	}
+	pipe.Set(ctx, m.globalSentinel(), strconv.FormatInt(time.Now().Unix(), 10), 0)
+	m.roundTrips.Add(1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
+	}
+	m.ready.Store(true)
+	m.rebuilds.Add(1)
+	m.loaded.Store(w.records)
+	m.metrics.rebuilds.Inc()
+	m.metrics.loaded.Set(float64(w.records))
+	if bad > 0 {
+		m.log.Warn("identity: records of the topic could not be read and were skipped", zap.String("topic", m.topic), zap.Int("records", bad))
+	}
+	m.log.Info("identity: map rebuilt from the topic", zap.String("topic", m.topic),
+		zap.Int64("records", w.records), zap.Int("tenants", len(w.tenants)), zap.Duration("took", time.Since(began)))
+	return nil
+}
+
+// writer writes bindings to Redis in pipelines of a bounded size.
+type writer struct {
+	m       *Map
+	ctx     context.Context
+	ops     []op
+	tenants map[string]bool
+	records int64
+}
+
+// op is one binding to write, or with del set, to remove.
+type op struct {
+	key, val    string
+	set, member string
+	del         string
+}
+
+// add queues one binding (or its removal).
+func (w *writer) add(b Binding, deleted bool) error {
+	w.records++
+	w.tenants[b.Tenant] = true
+	key := w.m.bindingKey(b)
+	if deleted {
+		w.ops = append(w.ops, op{del: key})
+	} else {
+		o := op{key: key, val: "d:" + b.ID}
+		if b.Kind == KindExternal {
+			o.set, o.member = w.m.setKeyPrefix(b.Tenant)+b.ID, member(b.System, b.Integration, b.ExternalID)
+		}
+		w.ops = append(w.ops, o)
+	}
+	if len(w.ops) >= 1000 {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *writer) flush() error {
+	if len(w.ops) == 0 {
+		return nil
+	}
+	pipe := w.m.rc.Pipeline()
+	for _, o := range w.ops {
+		if o.del != "" {
+			pipe.Del(w.ctx, o.del)
+			continue
+		}
+		pipe.Set(w.ctx, o.key, o.val, 0)
+		if o.set != "" {
+			pipe.SAdd(w.ctx, o.set, o.member)
+		}
+	}
+	w.ops = w.ops[:0]
+	w.m.roundTrips.Add(1)
+	_, err := pipe.Exec(w.ctx)
+	return err
+}
+
+// metrics are the map's Prometheus metrics.
+type metrics struct {
+	resolutions *prometheus.CounterVec // object, outcome
+	conflicts   *prometheus.CounterVec // object
+	errors      *prometheus.CounterVec // op
+	rebuilds    prometheus.Counter
+	loaded      prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_identity_resolutions_total",
+			Help: "Objects given a canonical id, by object and outcome (known, matched, new).",
+		}, []string{"object", "outcome"}),
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_identity_conflicts_total",
+			Help: "Objects whose match key was bound to another canonical id (two canonical objects that are one; not merged).",
+		}, []string{"object"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_identity_errors_total",
+			Help: "Redis failures by operation (resolve, confirm).",
+		}, []string{"op"}),
+		rebuilds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_identity_rebuilds_total",
+			Help: "Rebuilds of the Redis copy of the identity map from the identity topic.",
+		}),
+		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_identity_loaded_records",
+			Help: "Identity topic records the last rebuild read.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.resolutions = registerOrExisting(reg, m.resolutions)
+	m.conflicts = registerOrExisting(reg, m.conflicts)
+	m.errors = registerOrExisting(reg, m.errors)
+	m.rebuilds = registerOrExisting(reg, m.rebuilds)
+	m.loaded = registerOrExisting(reg, m.loaded)
+	return m
+}
+
+func registerOrExisting[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}

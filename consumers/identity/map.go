@@ -1,0 +1,592 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/kafka"
+)
+
+// Outcome is how Resolve found a subject's canonical id.
+type Outcome uint8
+
+// The outcomes of Resolve.
+const (
+	// Known: the external id was bound already.
+	Known Outcome = iota
+	// Matched: the external id is new, its match key (e-mail, domain)
+	// was bound: the object is one already known from another system or
+	// another id, and takes its canonical id.
+	Matched
+	// Minted: nothing was known; the object gets a new canonical id.
+	Minted
+)
+
+// String returns the outcome's name, as used in metric labels.
+func (o Outcome) String() string {
+	switch o {
+	case Known:
+		return "known"
+	case Matched:
+		return "matched"
+	case Minted:
+		return "new"
+	}
+	return "unknown"
+}
+
+// Subject is an object to give a canonical id.
+type Subject struct {
+	// Tenant and Object (account, contact, order, ticket) say whose and
+	// what it is.
+	Tenant, Object string
+	// System is the source system, Integration the catalog integration it
+	// came through, ExternalID its id there.
+	System, Integration, ExternalID string
+	// Email is a contact's raw e-mail address, its match key ("" for
+	// none).
+	Email string
+	// Domains are an account's raw domains, URLs or e-mail addresses,
+	// tried in order: the first that gives a company domain is its match
+	// key.
+	Domains []string
+	// Ref marks a subject that is only referred to (an order's account):
+	// Resolve binds its external id but does not list its external ids.
+	Ref bool
+}
+
+// Resolution is what Resolve found for one subject.
+type Resolution struct {
+	// ID is the canonical id.
+	ID string
+	// Outcome says how it was found.
+	Outcome Outcome
+	// Conflict is true when the subject's match key is bound to another
+	// canonical id than its external id: two canonical objects turned
+	// out to be one. The binding is left as it is (see the package doc).
+	Conflict bool
+	// ExternalIDs are every external id bound to ID, sorted by system,
+	// integration and id (nil for a Ref subject).
+	ExternalIDs []canonical.ExternalID
+	// Pending are the bindings the subject relies on that may not be in
+	// the identity topic yet: the caller writes them there in the same
+	// transaction as the events that use the id (Binding.Record), and
+	// calls Confirm once that committed.
+	Pending []Binding
+}
+
+// Result is what one Resolve call found.
+type Result struct {
+	// Resolutions, one per subject, in order.
+	Resolutions []Resolution
+	// RoundTrips is the number of Redis pipelines the call sent.
+	RoundTrips int
+	// Rebuilt is true when the call found the map gone from Redis and
+	// rebuilt it from the identity topic.
+	Rebuilt bool
+}
+
+// Stats count what a Map did since it was made.
+type Stats struct {
+	// Resolves counts Resolve calls, Subjects the subjects they resolved.
+	Resolves, Subjects int64
+	// RoundTrips counts the Redis pipelines of Resolve and Confirm.
+	RoundTrips int64
+	// Known, Matched, Minted and Conflicts count the resolutions.
+	Known, Matched, Minted, Conflicts int64
+	// Rebuilds counts rebuilds from the identity topic, Loaded the
+	// records the last one read.
+	Rebuilds, Loaded int64
+}
+
+// Map is the identity map: (tenant, object, source system, external id)
+// → canonical id, with match rules that give one customer seen in two
+// systems one id. Its source of truth is the compacted identity topic;
+// Redis holds a copy that Resolve reads in one pipeline per batch. It is
+// safe for concurrent use.
+type Map struct {
+	rc          redis.UniversalClient
+	kc          kafka.Config
+	topic       string
+	prefix      string
+	partitions  int32
+	replication int16
+	tenants     []string
+	norm        *Normalizer
+	log         *zap.Logger
+	kafkaOpts   []kgo.Opt
+	loadTimeout time.Duration
+	metrics     *metrics
+
+	ready atomic.Bool
+	sf    singleflight.Group
+
+	resolves, subjects, roundTrips   atomic.Int64
+	known, matched, fresh, conflicts atomic.Int64
+	rebuilds, loaded                 atomic.Int64
+}
+
+// Opt configures a Map.
+type Opt func(*Map)
+
+// Topic sets the identity topic. Default kafka.IdentityTopic
+// ("sluice.identity").
+func Topic(name string) Opt { return func(m *Map) { m.topic = name } }
+
+// Prefix sets the prefix of every Redis key. Default "sluice:".
+func Prefix(p string) Opt { return func(m *Map) { m.prefix = p } }
+
+// TopicPartitions sets the partitions of the identity topic when Load
+// creates it. Default 6.
+func TopicPartitions(n int32) Opt { return func(m *Map) { m.partitions = n } }
+
+// TopicReplication sets the replication factor of the identity topic
+// when Load creates it. Default: the broker's default.
+func TopicReplication(n int16) Opt { return func(m *Map) { m.replication = n } }
+
+// Tenants names the tenants whose map is marked loaded after a rebuild
+// even if the topic holds nothing of theirs yet (the catalog's tenants).
+// Default none: a tenant is marked when the topic holds a binding of its,
+// or when Resolve first meets it.
+func Tenants(ids ...string) Opt { return func(m *Map) { m.tenants = append(m.tenants, ids...) } }
+
+// Normalize sets the rules for e-mail and domain match keys. Default
+// NewNormalizer(false, nil): no +tag stripping, the default free-mail
+// list.
+func Normalize(n *Normalizer) Opt { return func(m *Map) { m.norm = n } }
+
+// Logger sets the logger. Default zap.NewNop().
+func Logger(l *zap.Logger) Opt { return func(m *Map) { m.log = l } }
+
+// Registerer registers the map's metrics with reg. Default none.
+func Registerer(reg prometheus.Registerer) Opt {
+	return func(m *Map) { m.metrics = newMetrics(reg) }
+}
+
+// KafkaOpts adds options to the client that reads the identity topic.
+// Default none.
+func KafkaOpts(opts ...kgo.Opt) Opt {
+	return func(m *Map) { m.kafkaOpts = append(m.kafkaOpts, opts...) }
+}
+
+// LoadTimeout bounds one rebuild from the identity topic. Default 5
+// minutes.
+func LoadTimeout(d time.Duration) Opt { return func(m *Map) { m.loadTimeout = d } }
+
+// New returns the identity map kept in rc, rebuilt from the identity topic
+// of the cluster kc. Call Load before Resolve.
+func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
+	m := &Map{
+		rc:          rc,
+		kc:          kc,
+		topic:       kafka.IdentityTopic,
+		prefix:      "sluice:",
+		partitions:  6,
+		log:         zap.NewNop(),
+		loadTimeout: 5 * time.Minute,
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	switch {
+	case rc == nil:
+		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
+	case m.topic == "":
+		return nil, fmt.Errorf("%w: no identity topic", ErrConfig)
+	case m.partitions <= 0 || m.loadTimeout <= 0:
+		return nil, fmt.Errorf("%w: partitions and load timeout must be positive", ErrConfig)
+	}
+	if _, err := kc.Opts(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if m.log == nil {
+		m.log = zap.NewNop()
+	}
+	if m.norm == nil {
+		m.norm = NewNormalizer(false, nil)
+	}
+	if m.metrics == nil {
+		m.metrics = newMetrics(nil)
+	}
+	return m, nil
+}
+
+// Topic returns the identity topic.
+func (m *Map) Topic() string { return m.topic }
+
+// TopicSpec returns the identity topic's spec: compacted, with the
+// configured partitions.
+func (m *Map) TopicSpec() kafka.TopicSpec {
+	return kafka.TopicSpec{Name: m.topic, Partitions: m.partitions, Replication: m.replication, Configs: kafka.Compacted()}
+}
+
+// Normalizer returns the rules the map normalises match keys with.
+func (m *Map) Normalizer() *Normalizer { return m.norm }
+
+// Ready reports whether the map is loaded in Redis.
+func (m *Map) Ready() bool { return m.ready.Load() }
+
+// Stats returns what the map did so far.
+func (m *Map) Stats() Stats {
+	return Stats{
+		Resolves: m.resolves.Load(), Subjects: m.subjects.Load(), RoundTrips: m.roundTrips.Load(),
+		Known: m.known.Load(), Matched: m.matched.Load(), Minted: m.fresh.Load(), Conflicts: m.conflicts.Load(),
+		Rebuilds: m.rebuilds.Load(), Loaded: m.loaded.Load(),
+	}
+}
+
+// resolveScript resolves one subject atomically.
+//
+//	KEYS[1]  the tenant's loaded marker
+//	KEYS[2]  the external id's binding
+//	KEYS[3]  the match key's binding, if any
+//	ARGV[1]  the id to give a new object
+//	ARGV[2]  the prefix of the id sets (the id is appended)
+//	ARGV[3]  the external id as a member of its id's set
+//	ARGV[4]  "1" to return the id's set
+//
+// A binding's value is "p:<id>" (pending: written by a transaction that
+// may not have committed) or "d:<id>" (durable: in the identity topic).
+// It returns {"reload"} when the marker is missing (Redis lost the map),
+// else {id, outcome, conflict, pending flags, members...}; the pending
+// flags say, per binding key in order, whether the caller must write it
+// to the topic.
+var resolveScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'reload'}
+end
+local vals = {}
+for i = 2, #KEYS do vals[i] = redis.call('GET', KEYS[i]) end
+local id, outcome
+if vals[2] then
+  id = string.sub(vals[2], 3)
+  outcome = 'known'
+else
+  for i = 3, #KEYS do
+    if vals[i] then
+      id = string.sub(vals[i], 3)
+      outcome = 'matched'
+      break
+    end
+  end
+  if not id then
+    id = ARGV[1]
+    outcome = 'new'
+  end
+end
+local pend = {}
+local conflict = '0'
+for i = 2, #KEYS do
+  local v = vals[i]
+  if not v then
+    redis.call('SET', KEYS[i], 'p:' .. id)
+    pend[#pend + 1] = '1'
+  elseif string.sub(v, 3) ~= id then
+    conflict = '1'
+    pend[#pend + 1] = '0'
+  elseif string.sub(v, 1, 2) == 'p:' then
+    pend[#pend + 1] = '1'
+  else
+    pend[#pend + 1] = '0'
+  end
+end
+local setkey = ARGV[2] .. id
+redis.call('SADD', setkey, ARGV[3])
+local out = {id, outcome, conflict, table.concat(pend)}
+if ARGV[4] == '1' then
+  local members = redis.call('SMEMBERS', setkey)
+  for _, x in ipairs(members) do out[#out + 1] = x end
+end
+return out
+`)
+
+// confirmScript marks a binding durable once the transaction that wrote
+// it to the topic committed. A binding missing from Redis (a flush since
+// it was resolved) is written back: it is in the topic now.
+//
+//	KEYS[1] the binding; KEYS[2] its id's set; ARGV[1] the id;
+//	ARGV[2] the member to add to the set ("" for a match key)
+var confirmScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == 'p:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'd:' .. ARGV[1])
+  if ARGV[2] ~= '' then redis.call('SADD', KEYS[2], ARGV[2]) end
+end
+return 1
+`)
+
+// planned is a subject turned into keys.
+type planned struct {
+	keys     []string
+	args     []any
+	bindings []Binding // in key order, from KEYS[2]; ID filled in later
+}
+
+func (m *Map) plan(s Subject) (planned, error) {
+	for _, f := range [...]string{s.Tenant, s.Object, s.System} {
+		if f == "" || strings.ContainsAny(f, "|{}") {
+			return planned{}, fmt.Errorf("%w: tenant, object and system must be set and hold no '|', '{' or '}'", ErrSubject)
+		}
+	}
+	if s.ExternalID == "" || strings.Contains(s.Integration, "|") {
+		return planned{}, fmt.Errorf("%w: an external id is required and the integration holds no '|'", ErrSubject)
+	}
+	ext := Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
+	p := planned{
+		keys:     []string{m.sentinelKey(s.Tenant), m.bindingKey(ext)},
+		bindings: []Binding{ext},
+	}
+	candidate := NewID(s.Tenant, s.Object, KindExternal, s.System+"\x00"+s.ExternalID)
+	var match *Binding
+	switch {
+	case s.Email != "":
+		if e, ok := m.norm.Email(s.Email); ok {
+			match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindEmail, Hash: hashValue(e)}
+			candidate = NewID(s.Tenant, s.Object, KindEmail, e)
+		}
+	case len(s.Domains) > 0:
+		for _, raw := range s.Domains {
+			if d, ok := m.norm.Domain(raw); ok {
+				match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindDomain, Hash: hashValue(d)}
+				candidate = NewID(s.Tenant, s.Object, KindDomain, d)
+				break
+			}
+		}
+	}
+	if match != nil {
+		p.keys = append(p.keys, m.bindingKey(*match))
+		p.bindings = append(p.bindings, *match)
+	}
+	want := "1"
+	if s.Ref {
+		want = "0"
+	}
+	p.args = []any{candidate, m.setKeyPrefix(s.Tenant), member(s.System, s.Integration, s.ExternalID), want}
+	return p, nil
+}
+
+// Resolve gives each subject its canonical id, in one Redis pipeline (one
+// round trip; more only after a Redis restart, when scripts are loaded
+// again, or a flush, when the map is rebuilt). Each subject is resolved
+// atomically, in order: the external id's binding if known; else the
+// match key's (the object is one already known); else a new id, derived
+// from the match key (or the external id when there is none), so that
+// instances meeting the same new object at once derive the same id. New
+// bindings are written pending; see Resolution.Pending.
+//
+// On a Redis failure nothing can be said of any subject: the error wraps
+// ErrUnavailable, and the batch should be handled again later.
+func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
+	res := Result{}
+	if len(subjects) == 0 {
+		return res, nil
+	}
+	plans := make([]planned, len(subjects))
+	for i, s := range subjects {
+		p, err := m.plan(s)
+		if err != nil {
+			return res, err
+		}
+		plans[i] = p
+	}
+	m.resolves.Add(1)
+	m.subjects.Add(int64(len(subjects)))
+	var cmds []*redis.Cmd
+	for attempt := 0; ; attempt++ {
+		var trips int
+		var err error
+		cmds, trips, err = m.evalAll(ctx, resolveScript, len(plans), func(i int) ([]string, []any) { return plans[i].keys, plans[i].args })
+		res.RoundTrips += trips
+		if err != nil {
+			m.metrics.errors.WithLabelValues("resolve").Inc()
+			return res, fmt.Errorf("%w: resolve: %w", ErrUnavailable, err)
+		}
+		var reload []string
+		for i, cmd := range cmds {
+			if vals, _ := cmd.Slice(); len(vals) == 1 && vals[0] == "reload" {
+				reload = append(reload, subjects[i].Tenant)
+			}
+		}
+		if len(reload) == 0 {
+			break
+		}
+		if attempt > 0 {
+			return res, fmt.Errorf("%w: it was rebuilt and is gone again", ErrNotLoaded)
+		}
+		m.ready.Store(false)
+		m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
+			zap.String("topic", m.topic), zap.Int("tenants", len(reload)))
+		if err := m.rebuildOnce(ctx, reload); err != nil {
+			return res, err
+		}
+		res.Rebuilt = true
+	}
+	res.Resolutions = make([]Resolution, len(subjects))
+	for i, cmd := range cmds {
+		r, err := m.parse(cmd, plans[i], subjects[i])
+		if err != nil {
+			m.metrics.errors.WithLabelValues("resolve").Inc()
+			return res, fmt.Errorf("%w: resolve answered: %w", ErrUnavailable, err)
+		}
+		res.Resolutions[i] = r
+		switch r.Outcome {
+		case Known:
+			m.known.Add(1)
+		case Matched:
+			m.matched.Add(1)
+		case Minted:
+			m.fresh.Add(1)
+		}
+		m.metrics.resolutions.WithLabelValues(subjects[i].Object, r.Outcome.String()).Inc()
+		if r.Conflict {
+			m.conflicts.Add(1)
+			m.metrics.conflicts.WithLabelValues(subjects[i].Object).Inc()
+		}
+	}
+	return res, nil
+}
+
+func (m *Map) parse(cmd *redis.Cmd, p planned, s Subject) (Resolution, error) {
+	vals, err := cmd.Slice()
+	if err != nil {
+		return Resolution{}, err
+	}
+	if len(vals) < 4 {
+		return Resolution{}, fmt.Errorf("%d values, want at least 4", len(vals))
+	}
+	strs := make([]string, len(vals))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return Resolution{}, fmt.Errorf("value %d is %T", i, v)
+		}
+		strs[i] = s
+	}
+	r := Resolution{ID: strs[0], Conflict: strs[2] == "1"}
+	switch strs[1] {
+	case "known":
+		r.Outcome = Known
+	case "matched":
+		r.Outcome = Matched
+	case "new":
+		r.Outcome = Minted
+	default:
+		return Resolution{}, fmt.Errorf("outcome %q", strs[1])
+	}
+	flags := strs[3]
+	if len(flags) != len(p.bindings) {
+		return Resolution{}, fmt.Errorf("%d pending flags for %d bindings", len(flags), len(p.bindings))
+	}
+	for i, b := range p.bindings {
+		if flags[i] == '1' {
+			b.ID = r.ID
+			r.Pending = append(r.Pending, b)
+		}
+	}
+	if !s.Ref {
+		for _, mem := range strs[4:] {
+			sys, integ, ext, ok := parseMember(mem)
+			if !ok {
+				continue
+			}
+			e := canonical.ExternalID{System: sys, ID: ext}
+			if integ != "" {
+				e.Integration = &integ
+			}
+			r.ExternalIDs = append(r.ExternalIDs, e)
+		}
+		slices.SortFunc(r.ExternalIDs, func(a, b canonical.ExternalID) int {
+			if c := strings.Compare(a.System, b.System); c != 0 {
+				return c
+			}
+			if c := strings.Compare(deref(a.Integration), deref(b.Integration)); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	}
+	return r, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Confirm marks bindings durable after the transaction that wrote them to
+// the identity topic committed, in one pipeline, and returns the round
+// trips it took. A binding left pending costs only its being written to
+// the topic again by the next batch that uses it.
+func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
+	if len(bindings) == 0 {
+		return 0, nil
+	}
+	_, trips, err := m.evalAll(ctx, confirmScript, len(bindings), func(i int) ([]string, []any) {
+		b := bindings[i]
+		mem := ""
+		if b.Kind == KindExternal {
+			mem = member(b.System, b.Integration, b.ExternalID)
+		}
+		return []string{m.bindingKey(b), m.setKeyPrefix(b.Tenant) + b.ID}, []any{b.ID, mem}
+	})
+	if err != nil {
+		m.metrics.errors.WithLabelValues("confirm").Inc()
+		return trips, fmt.Errorf("%w: confirm: %w", ErrUnavailable, err)
+	}
+	return trips, nil
+}
+
+// evalAll runs script once per call in one pipeline (EVALSHA), and once
+// more with the script's text (EVAL) for the calls a node answered
+// NOSCRIPT, which happens after a Redis restart or failover. It returns
+// the commands and the round trips taken.
+func (m *Map) evalAll(ctx context.Context, script *redis.Script, n int, arg func(i int) ([]string, []any)) ([]*redis.Cmd, int, error) {
+	trips := 1
+	m.roundTrips.Add(1)
+	pipe := m.rc.Pipeline()
+	cmds := make([]*redis.Cmd, n)
+	for i := range n {
+		keys, args := arg(i)
+		cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
+	}
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return cmds, trips, nil
+	}
+	var missing []int
+	for i, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil {
+			if !redis.HasErrorPrefix(cerr, "NOSCRIPT") {
+				return nil, trips, cerr
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, trips, err
+	}
+	trips++
+	m.roundTrips.Add(1)
+	pipe = m.rc.Pipeline()
+	for _, i := range missing {
+		keys, args := arg(i)
+		cmds[i] = script.Eval(ctx, pipe, keys, args...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, trips, err
+	}
+	return cmds, trips, nil
+}

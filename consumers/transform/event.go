@@ -1,0 +1,165 @@
+package transform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/avro"
+	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/consumers/transform/mapping"
+	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/tenant"
+)
+
+// eventIDEncoding is lower-case Crockford base32: event ids are plain
+// ASCII without '.', spaces or punctuation, valid Standard Webhooks
+// message ids.
+var eventIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// EventID returns the id of the canonical event made from the source
+// event sourceEventID as the mapping's object name: "evt_" and 26 base32
+// characters of SHA-256 over the tenant, the source event id, the
+// object's name and type. It is the same on every attempt, replay and
+// instance, so a canonical event handled twice has one id and is
+// deduplicated downstream; one source event making several objects (an
+// order and its customer) gives each its own.
+func EventID(tenantID, sourceEventID, objectName, objectType string) string {
+	h := sha256.New()
+	for _, s := range [...]string{tenantID, sourceEventID, objectName, objectType} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return "evt_" + eventIDEncoding.EncodeToString(h.Sum(sum[:0]))[:26]
+}
+
+// build turns an item's objects into canonical event records, given the
+// resolutions of all subjects of the batch. A classified error fails the
+// item; an unclassified one (the registry is down) is the batch's.
+func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Resolution) error {
+	ids := make(map[string]string, len(it.objects)) // by object name
+	for i, o := range it.objects {
+		ids[o.Name] = resolutions[it.first+i].ID
+	}
+	refIdx := it.first + len(it.objects)
+	traceParent := kafka.Header(it.r.Raw, kafka.HeaderTraceParent)
+	if traceParent == "" && it.env.TraceParent != nil {
+		traceParent = *it.env.TraceParent
+	}
+	for i := range it.objects {
+		o := &it.objects[i]
+		res := resolutions[it.first+i]
+		data := o.Data
+		data["tenant_id"] = it.r.Tenant
+		data["id"] = res.ID
+		data["external_ids"] = externalIDs(res.ExternalIDs, it.ig, o)
+		for _, ref := range o.Refs {
+			var id string
+			if ref.Sibling != "" {
+				id = ids[ref.Sibling]
+			} else {
+				id = resolutions[refIdx].ID
+				it.pending = append(it.pending, resolutions[refIdx].Pending...)
+				refIdx++
+			}
+			if id != "" {
+				data[ref.Field] = id
+			}
+		}
+		it.pending = append(it.pending, res.Pending...)
+		outcome := res.Outcome.String()
+		if res.Conflict {
+			outcome = "conflict"
+		}
+		it.stats = append(it.stats, stitch{object: o.Type, outcome: outcome})
+
+		eventID := EventID(it.r.Tenant, it.r.EventID, o.Name, o.Type)
+		eventType := o.Type + "." + o.Action
+		causedBy := it.r.EventID
+		env := canonical.Envelope{
+			TenantID:      it.r.Tenant,
+			EventID:       eventID,
+			EventType:     eventType,
+			Integration:   it.ig.id,
+			Source:        it.env.Source,
+			OccurredAt:    it.env.OccurredAt,
+			ReceivedAt:    it.env.ReceivedAt,
+			SchemaVersion: it.env.SchemaVersion,
+			ActorID:       it.env.ActorID,
+			CausedBy:      &causedBy,
+		}
+		if traceParent != "" {
+			env.TraceParent = &traceParent
+		}
+		topic := s.cfg.topic(o.Type, it.ig.lane)
+		value, err := s.serde.AppendEncode(ctx, nil, avro.Subject(topic, o.Record), map[string]any{
+			"envelope": avro.NativeEnvelope(env),
+			"data":     data,
+		})
+		if err != nil {
+			if errors.Is(err, avro.ErrEncode) {
+				return stage.Permanent(fmt.Errorf("%w: %s %s: %w", ErrEncode, o.Type, o.Name, err))
+			}
+			return fmt.Errorf("%w: %w", ErrEncode, err) // the registry: the batch comes again
+		}
+		out := &kgo.Record{Topic: topic, Key: tenant.Key(it.tenant, res.ID), Value: value}
+		out.Headers = make([]kgo.RecordHeader, 0, 9)
+		kafka.SetHeader(out, kafka.HeaderTenantID, it.r.Tenant)
+		kafka.SetHeader(out, kafka.HeaderEventID, eventID)
+		kafka.SetHeader(out, kafka.HeaderEventType, eventType)
+		kafka.SetHeader(out, kafka.HeaderIntegration, it.ig.id)
+		if traceParent != "" {
+			kafka.SetHeader(out, kafka.HeaderTraceParent, traceParent)
+		}
+		if ts := kafka.Header(it.r.Raw, kafka.HeaderTraceState); ts != "" {
+			kafka.SetHeader(out, kafka.HeaderTraceState, ts)
+		}
+		received := kafka.Header(it.r.Raw, kafka.HeaderReceivedAt)
+		if received == "" {
+			received = it.env.ReceivedAt.UTC().Format(receivedAtLayout)
+		}
+		kafka.SetHeader(out, kafka.HeaderReceivedAt, received)
+		kafka.SetHeader(out, kafka.HeaderLane, it.ig.lane)
+		it.outs = append(it.outs, out)
+	}
+	return nil
+}
+
+// externalIDs is the native external_ids list of an object: every
+// external id of its canonical id, with the object's own URL.
+func externalIDs(list []canonical.ExternalID, ig *integration, o *mapping.Object) []any {
+	out := make([]any, 0, len(list)+1)
+	own := false
+	for _, e := range list {
+		m := map[string]any{"system": e.System, "id": e.ID, "integration": nil, "url": nil}
+		if e.Integration != nil {
+			m["integration"] = *e.Integration
+		}
+		if e.System == ig.source && e.ID == o.ExternalID && (e.Integration == nil || *e.Integration == ig.id) {
+			own = true
+			if o.ExternalURL != "" {
+				m["url"] = o.ExternalURL
+			}
+		}
+		out = append(out, m)
+	}
+	if !own {
+		m := map[string]any{"system": ig.source, "id": o.ExternalID, "integration": ig.id, "url": nil}
+		if o.ExternalURL != "" {
+			m["url"] = o.ExternalURL
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// receivedAtLayout is the received-at header's layout: RFC 3339 UTC with
+// milliseconds.
+const receivedAtLayout = "2006-01-02T15:04:05.000Z07:00"

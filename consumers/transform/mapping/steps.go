@@ -1,0 +1,191 @@
+package mapping
+
+import (
+	"strings"
+
+	"github.com/sluicehq/sluice/consumers/identity"
+)
+
+// A step is one `as` conversion, applied to a source value before it is
+// looked up in a map and converted to the canonical field's type.
+type stepDef struct {
+	// accepts reports whether the step can take values of kind k.
+	accepts func(k kind) bool
+	// out is the type of the step's results.
+	out *atype
+	// fn converts a value; nil means "no value" (an empty string after
+	// trim, a free-mail domain), false that it could not convert.
+	fn func(v any) (any, bool)
+}
+
+func scalarKind(k kind) bool {
+	switch k {
+	case kRecord, kArray, kMap, kUnion, kNull:
+		return false
+	}
+	return true
+}
+
+func textKind(k kind) bool {
+	switch k {
+	case kString, kEnum, kAny, kBytes:
+		return true
+	}
+	return false
+}
+
+// stepDefs returns the known steps; norm normalises e-mail addresses and
+// domains the way identity stitching does.
+func stepDefs(norm *identity.Normalizer) map[string]stepDef {
+	str := &atype{kind: kString}
+	text := func(f func(string) (any, bool)) func(any) (any, bool) {
+		return func(v any) (any, bool) {
+			s, ok := asString(v)
+			if !ok {
+				return nil, false
+			}
+			return f(s)
+		}
+	}
+	return map[string]stepDef{
+		"trim": {textKind, str, text(func(s string) (any, bool) {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				return nil, true
+			}
+			return s, true
+		})},
+		"lower": {textKind, str, text(func(s string) (any, bool) { return strings.ToLower(s), true })},
+		"upper": {textKind, str, text(func(s string) (any, bool) { return strings.ToUpper(s), true })},
+		"email": {textKind, str, text(func(s string) (any, bool) {
+			e, ok := norm.Email(s)
+			if !ok {
+				return nil, true
+			}
+			return e, true
+		})},
+		"domain": {textKind, str, text(func(s string) (any, bool) {
+			d, ok := norm.Domain(s)
+			if !ok {
+				return nil, true
+			}
+			return d, true
+		})},
+		"country_code": {textKind, str, text(func(s string) (any, bool) {
+			c, ok := countryCode(s)
+			if !ok {
+				return nil, true
+			}
+			return c, true
+		})},
+		"split": {textKind, &atype{kind: kArray, items: str}, text(func(s string) (any, bool) {
+			var out []any
+			for _, part := range strings.Split(s, ",") {
+				if p := strings.TrimSpace(part); p != "" {
+					out = append(out, p)
+				}
+			}
+			if out == nil {
+				out = []any{}
+			}
+			return out, true
+		})},
+		"not": {func(k kind) bool { return k == kBool || k == kAny || k == kString }, &atype{kind: kBool}, func(v any) (any, bool) {
+			b, ok := asBool(v)
+			return !b, ok
+		}},
+		"string":  {scalarKind, str, func(v any) (any, bool) { return asString(v) }},
+		"long":    {scalarKind, &atype{kind: kLong}, func(v any) (any, bool) { return asInt64(v) }},
+		"double":  {scalarKind, &atype{kind: kDouble}, func(v any) (any, bool) { return asFloat(v) }},
+		"boolean": {scalarKind, &atype{kind: kBool}, func(v any) (any, bool) { return asBool(v) }},
+	}
+}
+
+// stepNames lists the steps for error messages.
+const stepNames = "trim, lower, upper, email, domain, country_code, split, not, string, long, double, boolean"
+
+// countryCode reads an ISO 3166-1 alpha-2 code, or a country's common
+// English name, and returns the upper-case code.
+func countryCode(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if len(t) == 2 {
+		c := strings.ToUpper(t)
+		if c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' {
+			return c, true
+		}
+		return "", false
+	}
+	switch strings.ToLower(t) {
+	case "united states", "united states of america", "usa", "u.s.a.", "us of a":
+		return "US", true
+	case "united kingdom", "uk", "great britain", "england", "scotland", "wales", "northern ireland", "gbr":
+		return "GB", true
+	case "germany", "deutschland", "deu":
+		return "DE", true
+	case "france", "fra":
+		return "FR", true
+	case "canada", "can":
+		return "CA", true
+	case "australia", "aus":
+		return "AU", true
+	case "new zealand":
+		return "NZ", true
+	case "ireland":
+		return "IE", true
+	case "netherlands", "the netherlands", "holland", "nederland":
+		return "NL", true
+	case "belgium", "belgië", "belgique":
+		return "BE", true
+	case "luxembourg":
+		return "LU", true
+	case "switzerland", "schweiz", "suisse":
+		return "CH", true
+	case "austria", "österreich":
+		return "AT", true
+	case "spain", "españa":
+		return "ES", true
+	case "portugal":
+		return "PT", true
+	case "italy", "italia":
+		return "IT", true
+	case "sweden", "sverige":
+		return "SE", true
+	case "norway", "norge":
+		return "NO", true
+	case "denmark", "danmark":
+		return "DK", true
+	case "finland", "suomi":
+		return "FI", true
+	case "iceland":
+		return "IS", true
+	case "poland", "polska":
+		return "PL", true
+	case "czech republic", "czechia":
+		return "CZ", true
+	case "greece":
+		return "GR", true
+	case "japan":
+		return "JP", true
+	case "china":
+		return "CN", true
+	case "south korea", "korea":
+		return "KR", true
+	case "india":
+		return "IN", true
+	case "singapore":
+		return "SG", true
+	case "israel":
+		return "IL", true
+	case "brazil", "brasil":
+		return "BR", true
+	case "mexico", "méxico":
+		return "MX", true
+	case "argentina":
+		return "AR", true
+	case "south africa":
+		return "ZA", true
+	case "united arab emirates", "uae":
+		return "AE", true
+	}
+	return "", false
+}

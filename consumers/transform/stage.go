@@ -1,0 +1,394 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/avro"
+	"github.com/sluicehq/sluice/consumers/dedupe"
+	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/consumers/transform/mapping"
+	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/kafka"
+)
+
+// Identities gives objects their canonical ids: *identity.Map.
+type Identities interface {
+	// Resolve gives each subject its canonical id, in one round trip.
+	Resolve(ctx context.Context, subjects []identity.Subject) (identity.Result, error)
+	// Confirm marks bindings durable once they committed to the topic.
+	Confirm(ctx context.Context, bindings []identity.Binding) (int, error)
+	// Topic is the identity topic the bindings are written to.
+	Topic() string
+}
+
+// Stage is the transform stage's handler: source events in, canonical
+// events out. Run it with a stage.Runner (see Runner). It is safe for
+// concurrent use.
+type Stage struct {
+	cfg     options
+	catalog *config.Catalog
+	serde   *avro.Serde
+	ids     Identities
+	log     *zap.Logger
+	metrics *metrics
+
+	byTopic map[string]*integration // by input topic
+	inputs  []string
+	outputs []kafka.TopicSpec
+}
+
+// integration is what the stage knows of one catalog integration.
+type integration struct {
+	id      string
+	source  string
+	lane    string
+	topic   string
+	mapping *mapping.Mapping
+}
+
+// New returns the transform stage of the catalog's enabled integrations.
+// Each integration's mapping is its own (Integration.Mapping, a path
+// relative to the catalog) or its source connector's (Connector); each is
+// compiled against the contracts in schemas now, so a mapping that does
+// not fit them fails here, naming its file, line and path. serde decodes
+// the source events and encodes the canonical ones; ids stitches
+// identities.
+func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Identities, opts ...Opt) (*Stage, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case cat == nil || schemas == nil || serde == nil || ids == nil:
+		return nil, fmt.Errorf("%w: New needs a catalog, the schemas, a serde and an identity map", ErrConfig)
+	case cfg.name == "" || cfg.topic == nil || cfg.partitions <= 0:
+		return nil, fmt.Errorf("%w: a name, a canonical topic naming and positive partitions are required", ErrConfig)
+	}
+	if cfg.log == nil {
+		cfg.log = zap.NewNop()
+	}
+	m, err := newMetrics(cfg.reg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stage{cfg: cfg, catalog: cat, serde: serde, ids: ids, log: cfg.log, metrics: m, byTopic: map[string]*integration{}}
+	norm := identity.NewNormalizer(false, nil)
+	if n, ok := ids.(interface{ Normalizer() *identity.Normalizer }); ok {
+		norm = n.Normalizer()
+	}
+	compiled := map[string]*mapping.Mapping{} // by file, so integrations share one
+	outputs := map[string]bool{}
+	var errs []error
+	for i := range cat.Integrations {
+		in := &cat.Integrations[i]
+		if !in.IsEnabled() {
+			continue
+		}
+		file, data, err := s.mappingOf(cat, in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		mp, ok := compiled[file]
+		if !ok {
+			mp, err = mapping.Compile(file, data, schemas, mapping.Normalizer(norm))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("integration %s: %w", in.ID, err))
+				continue
+			}
+			compiled[file] = mp
+		}
+		if mp.Source() != in.Source {
+			errs = append(errs, fmt.Errorf("%w: integration %s is of source %s, its mapping %s is for %s", ErrConfig, in.ID, in.Source, file, mp.Source()))
+			continue
+		}
+		lane := in.Lane
+		if lane == "" {
+			lane = config.LaneInteractive
+		}
+		ig := &integration{id: in.ID, source: in.Source, lane: lane, topic: kafka.InTopic(in.ID), mapping: mp}
+		s.byTopic[ig.topic] = ig
+		s.inputs = append(s.inputs, ig.topic)
+		parts := in.Partitions
+		if parts == 0 {
+			parts = 6
+		}
+		s.outputs = append(s.outputs, kafka.TopicSpec{Name: ig.topic, Partitions: parts})
+		for _, obj := range mp.Objects() {
+			t := cfg.topic(obj, lane)
+			if !outputs[t] {
+				outputs[t] = true
+				s.outputs = append(s.outputs, kafka.TopicSpec{Name: t, Partitions: cfg.partitions})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(s.inputs) == 0 {
+		return nil, fmt.Errorf("%w: the catalog has no enabled integration", ErrConfig)
+	}
+	slices.Sort(s.inputs)
+	return s, nil
+}
+
+// mappingOf returns the mapping of an integration: its own file, or its
+// source connector's.
+func (s *Stage) mappingOf(cat *config.Catalog, in *config.Integration) (string, []byte, error) {
+	if in.Mapping != "" {
+		p := in.Mapping
+		if !filepath.IsAbs(p) && cat.Dir() != "" {
+			p = filepath.Join(cat.Dir(), p)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: integration %s: mapping: %w", ErrConfig, in.ID, err)
+		}
+		return in.Mapping, data, nil
+	}
+	data, ok := s.cfg.connectors[in.Source]
+	if !ok {
+		known := make([]string, 0, len(s.cfg.connectors))
+		for k := range s.cfg.connectors {
+			known = append(known, k)
+		}
+		slices.Sort(known)
+		return "", nil, fmt.Errorf("%w: integration %s: source %s has no connector mapping (known: %s); give the integration a mapping file",
+			ErrConfig, in.ID, in.Source, strings.Join(known, ", "))
+	}
+	return "connectors/" + in.Source + "/mapping.yaml", data, nil
+}
+
+// Name returns the stage's name.
+func (s *Stage) Name() string { return s.cfg.name }
+
+// Inputs returns the topics the stage consumes: sluice.in.<integration>
+// of every enabled integration, sorted.
+func (s *Stage) Inputs() []string { return slices.Clone(s.inputs) }
+
+// Topics returns the topics the stage's runner makes sure exist: the
+// input topics, with their integrations' partition counts, and the
+// canonical topics the mappings write to.
+func (s *Stage) Topics() []kafka.TopicSpec { return slices.Clone(s.outputs) }
+
+// Runner returns the stage runner of s, consuming Inputs in the group
+// "sluice-<name>" with dedupe (dd's middleware, keyed by tenant, stage and
+// source event id) in front of the handler. opts come after the stage's
+// own and win; middleware they add (stage.Use) sits outside dedupe.
+func (s *Stage) Runner(kc kafka.Config, dd *dedupe.Store, opts ...stage.Opt) (*stage.Runner, error) {
+	if dd == nil {
+		return nil, fmt.Errorf("%w: the stage needs its dedupe store", ErrConfig)
+	}
+	base := []stage.Opt{
+		stage.Consume(s.inputs...),
+		stage.EnsureTopics(s.outputs...),
+		stage.Logger(s.log),
+	}
+	if s.cfg.reg != nil {
+		base = append(base, stage.Registerer(s.cfg.reg))
+	}
+	all := append(append(base, opts...), stage.Use(s.observe(), dd.Middleware()))
+	return stage.New(s.cfg.name, kc, s, all...)
+}
+
+// item is one record of a batch on its way through Handle.
+type item struct {
+	r       *stage.Record
+	ig      *integration
+	tenant  *config.Tenant
+	env     canonical.Envelope
+	objects []mapping.Object
+	first   int // index of its first subject
+	outs    []*kgo.Record
+	pending []identity.Binding
+	stats   []stitch
+}
+
+// stitch is what identity stitching did for one object, for the metrics.
+type stitch struct {
+	object  string
+	outcome string
+}
+
+// Handle maps a batch of source events to canonical events: decode,
+// map, stitch identities (one Redis round trip for the batch), encode,
+// and emit the canonical events with the identity bindings they rely on,
+// in the batch's transaction.
+func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
+	st := statsFrom(ctx)
+	items := make([]*item, 0, len(b.Records))
+	var subjects []identity.Subject
+	for _, r := range b.Records {
+		it, err := s.prepare(ctx, r)
+		if err != nil {
+			if !isClassified(err) {
+				return err // a dependency is down: the batch comes again
+			}
+			r.Fail(err)
+			continue
+		}
+		if len(it.objects) == 0 {
+			r.Skip("unmapped")
+			continue
+		}
+		it.first = len(subjects)
+		subjects = append(subjects, s.subjects(it)...)
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	res, err := s.ids.Resolve(ctx, subjects)
+	if st != nil {
+		st.trips.Add(int64(res.RoundTrips))
+	}
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := s.build(ctx, it, res.Resolutions); err != nil {
+			if !isClassified(err) {
+				return err
+			}
+			it.r.Fail(err)
+		}
+	}
+	// Emit in record order, each binding once: it commits with the first
+	// event that relies on it.
+	emitted := map[string]bool{}
+	var confirm []identity.Binding
+	for _, it := range items {
+		if it.r.Outcome() == stage.OutcomeFailed {
+			continue
+		}
+		for _, bd := range it.pending {
+			k := bd.Key()
+			if emitted[k] {
+				continue
+			}
+			emitted[k] = true
+			it.r.Emit(bd.Record(s.ids.Topic()))
+			confirm = append(confirm, bd)
+		}
+		for _, out := range it.outs {
+			it.r.Emit(out)
+		}
+	}
+	b.AfterCommit(func(ctx context.Context) {
+		if len(confirm) > 0 {
+			trips, err := s.ids.Confirm(ctx, confirm)
+			if st != nil {
+				st.trips.Add(int64(trips))
+			}
+			if err != nil {
+				s.log.Warn("transform: identity bindings not confirmed; the next event using them writes them again", zap.Int("bindings", len(confirm)), zap.Error(err))
+			}
+		}
+		for _, it := range items {
+			if it.r.Outcome() != stage.OutcomeDone {
+				continue
+			}
+			for _, o := range it.objects {
+				s.metrics.mapped.WithLabelValues(it.r.Tenant, it.ig.id, o.Type).Inc()
+			}
+			for _, sc := range it.stats {
+				s.metrics.stitched.WithLabelValues(it.r.Tenant, it.ig.id, sc.object, sc.outcome).Inc()
+			}
+		}
+	})
+	return nil
+}
+
+// isClassified reports whether err carries a stage class.
+func isClassified(err error) bool {
+	var e *stage.Error
+	return errors.As(err, &e)
+}
+
+// prepare decodes and maps one record. An unclassified error is the
+// batch's (the registry is down).
+func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
+	ig, ok := s.byTopic[r.Source.Topic]
+	if !ok {
+		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrNoIntegration, r.Source.Topic))
+	}
+	t, ok := s.catalog.Tenant(r.Tenant)
+	if !ok {
+		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrUnknownTenant, r.Tenant))
+	}
+	record, err := s.serde.Record(ctx, r.Raw.Value)
+	if err != nil {
+		return nil, classifyDecode(err)
+	}
+	var native map[string]any
+	if err := s.serde.Decode(ctx, r.Raw.Value, &native); err != nil {
+		return nil, classifyDecode(err)
+	}
+	env, err := avro.EnvelopeOf(native)
+	if err != nil {
+		return nil, stage.Poison(fmt.Errorf("%w: %w", ErrDecode, err))
+	}
+	if env.TenantID != r.Tenant {
+		return nil, stage.Poison(ErrTenantMismatch)
+	}
+	objs, err := ig.mapping.Apply(record, native)
+	if err != nil {
+		s.metrics.mappingErrors.WithLabelValues(r.Tenant, ig.id).Inc()
+		return nil, stage.Permanent(err)
+	}
+	return &item{r: r, ig: ig, tenant: t, env: env, objects: objs}, nil
+}
+
+// classifyDecode sorts decoding failures: the registry unreachable is the
+// batch's problem (unclassified); a schema id the registry does not know
+// may become known (retryable); a writer that cannot be read as the local
+// contract will not change (permanent); anything else is not a source
+// event at all (poison).
+func classifyDecode(err error) error {
+	switch {
+	case errors.Is(err, avro.ErrRegistry):
+		return fmt.Errorf("%w: %w", ErrDecode, err)
+	case errors.Is(err, avro.ErrUnknownSchemaID):
+		return stage.Retryable(fmt.Errorf("%w: %w", ErrDecode, err))
+	case errors.Is(err, avro.ErrIncompatible):
+		return stage.Permanent(fmt.Errorf("%w: %w", ErrDecode, err))
+	}
+	return stage.Poison(fmt.Errorf("%w: %w", ErrDecode, err))
+}
+
+// subjects lists what identity stitching must resolve for an item: each
+// object, then each reference by external id.
+func (s *Stage) subjects(it *item) []identity.Subject {
+	var out []identity.Subject
+	for _, o := range it.objects {
+		out = append(out, identity.Subject{
+			Tenant: it.r.Tenant, Object: o.Type,
+			System: it.ig.source, Integration: it.ig.id, ExternalID: o.ExternalID,
+			Email: o.Email, Domains: o.Domains,
+		})
+	}
+	for _, o := range it.objects {
+		for _, ref := range o.Refs {
+			if ref.Sibling != "" {
+				continue
+			}
+			out = append(out, identity.Subject{
+				Tenant: it.r.Tenant, Object: ref.Type,
+				System: it.ig.source, Integration: it.ig.id, ExternalID: ref.ExternalID,
+				Ref: true,
+			})
+		}
+	}
+	return out
+}
