@@ -34,7 +34,7 @@ type env struct {
 	parts    int32
 }
 
-func newEnv(t *testing.T, parts int32) *env {
+func newEnv(t testing.TB, parts int32) *env {
 	t.Helper()
 	e := &env{k: testkit.NewKafka(t), r: testkit.NewRedis(t), base: testkit.Name(t, "dl"), parts: parts}
 	e.attempts = e.base + ".attempts"
@@ -55,7 +55,7 @@ func (e *env) topic(object, lane string) string {
 
 // dest returns a webhook destination to url with test-friendly retry
 // timings and a fresh secret, and that secret.
-func (e *env) dest(t *testing.T, url string) (deliver.Destination, string) {
+func (e *env) dest(t testing.TB, url string) (deliver.Destination, string) {
 	t.Helper()
 	secret, err := standardwebhooks.GenerateSecret()
 	if err != nil {
@@ -95,7 +95,7 @@ func testBody() deliver.Encoder {
 
 // stageOf builds a stage over the env with test-friendly timings; opts
 // come last and win.
-func (e *env) stageOf(t *testing.T, dests []deliver.Destination, opts ...deliver.Opt) *deliver.Stage {
+func (e *env) stageOf(t testing.TB, dests []deliver.Destination, opts ...deliver.Opt) *deliver.Stage {
 	t.Helper()
 	base := []deliver.Opt{
 		deliver.Logger(testkit.Logger(t)),
@@ -122,7 +122,7 @@ func (e *env) stageOf(t *testing.T, dests []deliver.Destination, opts ...deliver
 }
 
 // start runs s until the test ends or stop is called.
-func start(t *testing.T, s *deliver.Stage) (stop func()) {
+func start(t testing.TB, s *deliver.Stage) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -160,7 +160,7 @@ func events(n int, tenants ...string) []*kgo.Record {
 }
 
 // serve serves k on a loopback test server and returns its URL.
-func serve(t *testing.T, k *sink.Sink) string {
+func serve(t testing.TB, k *sink.Sink) string {
 	t.Helper()
 	srv := httptest.NewServer(k)
 	t.Cleanup(srv.Close)
@@ -168,7 +168,7 @@ func serve(t *testing.T, k *sink.Sink) string {
 }
 
 // newSink returns a sink verifying with secrets, and its URL.
-func newSink(t *testing.T, secrets []string, opts ...sink.Opt) (*sink.Sink, string) {
+func newSink(t testing.TB, secrets []string, opts ...sink.Opt) (*sink.Sink, string) {
 	t.Helper()
 	k, err := sink.NewFromSecrets(secrets, opts...)
 	if err != nil {
@@ -178,7 +178,7 @@ func newSink(t *testing.T, secrets []string, opts ...sink.Opt) (*sink.Sink, stri
 }
 
 // waitDelivered waits until the sink has answered 2xx to every id.
-func waitDelivered(t *testing.T, k *sink.Sink, ids []string, timeout time.Duration) {
+func waitDelivered(t testing.TB, k *sink.Sink, ids []string, timeout time.Duration) {
 	t.Helper()
 	testkit.CheckFor(t, timeout, 50*time.Millisecond, func() error {
 		got := k.Delivered()

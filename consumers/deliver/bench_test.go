@@ -1,0 +1,280 @@
+package deliver_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/connectors/standardwebhooks"
+	"github.com/sluicehq/sluice/consumers/deliver"
+	"github.com/sluicehq/sluice/consumers/deliver/sink"
+	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// The benchmarks deliver benchEvents events (SLUICE_BENCH_RECORDS
+// overrides) of 50 tenants from 6 partitions to a local sink that
+// verifies every signature, at benchConcurrency requests in flight, with
+// the sink answering at once and after 5ms. BenchmarkPlainHTTP is the
+// baseline: a plain net/http client signing and sending the same requests
+// at the same concurrency. Both report events/s from the sink's first
+// request to its last; compare them in the same run. BenchmarkDeliver also
+// reports the latency it adds to one event: from the broker taking it to
+// the sink receiving it, sent one at a time, beside a plain client's
+// send-to-receive time in the same run.
+const (
+	benchConcurrency = 16
+	benchTenants     = 50
+	benchPartitions  = 6
+	benchLatencyRuns = 200
+)
+
+var benchSinkLatencies = []time.Duration{0, 5 * time.Millisecond}
+
+func benchEvents(b *testing.B) int {
+	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
+		}
+		return n
+	}
+	return 5000
+}
+
+func benchInput(n int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = event("tenant-"+strconv.Itoa(i%benchTenants), i, "contact.updated")
+		recs[i].Value = append(recs[i].Value, bytes.Repeat([]byte("x"), 200)...)
+	}
+	return recs
+}
+
+// benchSink returns a sink answering after latency, verifying with secret.
+func benchSink(b *testing.B, secret string, latency time.Duration) (*sink.Sink, string) {
+	b.Helper()
+	var script sink.Script
+	if latency > 0 {
+		script = func(sink.Request) sink.Answer { return sink.Answer{Delay: latency} }
+	}
+	return newSink(b, []string{secret}, sink.WithScript(script))
+}
+
+// window is the time from the sink's first request to its last.
+func window(k *sink.Sink) time.Duration {
+	reqs := k.Requests()
+	first, last := reqs[0].At, reqs[0].At
+	for _, r := range reqs {
+		first, last = minTime(first, r.At), maxTime(last, r.At)
+	}
+	return last.Sub(first)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkPlainHTTP is the baseline of BenchmarkDeliver: the same signed
+// requests from a plain net/http client, benchConcurrency at a time.
+func BenchmarkPlainHTTP(b *testing.B) {
+	for _, latency := range benchSinkLatencies {
+		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
+			secret, _ := standardwebhooks.GenerateSecret()
+			signer, err := standardwebhooks.NewSigner([]string{secret})
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := testBody()
+			in := benchInput(benchEvents(b))
+			bodies := make([][]byte, len(in))
+			for i, r := range in {
+				if bodies[i], err = body.Encode(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency, MaxIdleConns: benchConcurrency}}
+			var took time.Duration
+			var lat []time.Duration
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				k, url := benchSink(b, secret, latency)
+				b.StartTimer()
+				next := make(chan int)
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				for range benchConcurrency {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range next {
+							id := kafka.Header(in[i], kafka.HeaderEventID)
+							began := time.Now()
+							signed, err := signer.Sign(id, began, bodies[i])
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i]))
+							signed.Set(req.Header)
+							req.Header.Set("Content-Type", "application/json")
+							resp, err := client.Do(req)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							mu.Lock()
+							lat = append(lat, time.Since(began))
+							mu.Unlock()
+						}
+					}()
+				}
+				for i := range in {
+					next <- i
+				}
+				close(next)
+				wg.Wait()
+				took += window(k)
+			}
+			b.ReportMetric(float64(len(in)*b.N)/took.Seconds(), "events/s")
+			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+		})
+	}
+}
+
+// BenchmarkDeliver runs the stage over the same events and sink as
+// BenchmarkPlainHTTP.
+func BenchmarkDeliver(b *testing.B) {
+	for _, latency := range benchSinkLatencies {
+		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
+			e := newEnv(b, benchPartitions)
+			in := benchInput(benchEvents(b))
+			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
+			var took time.Duration
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				d, secret := e.dest(b, "")
+				k, url := benchSink(b, secret, latency)
+				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
+				s := e.stageOf(b, []deliver.Destination{d})
+				b.StartTimer()
+				stop := start(b, s)
+				testkit.CheckFor(b, 10*time.Minute, 20*time.Millisecond, func() error {
+					if got := len(k.Delivered()); got < len(in) {
+						return fmt.Errorf("%d of %d delivered", got, len(in))
+					}
+					return nil
+				})
+				b.StopTimer()
+				stop()
+				if dups := k.Duplicates(); len(dups) > 0 {
+					b.Fatalf("delivered more than once: %d", len(dups))
+				}
+				took += window(k)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(len(in)*b.N)/took.Seconds(), "events/s")
+			b.StopTimer()
+			sluice, plain := benchLatency(b, e, latency)
+			b.ReportMetric(ms(percentile(sluice, 0.5)), "e2e-p50-ms")
+			b.ReportMetric(ms(percentile(sluice, 0.99)), "e2e-p99-ms")
+			b.ReportMetric(ms(percentile(sluice, 0.99)-percentile(plain, 0.99)), "added-p99-ms")
+		})
+	}
+}
+
+// benchLatency sends benchLatencyRuns events one at a time through the
+// stage, and the same requests through a plain client, and returns the
+// times from the broker's acknowledgment (or the client's send) to the
+// sink's receiving each.
+func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []time.Duration) {
+	b.Helper()
+	d, secret := e.dest(b, "")
+	k, url := benchSink(b, secret, latency)
+	d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
+	topic := e.base + ".latency"
+	e.k.CreateTopic(b, topic, 1, nil)
+	s := e.stageOf(b, []deliver.Destination{d}, deliver.InputTopic(func(string, string) string { return topic }))
+	start(b, s)
+	cl := e.k.Client(b, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
+	ctx := context.Background()
+	warm := event("warm", 0, "contact.updated")
+	if err := cl.ProduceSync(ctx, warm).FirstErr(); err != nil {
+		b.Fatal(err)
+	}
+	waitDelivered(b, k, []string{"warm-0"}, 2*time.Minute)
+	arrival := func(id string) time.Time {
+		var at time.Time
+		testkit.CheckFor(b, time.Minute, 200*time.Microsecond, func() error {
+			for _, r := range k.Requests() {
+				if r.ID == id {
+					at = r.At
+					return nil
+				}
+			}
+			return fmt.Errorf("%s not received", id)
+		})
+		return at
+	}
+	for i := range benchLatencyRuns {
+		r := event("lat", i, "contact.updated")
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		acked := time.Now()
+		sluice = append(sluice, arrival(kafka.Header(r, kafka.HeaderEventID)).Sub(acked))
+	}
+
+	signer, _ := standardwebhooks.NewSigner([]string{secret})
+	client := &http.Client{}
+	for i := range benchLatencyRuns {
+		id := "plain-" + strconv.Itoa(i)
+		body, _ := testBody().Encode(ctx, event("plain", i, "contact.updated"))
+		sent := time.Now()
+		signed, _ := signer.Sign(id, sent, body)
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		signed.Set(req.Header)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		plain = append(plain, arrival(id).Sub(sent))
+	}
+	return sluice, plain
+}
