@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -101,19 +102,9 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, m.topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, starts, err := m.offsets(ctx, adm)
 	if err != nil {
-		return fmt.Errorf("%w: end offsets of %s: %w", ErrUnavailable, m.topic, err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, m.topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("%w: start offsets of %s: %w", ErrUnavailable, m.topic, err)
+		return err
 	}
 	want := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
@@ -183,6 +174,38 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	m.log.Info("identity: map rebuilt from the topic", zap.String("topic", m.topic),
 		zap.Int64("records", w.records), zap.Int("tenants", len(w.tenants)), zap.Duration("took", time.Since(began)))
 	return nil
+}
+
+// offsets lists the identity topic's start and end offsets, waiting for a
+// topic created a moment ago to show in every broker's metadata.
+func (m *Map) offsets(ctx context.Context, adm *kadm.Client) (ends, starts kadm.ListedOffsets, err error) {
+	wait := 50 * time.Millisecond
+	for {
+		ends, err = adm.ListEndOffsets(ctx, m.topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			starts, err = adm.ListStartOffsets(ctx, m.topic)
+			if err == nil {
+				err = starts.Error()
+			}
+		}
+		if err == nil {
+			return ends, starts, nil
+		}
+		if !kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return nil, nil, fmt.Errorf("%w: offsets of %s: %w", ErrUnavailable, m.topic, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, fmt.Errorf("%w: offsets of %s: %w (last: %w)", ErrUnavailable, m.topic, ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // writer writes bindings to Redis in pipelines of a bounded size.

@@ -636,8 +636,29 @@ func (c *compiler) value(fs *fieldSpec, dst *atype, label string) *cvalue {
 				cv.pipes = append(cv.pipes, p)
 			}
 		}
+		c.checkMapKeys(fs, cv.pipes)
 	}
 	return cv
+}
+
+// checkMapKeys refuses a map key that no path can give: when every path
+// is an enum, a key must be a value of one of them.
+func (c *compiler) checkMapKeys(fs *fieldSpec, pipes []*cpipe) {
+	if fs.vmap == nil || len(pipes) == 0 {
+		return
+	}
+	var symbols []string
+	for _, p := range pipes {
+		if p.leaf == nil || p.leaf.kind != kEnum {
+			return
+		}
+		symbols = append(symbols, p.leaf.symbols...)
+	}
+	for _, e := range fs.vmap {
+		if !slices.Contains(symbols, e.key) {
+			c.fail(e.line, join(fs.path+".map", e.key), "%s is not a value the source can give (values: %s)", quote(e.key), strings.Join(symbols, ", "))
+		}
+	}
 }
 
 func describe(t *atype) string {
@@ -668,6 +689,7 @@ func (c *compiler) pipe(fs *fieldSpec, from scalarAt, base *atype, label string)
 		return nil
 	}
 	p := &cpipe{get: g}
+	defer func() { p.leaf = t }()
 	for _, s := range fs.as {
 		def, ok := c.steps[s.value]
 		if !ok {
@@ -685,10 +707,6 @@ func (c *compiler) pipe(fs *fieldSpec, from scalarAt, base *atype, label string)
 	if fs.vmap != nil {
 		p.lookup = map[string]any{}
 		for _, e := range fs.vmap {
-			if t.kind == kEnum && !slices.Contains(t.symbols, e.key) {
-				c.fail(e.line, join(fs.path+".map", e.key), "%s is not a value of %s (values: %s)", quote(e.key), t.name, strings.Join(t.symbols, ", "))
-				continue
-			}
 			v, err := scalarValue(e.value)
 			if err != nil {
 				c.fail(e.line, join(fs.path+".map", e.key), "%v", err)

@@ -463,7 +463,8 @@ type cpipe struct {
 	lookup    map[string]any
 	conv      func(any) (any, bool)
 	target    string
-	kind      kind // of a raw value (no conversion)
+	kind      kind   // of a raw value (no conversion)
+	leaf      *atype // the value's type after the steps
 }
 
 // run reads and converts the path's value; done is false when the path
