@@ -107,9 +107,9 @@
 // Each event id has a marker in Redis,
 // "<prefix>ingress:<tenant>:<integration>:<event id>":
 //
-//   - A delivery claims the id atomically (a one-key Lua script: the
-//     marker is read and, when absent, set to "pending:<instance>:<n>"
-//     with a lease of 60 seconds), then produces.
+//   - A delivery claims the id atomically (SET NX of
+//     "pending:<instance>:<n>" with a lease of 60 seconds and a GET of the
+//     marker, in one MULTI/EXEC), then produces.
 //   - When the broker acknowledges, the marker becomes "done" for DoneTTL
 //     and the answer is 202 {"status":"accepted", "event_id",
 //     "duplicate": false, "topic", "partition", "offset"}.
@@ -130,8 +130,10 @@
 //     lease is renewed (Run), so the marker outlives a long outage. A
 //     retry during the outage gets 409, after it 200 duplicate, or 202 if
 //     the first write failed after all: nothing lost, nothing doubled.
-//   - A batch claims all its ids in one pipelined round trip; an id twice
-//     in one batch is written once and its second item is a duplicate.
+//   - A batch claims all its ids in one pipelined round trip (one
+//     MULTI/EXEC per id, so each touches one key on Redis Cluster); an id
+//     twice in one batch is written once and its second item is a
+//     duplicate.
 //
 // Redis unavailable is 503 "redis_unavailable" and nothing is written:
 // the ingress fails closed, because without the marker it could not keep

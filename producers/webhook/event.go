@@ -30,8 +30,9 @@ type jsonDoc struct {
 	object bool
 }
 
-// valid reports whether the event is one well-formed JSON value.
-func (d *jsonDoc) valid() bool { return json.Valid(d.raw) }
+// valid reports whether the event is one well-formed JSON value. An
+// object already parsed for a lookup is known to be.
+func (d *jsonDoc) valid() bool { return (d.parsed && d.object) || json.Valid(d.raw) }
 
 // lookup returns the string or number at a dotted path ("type",
 // "event.id"), and whether there is one. Numbers are returned as written.

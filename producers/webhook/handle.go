@@ -79,13 +79,14 @@ type event struct {
 	claimed bool
 	dupOf   int // index of an earlier event of the batch with the same id, or -1
 
-	// Set by settle before done is closed.
+	// Set by the produce promise; read by the request after done is
+	// closed.
 	done      chan struct{}
 	err       error
 	partition int32
 	offset    int64
-	// abandoned is set when the request stopped waiting for the write.
-	abandoned atomic.Bool
+	// state is the write's state (writeWaiting, ...).
+	state atomic.Int32
 
 	outcome string // an Outcome or a problem code
 }
@@ -526,58 +527,46 @@ func (x *exchange) traceHeaders(h []kgo.RecordHeader) []kgo.RecordHeader {
 	return h
 }
 
-// produce hands the record to the producer without blocking; settle runs
-// when the broker answered, whether or not the request still waits.
+// Write states of an event: the promise and the waiting request race to
+// move it out of writeWaiting, and whoever loses leaves the markers to the
+// other.
+const (
+	writeWaiting   int32 = iota // produced, the request waits
+	writeSettled                // the broker answered while the request waited: the request finishes it
+	writeAbandoned              // the request stopped waiting: the promise finishes it
+)
+
+// produce hands the record to the producer without blocking. When the
+// broker answers while the request waits, the request finishes the write
+// (finish); when the request has stopped waiting, the promise does
+// (finishAbandoned).
 func (x *exchange) produce(ev *event, rec *kgo.Record) {
 	ev.done = make(chan struct{})
 	x.in.settling.Add(1)
 	// The record outlives the request when the broker is slow: its
 	// context keeps the trace but is never cancelled.
 	x.in.cl.TryProduce(context.WithoutCancel(x.ctx), rec, func(r *kgo.Record, err error) {
-		// Promises must not block the producer: settling talks to Redis.
-		go x.settle(ev, r, err)
+		ev.err, ev.partition, ev.offset = err, r.Partition, r.Offset
+		if ev.state.CompareAndSwap(writeWaiting, writeSettled) {
+			close(ev.done)
+			return
+		}
+		// Promises must not block the producer: finishing talks to
+		// Redis.
+		go x.finishAbandoned(ev, r, err)
 	})
 }
 
-// settle finishes a write: on success the event id is marked done, on
-// failure its pending marker is released so a retry can write it.
-func (x *exchange) settle(ev *event, r *kgo.Record, err error) {
-	in := x.in
-	defer in.settling.Done()
-	ctx := context.WithoutCancel(x.ctx)
-	if ev.claimed {
-		var merr error
-		if err == nil {
-			merr = in.markers.done(ctx, ev.key)
-		} else {
-			merr = in.markers.release(ctx, ev.key, ev.token)
-		}
-		if merr != nil {
-			in.metrics.markerErrors.WithLabelValues(x.tenantL, x.integrationL).Inc()
-			in.log.Warn("webhook: idempotency marker not updated after a write",
-				x.eventFields(ev, zap.Bool("written", err == nil), zap.Error(merr))...)
-		}
-	}
-	if ev.abandoned.Load() {
-		fields := x.eventFields(ev, zap.String(telemetry.FieldTopic, r.Topic))
-		if err == nil {
-			in.log.Info("webhook: a write the sender was told to retry reached Kafka; a retry is answered as a duplicate",
-				append(fields, zap.Int32(telemetry.FieldPartition, r.Partition), zap.Int64(telemetry.FieldOffset, r.Offset))...)
-		} else {
-			in.log.Warn("webhook: a write the sender was told to retry failed; a retry will write it", append(fields, zap.Error(err))...)
-		}
-	}
-	ev.err, ev.partition, ev.offset = err, r.Partition, r.Offset
-	close(ev.done)
-}
-
-// wait waits for the events' writes up to the produce wait, and sets
-// their outcomes. A write not settled by then is abandoned: it is
-// answered 503 and settles on its own.
+// wait waits for the events' writes up to the produce wait, sets their
+// outcomes and finishes the writes that settled: in one round trip, their
+// ids are marked done, or released when the write failed. A write not
+// settled by then is abandoned: it is answered 503 and finishes on its
+// own.
 func (x *exchange) wait(events []*event) {
 	timer := time.NewTimer(x.in.cfg.produceWait)
 	defer timer.Stop()
 	expired := false
+	settled := events[:0:0]
 	for _, ev := range events {
 		if !expired {
 			select {
@@ -588,15 +577,12 @@ func (x *exchange) wait(events []*event) {
 				expired = true
 			}
 		}
-		if expired {
-			select {
-			case <-ev.done:
-			default:
-				ev.abandoned.Store(true)
-				ev.outcome = CodeKafkaUnavailable
-				continue
-			}
+		if expired && ev.state.CompareAndSwap(writeWaiting, writeAbandoned) {
+			ev.outcome = CodeKafkaUnavailable
+			continue
 		}
+		<-ev.done // closed, or about to be: the promise won the race
+		settled = append(settled, ev)
 		switch {
 		case ev.err == nil && ev.breach == nil:
 			ev.outcome = OutcomeAccepted
@@ -611,6 +597,62 @@ func (x *exchange) wait(events []*event) {
 		default:
 			ev.outcome = CodeKafkaUnavailable
 		}
+	}
+	x.finish(settled)
+}
+
+// finish updates the markers of settled writes in one round trip.
+func (x *exchange) finish(events []*event) {
+	in := x.in
+	var done []string
+	var release [][2]string
+	for _, ev := range events {
+		switch {
+		case !ev.claimed:
+		case ev.err == nil:
+			done = append(done, ev.key)
+		default:
+			release = append(release, [2]string{ev.key, ev.token})
+		}
+	}
+	if len(done)+len(release) > 0 {
+		if err := in.markers.finish(context.WithoutCancel(x.ctx), done, release); err != nil {
+			in.metrics.markerErrors.WithLabelValues(x.tenantL, x.integrationL).Add(float64(len(done) + len(release)))
+			in.log.Warn("webhook: idempotency markers not updated after writes", zap.String(telemetry.FieldTenant, x.tenantL),
+				zap.String(telemetry.FieldIntegration, x.integrationL), zap.String(telemetry.FieldTraceID, x.traceID),
+				zap.Int("written", len(done)), zap.Int("failed", len(release)), zap.Error(err))
+		}
+	}
+	for range events {
+		in.settling.Done()
+	}
+}
+
+// finishAbandoned finishes a write the request stopped waiting for: its
+// id is marked done, or released when the write failed, so the sender's
+// retry is answered as a duplicate or writes it.
+func (x *exchange) finishAbandoned(ev *event, r *kgo.Record, err error) {
+	in := x.in
+	defer in.settling.Done()
+	fields := x.eventFields(ev, zap.String(telemetry.FieldTopic, r.Topic))
+	if ev.claimed {
+		var done []string
+		var release [][2]string
+		if err == nil {
+			done = []string{ev.key}
+		} else {
+			release = [][2]string{{ev.key, ev.token}}
+		}
+		if merr := in.markers.finish(context.WithoutCancel(x.ctx), done, release); merr != nil {
+			in.metrics.markerErrors.WithLabelValues(x.tenantL, x.integrationL).Inc()
+			in.log.Warn("webhook: idempotency marker not updated after a write", append(fields, zap.Bool("written", err == nil), zap.Error(merr))...)
+		}
+	}
+	if err == nil {
+		in.log.Info("webhook: a write the sender was told to retry reached Kafka; a retry is answered as a duplicate",
+			append(fields, zap.Int32(telemetry.FieldPartition, r.Partition), zap.Int64(telemetry.FieldOffset, r.Offset))...)
+	} else {
+		in.log.Warn("webhook: a write the sender was told to retry failed; a retry will write it", append(fields, zap.Error(err))...)
 	}
 }
 

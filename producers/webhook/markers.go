@@ -19,17 +19,13 @@ const (
 	markerPending = "pending:"
 )
 
-// Each script touches one key, so they run on Redis Cluster too; a batch
-// sends one script call per event in one pipelined round trip.
+// The claim is SET NX with the lease and a GET of the key, in one
+// MULTI/EXEC per event id, all of a request's ids in one pipelined round
+// trip: atomic per id, plain commands on the hot path, and on Redis
+// Cluster each transaction touches one key. Releasing and renewing compare
+// the marker first, so they are one-key Lua scripts; they run only when a
+// write fails or is outstanding.
 var (
-	// claimScript takes an event id: it returns "" after setting the
-	// pending marker ARGV[1] for ARGV[2] ms, or the marker that is
-	// already there.
-	claimScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ''`)
 	// releaseScript deletes the marker only while it is still ARGV[1].
 	releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -92,36 +88,44 @@ func (m *markers) token() string {
 // pending marker set on keys[i] when it is claimed. On an error nothing is
 // held: what was claimed is released again.
 func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim, error) {
-	pipe := m.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(keys))
-	lease := strconv.FormatInt(m.lease.Milliseconds(), 10)
+	pipe := m.rdb.TxPipeline()
+	sets := make([]*redis.BoolCmd, len(keys))
+	gets := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = claimScript.Eval(ctx, pipe, []string{k}, tokens[i], lease)
+		sets[i] = pipe.SetNX(ctx, k, tokens[i], m.lease)
+		gets[i] = pipe.Get(ctx, k)
 	}
-	_, execErr := pipe.Exec(ctx)
+	// Exec's error is the first command's; each is looked at below.
+	_, _ = pipe.Exec(ctx)
 	out := make([]claim, len(keys))
 	var got []int
-	for i, c := range cmds {
-		v, err := c.Text()
+	var errs []error
+	for i := range keys {
+		ok, err := sets[i].Result()
 		if err != nil {
-			execErr = errors.Join(execErr, err)
+			errs = append(errs, err)
 			continue
 		}
-		switch {
-		case v == "":
+		if ok {
 			out[i] = claimed
 			got = append(got, i)
-		case v == markerDone:
+			continue
+		}
+		switch v, err := gets[i].Result(); {
+		case err == nil && v == markerDone:
 			out[i] = claimDone
-		default:
+		case err == nil || errors.Is(err, redis.Nil):
+			// Pending, or gone since: either way not this delivery's.
 			out[i] = claimInUse
+		default:
+			errs = append(errs, err)
 		}
 	}
-	if execErr != nil {
+	if err := errors.Join(errs...); err != nil {
 		for _, i := range got {
-			m.release(context.WithoutCancel(ctx), keys[i], tokens[i])
+			_ = m.release(context.WithoutCancel(ctx), keys[i], tokens[i])
 		}
-		return nil, fmt.Errorf("webhook: claim event ids: %w", execErr)
+		return nil, fmt.Errorf("webhook: claim event ids: %w", err)
 	}
 	m.mu.Lock()
 	for _, i := range got {
@@ -131,12 +135,27 @@ func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim,
 	return out, nil
 }
 
-// done marks an accepted event, for DoneTTL, and forgets the lease.
-func (m *markers) done(ctx context.Context, key string) error {
-	m.forget(key)
+// finish marks the done keys as accepted, for DoneTTL, and releases the
+// others ({key, token}) while they are still theirs, in one round trip,
+// and forgets their leases.
+func (m *markers) finish(ctx context.Context, done []string, release [][2]string) error {
+	for _, k := range done {
+		m.forget(k)
+	}
+	for _, kt := range release {
+		m.forget(kt[0])
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return m.rdb.Set(ctx, key, markerDone, m.doneTTL).Err()
+	pipe := m.rdb.Pipeline()
+	for _, k := range done {
+		pipe.Set(ctx, k, markerDone, m.doneTTL)
+	}
+	for _, kt := range release {
+		releaseScript.Eval(ctx, pipe, []string{kt[0]}, kt[1])
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // release deletes a pending marker that is still token, so the next
