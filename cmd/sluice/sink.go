@@ -125,7 +125,7 @@ func newDestinationSink(d *config.Destination, out io.Writer, printBody bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("sink: destination %s: %w", d.ID, err)
 	}
-	return sink.NewFromSecrets(secrets, sink.Print(out, printBody))
+	return sink.NewFromSecrets(secrets, sink.Print(out, printBody), sink.Stateless())
 }
 
 // addDevSink adds to sluice dev a sink for the catalog's local webhook

@@ -330,3 +330,26 @@ func TestPrivateAddressRefused(t *testing.T) {
 		t.Errorf("the sink got %d requests", n)
 	}
 }
+
+// TestNoEventIDIsPoison checks that a record without an event id, which
+// has no idempotency key, is dead-lettered and not sent.
+func TestNoEventIDIsPoison(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	k, url := newSink(t, []string{secret})
+	d.Config.URL = url
+	bad := event("acme", 0, "contact.updated")
+	kafka.SetHeader(bad, kafka.HeaderEventID, "")
+	good := event("acme", 1, "contact.updated")
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), bad, good)
+	start(t, e.stageOf(t, []deliver.Destination{d}))
+	waitDelivered(t, k, []string{"acme-1"}, 60*time.Second)
+	dl := e.deadLetters(t, d.Config.ID, config.LaneInteractive, 1)[""]
+	if dl[kafka.HeaderErrorClass] != "poison" || !strings.Contains(dl[kafka.HeaderErrorMessage], "no event-id") {
+		t.Errorf("dead letter %v", dl)
+	}
+	if n := len(k.Requests()); n != 1 {
+		t.Errorf("the sink got %d requests, want 1", n)
+	}
+}

@@ -71,6 +71,10 @@ func (bs *batch) fail(err error) {
 func (h *handler) Handle(ctx context.Context, b *stage.Batch) error {
 	recs := make([]*stage.Record, 0, len(b.Records))
 	for _, r := range b.Records {
+		if r.EventID == "" {
+			r.Fail(stage.Poison(ErrNoEventID))
+			continue
+		}
 		if !h.d.subscribed(r.Tenant, kafka.Header(r.Raw, kafka.HeaderEventType)) {
 			h.s.metrics.skipped.WithLabelValues(h.d.cfg.ID, SkipNotSubscribed).Inc()
 			r.Skip(SkipNotSubscribed)
@@ -168,6 +172,9 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 // concurrency.
 func (h *handler) deliverAll(ctx context.Context, bs *batch, recs []*stage.Record) {
 	workers := min(len(recs), cap(h.d.sem))
+	if h.lane == config.LaneBatch {
+		workers = min(workers, cap(h.d.batchSem))
+	}
 	next := make(chan *stage.Record)
 	var wg sync.WaitGroup
 	for range workers {

@@ -73,6 +73,7 @@ type Sink struct {
 	out       io.Writer
 	printBody bool
 	maxBody   int64
+	stateless bool
 
 	mu        sync.Mutex
 	requests  []Request
@@ -92,6 +93,12 @@ func WithScript(s Script) Opt { return func(k *Sink) { k.script = s } }
 // body is true (bodies hold the events' data: personal data, in
 // production). Default: nothing is printed.
 func Print(w io.Writer, body bool) Opt { return func(k *Sink) { k.out, k.printBody = w, body } }
+
+// Stateless makes the sink keep no record of its requests, for a
+// long-running receiver: Requests, Delivered, Order, Duplicates and
+// Unverified stay empty, and Request.N is always 1. Default: every request
+// is kept.
+func Stateless() Opt { return func(k *Sink) { k.stateless = true } }
 
 // New returns a sink that verifies signatures with v. A request whose
 // signature does not verify is answered 401, whatever the script says.
@@ -135,11 +142,14 @@ func (k *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(req.Body, &body)
 	req.EventType, req.Tenant = body.Type, body.Envelope.TenantID
 
-	k.mu.Lock()
-	k.counts[req.ID]++
-	req.N = k.counts[req.ID]
-	k.requests = append(k.requests, req)
-	k.mu.Unlock()
+	req.N = 1
+	if !k.stateless {
+		k.mu.Lock()
+		k.counts[req.ID]++
+		req.N = k.counts[req.ID]
+		k.requests = append(k.requests, req)
+		k.mu.Unlock()
+	}
 
 	var a Answer
 	switch {
@@ -178,7 +188,7 @@ func (k *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	if a.Status >= 200 && a.Status < 300 && r.Context().Err() == nil {
+	if a.Status >= 200 && a.Status < 300 && r.Context().Err() == nil && !k.stateless {
 		k.mu.Lock()
 		if k.delivered[req.ID] == 0 {
 			k.order = append(k.order, req.ID)

@@ -92,3 +92,30 @@ func TestSink(t *testing.T) {
 		t.Error("the body was printed without being asked for")
 	}
 }
+
+func TestStatelessSinkKeepsNothing(t *testing.T) {
+	secret, _ := standardwebhooks.GenerateSecret()
+	var out bytes.Buffer
+	k, err := sink.NewFromSecrets([]string{secret}, sink.Stateless(), sink.Print(&out, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(k)
+	t.Cleanup(srv.Close)
+	c, err := webhook.New(srv.URL, []string{secret}, webhook.AllowPrivateNetwork(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 3 {
+		if res := c.Send(context.Background(), webhook.Message{ID: "same", Body: []byte(`{}`)}); res.Verdict != webhook.Delivered {
+			t.Fatalf("Send = %+v", res)
+		}
+	}
+	if len(k.Requests()) != 0 || len(k.Delivered()) != 0 || len(k.Order()) != 0 {
+		t.Errorf("a stateless sink kept %d requests, %d delivered", len(k.Requests()), len(k.Delivered()))
+	}
+	if got := strings.Count(out.String(), "signature ok"); got != 3 {
+		t.Errorf("printed %d lines, want 3:\n%s", got, out.String())
+	}
+}
