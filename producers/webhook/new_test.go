@@ -2,6 +2,8 @@ package webhook_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,13 @@ integrations:
 				}
 				if in.Ready() {
 					t.Error("ready before Prepare")
+				}
+				req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/acme/crm", strings.NewReader("{}"))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				in.ServeHTTP(rec, req)
+				if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"code":"not_ready"`) || rec.Header().Get("Retry-After") != "5" {
+					t.Errorf("before Prepare: %d %s (Retry-After %q); want 503 not_ready", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
 				}
 				return
 			}

@@ -182,7 +182,9 @@ func defaultInstance() string {
 // "backpressure" instead of waiting. Records have no delivery timeout: a
 // record the broker may have received is never failed by the client,
 // which is what lets the ingress leave an unacknowledged write to finish
-// after it answered.
+// after it answered. Options added after these win, e.g. a
+// kgo.ProducerLinger of 0 for the lowest latency of a lone request at
+// some cost in throughput under load.
 func ProducerOpts(maxRecords, maxBytes int) []kgo.Opt {
 	if maxRecords <= 0 {
 		maxRecords = DefaultMaxBufferedRecords
