@@ -91,7 +91,7 @@ func asInt64(v any) (int64, bool) {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return n, true
 		}
-		if r, ok := new(big.Rat).SetString(s); ok && r.IsInt() && r.Num().IsInt64() {
+		if r, ok := parseDecimal(s); ok && r.IsInt() && r.Num().IsInt64() {
 			return r.Num().Int64(), true
 		}
 	}
@@ -148,10 +148,58 @@ func asRat(v any) (*big.Rat, bool) {
 	case *big.Rat:
 		return x, true
 	case string:
-		r, ok := new(big.Rat).SetString(strings.TrimSpace(x))
-		return r, ok
+		return parseDecimal(x)
 	}
 	return nil, false
+}
+
+// parseDecimal reads a decimal number written as text: digits with an
+// optional sign, fraction and exponent. It refuses what is not one, and
+// numbers whose size would make exact arithmetic slow (more than 64
+// characters, an exponent beyond ±40): text comes from partners.
+func parseDecimal(s string) (*big.Rat, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 64 {
+		return nil, false
+	}
+	i := 0
+	if s[i] == '+' || s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	n := digits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		n += digits()
+	}
+	if n == 0 {
+		return nil, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		start := i
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+		e, err := strconv.Atoi(s[start:i])
+		if err != nil || e > 40 || e < -40 {
+			return nil, false
+		}
+	}
+	if i != len(s) {
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
 }
 
 func asBool(v any) (bool, bool) {
