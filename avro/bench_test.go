@@ -156,3 +156,89 @@ func BenchmarkSerde(b *testing.B) {
 		rawJSONEncode.report(b)
 	})
 }
+
+// BenchmarkValidateEncode is the ingress path of a partner body, split
+// into its steps, each beside its raw counterpart from the same run (see
+// BenchmarkSerde): "validate+encode" is Validate, NativeEvent and
+// EncodeNative against encoding/json into the Go type and hamba's
+// Marshal; "validate" is Validate alone against encoding/json alone;
+// "encode" is NativeEvent and EncodeNative of the validated value against
+// hamba's Marshal of the Go value.
+func BenchmarkValidateEncode(b *testing.B) {
+	s := loadSchemas(b)
+	reg := startRegistry(b)
+	ctx := context.Background()
+	sd := newSerde(b, reg, s)
+	sc, _ := s.Lookup(canonical.RecordOrderEvent)
+	subject := sc.Subject()
+	ev := benchOrder()
+	api := newAPI()
+	validator, err := s.Validator(canonical.RecordOrderEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := json.Marshal(ev.Data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := validator.Validate(payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := sd.EncodeNative(ctx, subject, NativeEvent(ev.Envelope, data)); err != nil {
+		b.Fatal(err)
+	}
+
+	rawJSONEncode := baseline{op: func(b *testing.B) {
+		var ord canonical.Order
+		if err := json.Unmarshal(payload, &ord); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := api.Marshal(sc.parsed, &canonical.OrderEvent{Envelope: ev.Envelope, Data: ord}); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	rawJSON := baseline{op: func(b *testing.B) {
+		var ord canonical.Order
+		if err := json.Unmarshal(payload, &ord); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	rawEncode := baseline{op: func(b *testing.B) {
+		if _, err := api.Marshal(sc.parsed, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}}
+
+	b.Run("validate+encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			data, err := validator.Validate(payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := sd.EncodeNative(ctx, subject, NativeEvent(ev.Envelope, data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawJSONEncode.report(b)
+	})
+	b.Run("validate", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := validator.Validate(payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawJSON.report(b)
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := sd.EncodeNative(ctx, subject, NativeEvent(ev.Envelope, data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawEncode.report(b)
+	})
+}

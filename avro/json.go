@@ -3,8 +3,10 @@ package avro
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"strconv"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -57,39 +59,118 @@ type jmember struct {
 	val jvalue
 }
 
-// parseJSON parses one JSON document. It checks the document with
-// json.Valid first, so the parser below only ever sees well-formed input
-// and stays small; the error of an invalid document comes from
-// encoding/json and names the offset.
+// maxDepth is how deeply arrays and objects may nest: encoding/json's
+// limit, so that both agree on which documents are valid.
+const maxDepth = 10000
+
+// parseJSON parses one JSON document, checking it as it goes: it accepts
+// exactly the documents json.Valid accepts, and an invalid one gets the
+// error encoding/json gives it, which names the offset.
+//
+// The document is copied into one string, and every string and number of
+// the result that needs no unescaping is a slice of it: one allocation
+// for all of them. Arrays and objects are carved out of shared slabs.
 func parseJSON(data []byte) (jvalue, error) {
-	if !json.Valid(data) {
-		var v any
-		err := json.Unmarshal(data, &v)
-		if err == nil {
-			// json.Valid and json.Unmarshal disagree only on documents
-			// nested deeper than encoding/json allows.
-			err = fmt.Errorf("invalid JSON")
-		}
-		return jvalue{}, err
+	var p jparser
+	v, ok := p.parse(data)
+	if !ok {
+		return jvalue{}, invalidJSON(data)
 	}
-	p := jparser{data: data}
-	p.skipSpace()
-	return p.value()
+	return v, nil
+}
+
+// invalidJSON returns encoding/json's error for a document parseJSON
+// refused.
+func invalidJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	// Not reached while parseJSON and encoding/json agree (FuzzParseJSON
+	// checks they do).
+	return errors.New("invalid JSON")
 }
 
 type jparser struct {
-	data []byte
-	pos  int
+	src   string
+	pos   int
+	depth int
 	// Members and elements of the objects and arrays being parsed are
-	// gathered on these stacks and copied out once complete, so that each
-	// object or array costs one allocation of its exact size.
+	// gathered on these stacks and copied out once complete, into the
+	// slabs below, so that each object or array is stored once at its
+	// exact size and most cost no allocation of their own.
 	members  []jmember
 	elements []jvalue
+	memSlab  []jmember
+	valSlab  []jvalue
+}
+
+// parse parses data as parseJSON does; ok is false when it is not valid
+// JSON. A parser may parse one document after another, reusing its slabs
+// once release has forgotten the previous one.
+func (p *jparser) parse(data []byte) (v jvalue, ok bool) {
+	p.src, p.pos, p.depth = string(data), 0, 0
+	return p.document()
+}
+
+// maxKeptSlab bounds the slabs a parser keeps for the next document.
+const maxKeptSlab = 1 << 12
+
+// release forgets the last document, whose values must no longer be
+// used, and keeps the latest slabs (each as large as the ones before it)
+// for the next one. It reports whether the parser is worth keeping.
+func (p *jparser) release() bool {
+	p.src = ""
+	clear(p.memSlab)
+	clear(p.valSlab)
+	p.memSlab, p.valSlab = p.memSlab[:0], p.valSlab[:0]
+	return cap(p.memSlab) <= maxKeptSlab && cap(p.valSlab) <= maxKeptSlab &&
+		cap(p.members) <= maxKeptSlab && cap(p.elements) <= maxKeptSlab
+}
+
+// slabSize is the first slab's length for a document of n bytes: about
+// one entry for every 16 bytes of JSON, which is what typical payloads
+// hold.
+func slabSize(n int) int { return min(max(n/16, 8), 4096) }
+
+// carveMembers returns a slice of exactly n members from the slab.
+func (p *jparser) carveMembers(n int) []jmember {
+	if cap(p.memSlab)-len(p.memSlab) < n {
+		p.memSlab = make([]jmember, 0, max(n, 2*cap(p.memSlab), slabSize(len(p.src))))
+	}
+	l := len(p.memSlab)
+	p.memSlab = p.memSlab[:l+n]
+	return p.memSlab[l : l+n : l+n]
+}
+
+// carveValues returns a slice of exactly n values from the slab.
+func (p *jparser) carveValues(n int) []jvalue {
+	if cap(p.valSlab)-len(p.valSlab) < n {
+		p.valSlab = make([]jvalue, 0, max(n, 2*cap(p.valSlab), slabSize(len(p.src))/2))
+	}
+	l := len(p.valSlab)
+	p.valSlab = p.valSlab[:l+n]
+	return p.valSlab[l : l+n : l+n]
+}
+
+// document parses the whole input as one value with optional whitespace
+// around it.
+func (p *jparser) document() (jvalue, bool) {
+	p.skipSpace()
+	if p.pos >= len(p.src) {
+		return jvalue{}, false
+	}
+	v, ok := p.value()
+	if !ok {
+		return jvalue{}, false
+	}
+	p.skipSpace()
+	return v, p.pos == len(p.src)
 }
 
 func (p *jparser) skipSpace() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
+	for p.pos < len(p.src) {
+		switch p.src[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
 		default:
@@ -98,127 +179,313 @@ func (p *jparser) skipSpace() {
 	}
 }
 
-// value parses the value at pos; the input is known to be valid JSON.
-func (p *jparser) value() (jvalue, error) {
-	switch c := p.data[p.pos]; c {
+// literal consumes word at pos.
+func (p *jparser) literal(word string) bool {
+	if !strings.HasPrefix(p.src[p.pos:], word) {
+		return false
+	}
+	p.pos += len(word)
+	return true
+}
+
+// value parses the value at pos, which is not past the end.
+func (p *jparser) value() (jvalue, bool) {
+	switch c := p.src[p.pos]; c {
 	case 'n':
-		p.pos += 4
-		return jvalue{kind: jNull}, nil
+		return jvalue{kind: jNull}, p.literal("null")
 	case 't':
-		p.pos += 4
-		return jvalue{kind: jBool, b: true}, nil
+		return jvalue{kind: jBool, b: true}, p.literal("true")
 	case 'f':
-		p.pos += 5
-		return jvalue{kind: jBool}, nil
+		return jvalue{kind: jBool}, p.literal("false")
 	case '"':
-		s, err := p.str()
-		return jvalue{kind: jString, s: s}, err
+		s, ok := p.str()
+		return jvalue{kind: jString, s: s}, ok
 	case '[':
-		p.pos++
-		p.skipSpace()
-		v := jvalue{kind: jArray}
-		if p.data[p.pos] == ']' {
-			p.pos++
-			v.arr = []jvalue{}
-			return v, nil
-		}
-		mark := len(p.elements)
-		for {
-			e, err := p.value()
-			if err != nil {
-				return v, err
-			}
-			p.elements = append(p.elements, e)
-			p.skipSpace()
-			if p.data[p.pos] == ',' {
-				p.pos++
-				p.skipSpace()
-				continue
-			}
-			p.pos++ // ']'
-			v.arr = append([]jvalue(nil), p.elements[mark:]...)
-			clear(p.elements[mark:])
-			p.elements = p.elements[:mark]
-			return v, nil
-		}
+		return p.array()
 	case '{':
-		p.pos++
-		p.skipSpace()
-		v := jvalue{kind: jObject}
-		if p.data[p.pos] == '}' {
-			p.pos++
-			v.obj = []jmember{}
-			return v, nil
-		}
-		mark := len(p.members)
-		for {
-			k, err := p.str()
-			if err != nil {
-				return v, err
-			}
-			p.skipSpace()
-			p.pos++ // ':'
-			p.skipSpace()
-			e, err := p.value()
-			if err != nil {
-				return v, err
-			}
-			p.members = append(p.members, jmember{key: k, val: e})
-			p.skipSpace()
-			if p.data[p.pos] == ',' {
-				p.pos++
-				p.skipSpace()
-				continue
-			}
-			p.pos++ // '}'
-			v.obj = append([]jmember(nil), p.members[mark:]...)
-			clear(p.members[mark:])
-			p.members = p.members[:mark]
-			return v, nil
-		}
+		return p.object()
 	default:
 		start := p.pos
-		for p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case '-', '+', '.', 'e', 'E', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-				p.pos++
-				continue
-			}
-			break
+		if !p.number() {
+			return jvalue{}, false
 		}
-		return jvalue{kind: jNumber, s: string(p.data[start:p.pos])}, nil
+		return jvalue{kind: jNumber, s: p.src[start:p.pos]}, true
 	}
 }
 
-// str parses the string at pos. Strings without escapes are sliced out
-// directly; the rare escaped ones are handed to encoding/json, which gets
-// surrogate pairs and invalid UTF-8 right.
-func (p *jparser) str() (string, error) {
-	start := p.pos
-	p.pos++
-	escaped := false
+func (p *jparser) array() (jvalue, bool) {
+	v := jvalue{kind: jArray}
+	if p.depth++; p.depth > maxDepth {
+		return v, false
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '['
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == ']' {
+		p.pos++
+		v.arr = []jvalue{}
+		return v, true
+	}
+	mark := len(p.elements)
+	defer func() {
+		clear(p.elements[mark:])
+		p.elements = p.elements[:mark]
+	}()
 	for {
-		c := p.data[p.pos]
-		if c == '"' {
-			break
+		if p.pos >= len(p.src) {
+			return v, false
 		}
-		if c == '\\' {
-			escaped = true
-			p.pos += 2
+		e, ok := p.value()
+		if !ok {
+			return v, false
+		}
+		p.elements = append(p.elements, e)
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return v, false
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+			p.skipSpace()
 			continue
+		case ']':
+			p.pos++
+			v.arr = p.carveValues(len(p.elements) - mark)
+			copy(v.arr, p.elements[mark:])
+			return v, true
+		}
+		return v, false
+	}
+}
+
+func (p *jparser) object() (jvalue, bool) {
+	v := jvalue{kind: jObject}
+	if p.depth++; p.depth > maxDepth {
+		return v, false
+	}
+	defer func() { p.depth-- }()
+	p.pos++ // '{'
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		p.pos++
+		v.obj = []jmember{}
+		return v, true
+	}
+	mark := len(p.members)
+	defer func() {
+		clear(p.members[mark:])
+		p.members = p.members[:mark]
+	}()
+	for {
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return v, false
+		}
+		k, ok := p.str()
+		if !ok {
+			return v, false
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return v, false
 		}
 		p.pos++
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return v, false
+		}
+		e, ok := p.value()
+		if !ok {
+			return v, false
+		}
+		p.members = append(p.members, jmember{key: k, val: e})
+		p.skipSpace()
+		if p.pos >= len(p.src) {
+			return v, false
+		}
+		switch p.src[p.pos] {
+		case ',':
+			p.pos++
+			p.skipSpace()
+			continue
+		case '}':
+			p.pos++
+			v.obj = p.carveMembers(len(p.members) - mark)
+			copy(v.obj, p.members[mark:])
+			return v, true
+		}
+		return v, false
 	}
-	p.pos++
-	raw := p.data[start:p.pos]
-	if !escaped && utf8.Valid(raw) {
-		return string(raw[1 : len(raw)-1]), nil
+}
+
+// number consumes a number in JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *jparser) number() bool {
+	s, i := p.src, p.pos
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", err
+	if i < len(s) && s[i] == '-' {
+		i++
 	}
-	return s, nil
+	switch {
+	case i >= len(s):
+		return false
+	case s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	p.pos = i
+	return true
+}
+
+// str parses the string at pos. A string without escapes and with valid
+// UTF-8 is a slice of the document; any other is unescaped into a string
+// of its own, the way encoding/json does it (invalid UTF-8 and lone
+// surrogates become U+FFFD).
+func (p *jparser) str() (string, bool) {
+	s := p.src
+	start := p.pos + 1
+	ascii := true
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			p.pos = i + 1
+			if ascii || utf8.ValidString(s[start:i]) {
+				return s[start:i], true
+			}
+			return unquote(s[start:i]), true
+		case c == '\\':
+			return p.escapedStr(start)
+		case c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return "", false
+}
+
+// escapedStr finishes a string that starts at start and holds escapes.
+func (p *jparser) escapedStr(start int) (string, bool) {
+	s := p.src
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			p.pos = i + 1
+			return unquote(s[start:i]), true
+		case c < 0x20:
+			return "", false
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				return "", false
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(s) || hex4(s[i+1:i+5]) < 0 {
+					return "", false
+				}
+				i += 4
+			default:
+				return "", false
+			}
+		}
+	}
+	return "", false
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(s string) rune {
+	var r rune
+	for i := range 4 {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// unquote unescapes the body of a string whose escapes are known to be
+// well formed, as encoding/json does: invalid UTF-8 and unpaired
+// surrogates become U+FFFD.
+func unquote(s string) string {
+	b := make([]byte, 0, len(s)+utf8.UTFMax)
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			i++
+			switch s[i] {
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r := hex4(s[i+1:])
+				i += 5
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if dec := utf16.DecodeRune(r, hex4(s[i+2:])); dec != utf8.RuneError {
+							b = utf8.AppendRune(b, dec)
+							i += 6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default: // '"', '\\', '/'
+				b = append(b, s[i])
+			}
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b = utf8.AppendRune(b, r)
+			i += size
+		}
+	}
+	return string(b)
 }
 
 // marshalJSON writes v compactly, members in their original order.

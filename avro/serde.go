@@ -92,6 +92,7 @@ type Serde struct {
 	unknown map[int]time.Time // ids the registry did not know, until when
 
 	writers sync.Pool // *havro.Writer
+	scratch sync.Pool // *[]byte, native encodings
 }
 
 // encoding is what Encode needs of a subject.
@@ -99,6 +100,9 @@ type encoding struct {
 	id     int
 	header []byte // Confluent header of id
 	schema havro.Schema
+	// native is the record compiled for encoding native values without
+	// hamba (see appendRecord), or nil.
+	native *vnode
 }
 
 // decoding is what Decode knows of a schema id.
@@ -135,6 +139,7 @@ func NewSerde(cl *sr.Client, schemas *Schemas, opts ...SerdeOpt) (*Serde, error)
 		unknown: map[int]time.Time{},
 	}
 	s.writers.New = func() any { return havro.NewWriter(nil, 1024, havro.WithWriterConfig(s.api)) }
+	s.scratch.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return s, nil
 }
 
@@ -146,11 +151,17 @@ func (s *Serde) Encode(ctx context.Context, subject string, v any) ([]byte, erro
 	return s.AppendEncode(ctx, nil, subject, v)
 }
 
-// AppendEncode is Encode appending to b.
+// AppendEncode is Encode appending to b. A native value (a
+// map[string]any, see EncodeNative) is encoded too.
 func (s *Serde) AppendEncode(ctx context.Context, b []byte, subject string, v any) ([]byte, error) {
 	enc, err := s.encoding(ctx, subject)
 	if err != nil {
 		return b, err
+	}
+	if m, ok := v.(map[string]any); ok && enc.native != nil {
+		if out, ok := s.appendNative(b, enc, m); ok {
+			return out, nil
+		}
 	}
 	w := s.writers.Get().(*havro.Writer)
 	w.Reset(nil)
@@ -173,8 +184,31 @@ func (s *Serde) AppendEncode(ctx context.Context, b []byte, subject string, v an
 
 // EncodeNative encodes a native value (see Validator) of the subject's
 // record: a map with "envelope" and "data", as NativeEvent builds it.
+//
+// The values the Validator and NativeEvent produce are written by an
+// encoder of sluice's own, driven by the compiled schema, which writes the
+// bytes hamba/avro would; any other value is encoded by hamba/avro.
 func (s *Serde) EncodeNative(ctx context.Context, subject string, v map[string]any) ([]byte, error) {
 	return s.AppendEncode(ctx, nil, subject, v)
+}
+
+// appendNative appends the wire format of native value m to b with the
+// compiled record of enc; ok is false when m holds a value only hamba
+// encodes (see appendRecord), and then b is returned unchanged.
+func (s *Serde) appendNative(b []byte, enc *encoding, m map[string]any) ([]byte, bool) {
+	bp := s.scratch.Get().(*[]byte)
+	body, ok := appendRecord((*bp)[:0], enc.native, m)
+	if ok {
+		if b == nil {
+			b = make([]byte, 0, len(enc.header)+len(body))
+		}
+		b = append(append(b, enc.header...), body...)
+	}
+	if cap(body) <= 1<<20 { // do not keep huge buffers around
+		*bp = body[:0]
+		s.scratch.Put(bp)
+	}
+	return b, ok
 }
 
 // Decode decodes a wire-format value into v, a pointer to a Go value
@@ -274,6 +308,10 @@ func (s *Serde) encoding(ctx context.Context, subject string) (*encoding, error)
 			return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 		}
 		enc := &encoding{id: id, header: header, schema: sc.parsed}
+		// A record that does not compile is encoded by hamba alone.
+		if native, err := compileNode(sc.parsed, map[string]*vnode{}); err == nil && native.kind == vRecord {
+			enc.native = native
+		}
 		s.subjects.Store(subject, enc)
 		// What this process writes it can read back without asking.
 		s.addDecoding(&decoding{id: id, record: sc.Name, reader: sc.parsed})

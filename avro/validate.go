@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	havro "github.com/hamba/avro/v2"
@@ -107,6 +108,9 @@ type Validator struct {
 	record string
 	root   *vnode
 	cfg    validatorConfig
+	// parsers holds *jparser whose slabs are reused from one body to the
+	// next.
+	parsers sync.Pool
 }
 
 // Validator returns the validator of a contract. For an event record it
@@ -141,7 +145,9 @@ func newValidator(s havro.Schema, opts ...ValidatorOpt) (*Validator, error) {
 	if root.kind != vRecord {
 		return nil, fmt.Errorf("%w: a validator needs a record, not %s", ErrSchema, root.desc)
 	}
-	return &Validator{record: root.name, root: root, cfg: cfg}, nil
+	v := &Validator{record: root.name, root: root, cfg: cfg}
+	v.parsers.New = func() any { return new(jparser) }
+	return v, nil
 }
 
 // Record returns the full name of the record the validator checks.
@@ -149,16 +155,26 @@ func (v *Validator) Record() string { return v.record }
 
 // Validate checks body against the contract and returns its native value.
 // A body that breaks the contract gives a *ValidationError with every
-// issue found (up to the limit).
+// issue found (up to the limit). body is not retained: the strings of the
+// native value share one copy of it.
 func (v *Validator) Validate(body []byte) (map[string]any, error) {
-	doc, err := parseJSON(body)
-	if err != nil {
+	p := v.parsers.Get().(*jparser)
+	doc, ok := p.parse(body)
+	if !ok {
+		if p.release() {
+			v.parsers.Put(p)
+		}
 		return nil, &ValidationError{Record: v.record, Issues: []Issue{{
-			Path: "$", Code: CodeInvalidJSON, Expected: "a JSON object", Got: "invalid JSON: " + err.Error(),
+			Path: "$", Code: CodeInvalidJSON, Expected: "a JSON object", Got: "invalid JSON: " + invalidJSON(body).Error(),
 		}}}
 	}
 	c := vctx{unknown: v.cfg.unknown, max: v.cfg.maxIssues}
 	out, ok := c.value(v.root, &doc)
+	// The native value holds no part of the parsed tree: its strings are
+	// slices of the document's string, not of the parser's slabs.
+	if p.release() {
+		v.parsers.Put(p)
+	}
 	if !ok || c.errs > 0 {
 		return nil, &ValidationError{Record: v.record, Issues: c.issues, Truncated: c.truncated}
 	}
@@ -203,16 +219,21 @@ type vnode struct {
 	// short names the node inside a union's description.
 	short string
 
-	symbols map[string]struct{} // enum
-	size    int                 // fixed
-	fixedT  reflect.Type        // fixed: [size]byte
-	prec    int                 // decimal
-	scale   int                 // decimal
-	items   *vnode              // array items, map values
-	fields  []vfield            // record
-	index   map[string]int      // record: field name -> index
-	arms    []varm              // union
-	nullArm int                 // union: index of the null arm, or -1
+	symbols map[string]int // enum: symbol -> index
+	size    int            // fixed
+	fixedT  reflect.Type   // fixed: [size]byte
+	prec    int            // decimal
+	scale   int            // decimal
+	items   *vnode         // array items, map values
+	fields  []vfield       // record
+	index   map[string]int // record: field name -> index
+	arms    []varm         // union
+	nullArm int            // union: index of the null arm, or -1
+	// pairArm is, for a union of null and one other type, the index of
+	// the other, and -1 for other unions: hamba encodes the two apart.
+	pairArm int
+	// pow10Prec and pow10Scale are 10^prec and 10^scale (decimals).
+	pow10Prec, pow10Scale *big.Int
 }
 
 // vfield is a compiled record field.
@@ -229,6 +250,8 @@ type varm struct {
 	// wrap is the key of the branch's value in hamba's native union form,
 	// or "" when the value is bare.
 	wrap string
+	// name is hamba's name of the branch (see unionName).
+	name string
 }
 
 func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
@@ -243,9 +266,11 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		if n, ok := memo[t.FullName()]; ok {
 			return n, nil
 		}
-		n := &vnode{kind: vEnum, name: t.FullName(), symbols: map[string]struct{}{}}
-		for _, sym := range t.Symbols() {
-			n.symbols[sym] = struct{}{}
+		n := &vnode{kind: vEnum, name: t.FullName(), symbols: make(map[string]int, len(t.Symbols()))}
+		for i, sym := range t.Symbols() {
+			if _, dup := n.symbols[sym]; !dup {
+				n.symbols[sym] = i
+			}
 		}
 		n.desc = "one of " + listSymbols(t.Symbols())
 		n.short = "enum " + t.Name()
@@ -261,6 +286,7 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		if d, ok := t.Logical().(*havro.DecimalLogicalSchema); ok {
 			n.kind = vFixedDecimal
 			n.prec, n.scale = d.Precision(), d.Scale()
+			n.pow10Prec, n.pow10Scale = pow10(n.prec), pow10(n.scale)
 			n.desc = decimalDesc(n.prec, n.scale)
 			n.short = "decimal"
 		}
@@ -301,14 +327,14 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		}
 		return n, nil
 	case *havro.UnionSchema:
-		n := &vnode{kind: vUnion, nullArm: -1}
+		n := &vnode{kind: vUnion, nullArm: -1, pairArm: -1}
 		var shorts []string
 		for i, b := range t.Types() {
 			bn, err := compileNode(b, memo)
 			if err != nil {
 				return nil, err
 			}
-			arm := varm{node: bn}
+			arm := varm{node: bn, name: unionName(b)}
 			switch bn.kind {
 			case vRecord, vEnum, vFixed, vFixedDecimal:
 				arm.wrap = bn.name
@@ -323,6 +349,7 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 			shorts = append(shorts, bn.short)
 		}
 		if len(shorts) == 2 && n.nullArm >= 0 {
+			n.pairArm = 1 - n.nullArm
 			n.desc = shorts[1-n.nullArm] + " or null"
 		} else {
 			n.desc = "one of [" + strings.Join(shorts, ", ") + "]"
@@ -382,6 +409,7 @@ func compilePrimitive(t *havro.PrimitiveSchema) (*vnode, error) {
 	case lt == havro.Decimal && n.kind == vBytes:
 		d := t.Logical().(*havro.DecimalLogicalSchema)
 		n.kind, n.prec, n.scale = vDecimal, d.Precision(), d.Scale()
+		n.pow10Prec, n.pow10Scale = pow10(n.prec), pow10(n.scale)
 		n.desc = decimalDesc(n.prec, n.scale)
 	default:
 		return n, nil // an unknown logical type is its underlying type
@@ -673,31 +701,35 @@ func accepts(n *vnode, k jkind) bool {
 // union picks the branch for j. Scalars take the first branch that
 // accepts them; objects take, among the record and map branches that
 // accept them, the one whose fields match most of the object's keys.
+//
+// Each branch is tried in c itself, and what the trial added to c is
+// taken back; when no branch fits, the closest one is validated once
+// more to report its issues.
 func (c *vctx) union(n *vnode, j *jvalue) (any, bool) {
 	type trial struct {
-		arm    int
-		val    any
-		issues []Issue
-		errs   int
-		trunc  bool
-		score  int
+		arm   int
+		val   any
+		errs  int
+		score int
 	}
-	var best *trial
+	var best trial
 	candidates := 0
+	mark := c.save()
 	for ai := range n.arms {
 		arm := &n.arms[ai]
 		if !accepts(arm.node, j.kind) {
 			continue
 		}
 		candidates++
-		sub := vctx{unknown: c.unknown, max: c.max, path: c.path}
-		v, _ := sub.value(arm.node, j)
-		if j.kind != jObject && sub.errs == 0 {
+		v, _ := c.value(arm.node, j)
+		errs := c.errs - mark.errs
+		c.restore(mark)
+		if j.kind != jObject && errs == 0 {
 			return wrapArm(arm, v), true
 		}
 		score := shapeScore(arm.node, j)
-		if best == nil || better(sub.errs, score, best.errs, best.score) {
-			best = &trial{arm: ai, val: v, issues: sub.issues, errs: sub.errs, trunc: sub.truncated, score: score}
+		if candidates == 1 || better(errs, score, best.errs, best.score) {
+			best = trial{arm: ai, val: v, errs: errs, score: score}
 		}
 	}
 	switch {
@@ -711,16 +743,24 @@ func (c *vctx) union(n *vnode, j *jvalue) (any, bool) {
 	}
 	// One candidate, or objects: report the closest branch's own issues,
 	// which say precisely what is wrong inside it.
-	for _, is := range best.issues {
-		if len(c.issues) >= c.max {
-			c.truncated = true
-			break
-		}
-		c.issues = append(c.issues, is)
-	}
-	c.errs += best.errs
-	c.truncated = c.truncated || best.trunc
+	c.value(n.arms[best.arm].node, j)
 	return nil, false
+}
+
+// vmark is the state of a vctx to go back to after a trial.
+type vmark struct {
+	issues    int
+	errs      int
+	truncated bool
+}
+
+func (c *vctx) save() vmark {
+	return vmark{issues: len(c.issues), errs: c.errs, truncated: c.truncated}
+}
+
+func (c *vctx) restore(m vmark) {
+	clear(c.issues[m.issues:])
+	c.issues, c.errs, c.truncated = c.issues[:m.issues], m.errs, m.truncated
 }
 
 // better orders union trials for objects: the shape decides first (more
@@ -851,17 +891,33 @@ func (c *vctx) decimal(n *vnode, j *jvalue) (any, bool) {
 		c.add(CodeInvalidFormat, n.desc, "a string that is not a number")
 		return nil, false
 	}
+	// The number's shape decides the cases whose exponent would make
+	// big.Rat slow; the others are small enough to compute.
+	shape, ok := splitNumber(j.s)
+	switch {
+	case !ok:
+		c.add(CodeInvalidFormat, n.desc, "a string that is not a number")
+		return nil, false
+	case shape.zero:
+	case shape.exp+int64(n.scale) < 0:
+		c.add(CodeOutOfRange, n.desc, "more than "+strconv.Itoa(n.scale)+" decimal places")
+		return nil, false
+	case int64(shape.digits)+shape.exp+int64(n.scale) > int64(n.prec):
+		c.add(CodeOutOfRange, n.desc, "more than "+strconv.Itoa(n.prec)+" digits")
+		return nil, false
+	}
 	r, ok := new(big.Rat).SetString(j.s)
 	if !ok {
 		c.add(CodeInvalidFormat, n.desc, "a string that is not a number")
 		return nil, false
 	}
-	unscaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(n.scale)))
-	if !unscaled.IsInt() {
+	// r times 10^scale must be an integer of at most prec digits.
+	unscaled, rem := new(big.Int).QuoRem(new(big.Int).Mul(r.Num(), n.pow10Scale), r.Denom(), new(big.Int))
+	if rem.Sign() != 0 {
 		c.add(CodeOutOfRange, n.desc, "more than "+strconv.Itoa(n.scale)+" decimal places")
 		return nil, false
 	}
-	if new(big.Int).Abs(unscaled.Num()).Cmp(pow10(n.prec)) >= 0 {
+	if unscaled.CmpAbs(n.pow10Prec) >= 0 {
 		c.add(CodeOutOfRange, n.desc, "more than "+strconv.Itoa(n.prec)+" digits")
 		return nil, false
 	}
@@ -886,6 +942,18 @@ func parseInteger(raw string, bits int) (int64, IssueCode) {
 	if len(raw) > 400 {
 		return 0, CodeOutOfRange // no integer of 64 bits needs that much text
 	}
+	// The number's shape decides the cases whose exponent would make
+	// big.Rat slow; the others are small enough to compute.
+	shape, ok := splitNumber(raw)
+	switch {
+	case !ok:
+		return 0, CodeNotInteger
+	case shape.zero:
+	case shape.exp < 0:
+		return 0, CodeNotInteger
+	case int64(shape.digits)+shape.exp > 19:
+		return 0, CodeOutOfRange
+	}
 	r, ok := new(big.Rat).SetString(raw)
 	if !ok {
 		return 0, CodeNotInteger
@@ -902,6 +970,74 @@ func parseInteger(raw string, bits int) (int64, IssueCode) {
 		return 0, CodeOutOfRange
 	}
 	return i, ""
+}
+
+// numberShape is a nonzero number as ±d × 10^exp, where d is an integer
+// of digits digits with no trailing zero.
+type numberShape struct {
+	zero   bool
+	digits int
+	exp    int64
+}
+
+// maxRatExp is the largest power of ten big.Rat.SetString takes.
+const maxRatExp = 1e6
+
+// splitNumber takes apart s, a number in JSON's grammar, without
+// computing it. ok is false for the numbers big.Rat.SetString refuses: an
+// exponent beyond 64 bits, or, for a number that is not zero, a power of
+// ten (the exponent less the digits after the point) beyond maxRatExp.
+func splitNumber(s string) (numberShape, bool) {
+	i := 0
+	if s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	whole, frac := s[start:i], ""
+	if i < len(s) && s[i] == '.' {
+		i++
+		start = i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		frac = s[start:i]
+	}
+	var exp int64
+	if i < len(s) { // 'e' or 'E'
+		var err error
+		if exp, err = strconv.ParseInt(s[i+1:], 10, 64); err != nil {
+			return numberShape{}, false
+		}
+	}
+	// The digits of whole and frac, read as one run.
+	digit := func(k int) byte {
+		if k < len(whole) {
+			return whole[k]
+		}
+		return frac[k-len(whole)]
+	}
+	total := len(whole) + len(frac)
+	lead := 0
+	for lead < total && digit(lead) == '0' {
+		lead++
+	}
+	if lead == total {
+		return numberShape{zero: true}, true
+	}
+	if exp > 10*maxRatExp || exp < -10*maxRatExp {
+		return numberShape{}, false
+	}
+	if pow := exp - int64(len(frac)); pow > maxRatExp || pow < -maxRatExp {
+		return numberShape{}, false
+	}
+	trail := 0
+	for digit(total-1-trail) == '0' {
+		trail++
+	}
+	return numberShape{digits: total - lead - trail, exp: exp - int64(len(frac)) + int64(trail)}, true
 }
 
 func numberProblem(code IssueCode) string {

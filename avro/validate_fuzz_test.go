@@ -23,6 +23,7 @@ var issueCodes = map[IssueCode]bool{
 type fuzzTarget struct {
 	v      *Validator
 	schema havro.Schema
+	native nativeTarget
 }
 
 // FuzzValidate feeds arbitrary bytes to validators of a contract with
@@ -30,7 +31,8 @@ type fuzzTarget struct {
 // any input: no panic; a valid result encodes with hamba and decodes back
 // to the same native value; an invalid one is a *ValidationError with 1
 // to MaxIssues issues, each with a path and a known code, and a body that
-// is not JSON is reported as invalid_json.
+// is not JSON is reported as invalid_json. A valid result is also
+// written by the Serde's own encoder, which must write what hamba writes.
 func FuzzValidate(f *testing.F) {
 	f.Add(payload(nil))
 	f.Add(payload(map[string]string{"multi": `2.5`, "shapes": `{"y": "q"}`, "optarr": `["a", "b"]`}))
@@ -65,7 +67,7 @@ func FuzzValidate(f *testing.F) {
 			if sc.Event {
 				schema = dataSchema(f, set.s, set.record)
 			}
-			targets = append(targets, fuzzTarget{v: v, schema: schema})
+			targets = append(targets, fuzzTarget{v: v, schema: schema, native: compileTarget(f, schema)})
 		}
 	}
 	api := newAPI()
@@ -84,6 +86,13 @@ func FuzzValidate(f *testing.F) {
 				}
 				if !nativeEqual(out, back) {
 					t.Fatalf("%s: the validated value changes in an encode and decode:\n%#v\n%#v", tg.v.Record(), out, back)
+				}
+				fast, ok := appendRecord(nil, tg.native.node, out)
+				if !ok {
+					t.Fatalf("%s: the Serde's encoder leaves a validated value to hamba: %#v", tg.v.Record(), out)
+				}
+				if !sameEncoding(t, tg.native, out, fast, enc) {
+					t.Fatalf("%s: the Serde's encoder wrote\n%x\nhamba writes\n%x", tg.v.Record(), fast, enc)
 				}
 				continue
 			}

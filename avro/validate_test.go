@@ -129,6 +129,9 @@ func TestValidateValues(t *testing.T) {
 		{"int written with an exponent", "i", `3e2`, 300},
 		{"int at its minimum", "i", `-2147483648`, -2147483648},
 		{"long at its maximum", "l", `9223372036854775807`, int64(9223372036854775807)},
+		{"long at its minimum, with an exponent", "l", `-9.223372036854775808e18`, int64(-9223372036854775808)},
+		{"long with zeros in its fraction", "l", `12.000e1`, int64(120)},
+		{"zero with a huge exponent", "l", `0e999999`, int64(0)},
 		{"float", "f", `0.25`, float32(0.25)},
 		{"double", "d", `-1e-300`, -1e-300},
 		{"bytes, padded base64", "b", `"aGk="`, []byte("hi")},
@@ -152,6 +155,8 @@ func TestValidateValues(t *testing.T) {
 		{"decimal from a number", "dec", `-9999.99`, big.NewRat(-999999, 100)},
 		{"decimal with an exponent", "dec", `"1e2"`, big.NewRat(100, 1)},
 		{"fixed decimal", "fdec", `"-1.5"`, big.NewRat(-3, 2)},
+		{"decimal with zeros past its scale", "dec", `"0.5000e1"`, big.NewRat(5, 1)},
+		{"decimal zero with a huge exponent", "dec", `0e-999999`, new(big.Rat)},
 		{"array", "arr", `[1, 2]`, []any{1, 2}},
 		{"map", "m", `{"k": 3, "a b": -1}`, map[string]any{"k": int64(3), "a b": int64(-1)}},
 		{"record, optional field absent", "rec", `{"a": 1}`, map[string]any{"a": 1, "b": nil}},
@@ -210,6 +215,12 @@ func TestValidateIssues(t *testing.T) {
 			[]string{"$.l: expected long, got a number out of range"}, []IssueCode{CodeOutOfRange}},
 		{"huge exponent for a long", map[string]string{"l": `1e400`}, DropUnknown,
 			[]string{"$.l: expected long, got a number out of range"}, []IssueCode{CodeOutOfRange}},
+		{"long just past its maximum, with an exponent", map[string]string{"l": `9.223372036854775808e18`}, DropUnknown,
+			[]string{"$.l: expected long, got a number out of range"}, []IssueCode{CodeOutOfRange}},
+		{"exponent of a million for a long", map[string]string{"l": `1e999999`}, DropUnknown,
+			[]string{"$.l: expected long, got a number out of range"}, []IssueCode{CodeOutOfRange}},
+		{"negative exponent of a million for a long", map[string]string{"l": `1e-999999`}, DropUnknown,
+			[]string{"$.l: expected long, got a number with a fraction"}, []IssueCode{CodeNotInteger}},
 		{"float overflow", map[string]string{"f": `3.5e38`}, DropUnknown,
 			[]string{"$.f: expected float, got a number out of range"}, []IssueCode{CodeOutOfRange}},
 		{"double overflow", map[string]string{"d": `1e309`}, DropUnknown,
@@ -238,6 +249,10 @@ func TestValidateIssues(t *testing.T) {
 			[]string{"$.dec: expected decimal with at most 6 digits, 2 after the point, got more than 2 decimal places"}, []IssueCode{CodeOutOfRange}},
 		{"decimal with too many digits", map[string]string{"dec": `"10000"`}, DropUnknown,
 			[]string{"$.dec: expected decimal with at most 6 digits, 2 after the point, got more than 6 digits"}, []IssueCode{CodeOutOfRange}},
+		{"decimal with an exponent of a million", map[string]string{"dec": `1e999999`}, DropUnknown,
+			[]string{"$.dec: expected decimal with at most 6 digits, 2 after the point, got more than 6 digits"}, []IssueCode{CodeOutOfRange}},
+		{"decimal with a negative exponent of a million", map[string]string{"dec": `"1e-999999"`}, DropUnknown,
+			[]string{"$.dec: expected decimal with at most 6 digits, 2 after the point, got more than 2 decimal places"}, []IssueCode{CodeOutOfRange}},
 		{"decimal as a fraction", map[string]string{"dec": `"1/3"`}, DropUnknown,
 			[]string{"$.dec: expected decimal with at most 6 digits, 2 after the point, got a string that is not a number"}, []IssueCode{CodeInvalidFormat}},
 		{"array element", map[string]string{"arr": `[1, "2", 3.5]`}, DropUnknown,
@@ -338,6 +353,56 @@ func TestValidateMaxIssues(t *testing.T) {
 			}
 			if tc.truncated && !strings.HasSuffix(err.Error(), "and more") {
 				t.Errorf("the error of a truncated list does not say so: %v", err)
+			}
+		})
+	}
+}
+
+// TestValidateUnionIssuesAndTheLimit checks that the issues found inside
+// a union's branch are reported like any other: in order, counted
+// towards the limit, and never left behind by the branches that were
+// tried and not taken.
+func TestValidateUnionIssuesAndTheLimit(t *testing.T) {
+	cases := []struct {
+		name      string
+		max       int
+		fields    map[string]string
+		want      []string
+		truncated bool
+	}{
+		{"issues around a branch", 20,
+			map[string]string{"i": `"x"`, "shapes": `{"x": "one"}`, "arr": `[true]`},
+			[]string{"$.i: expected int, got string", "$.arr[0]: expected int, got boolean", "$.shapes.x: expected int, got string"}, false},
+		{"the limit reached inside a branch", 2,
+			map[string]string{"i": `"x"`, "optrec": `{"a": "one", "b": 5}`},
+			[]string{"$.i: expected int, got string", "$.optrec.a: expected int, got string"}, true},
+		{"the limit reached before a branch", 1,
+			map[string]string{"i": `"x"`, "optrec": `{"a": "one"}`},
+			[]string{"$.i: expected int, got string"}, true},
+		{"a branch with more issues than the limit", 1,
+			map[string]string{"optrec": `{"a": "one", "b": 5}`},
+			[]string{"$.optrec.a: expected int, got string"}, true},
+		{"branches tried and not taken leave nothing", 20,
+			map[string]string{"multi": `"x"`, "shapes": `{"y": "s", "z": "2"}`},
+			[]string{"$.shapes.z: expected int, got string"}, false},
+		{"a scalar no branch takes", 20,
+			map[string]string{"multi": `1e400`, "opt": `1`},
+			[]string{"$.opt: expected string or null, got number", "$.multi: expected one of [null, int, double, string], got number that fits none of them"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := allTypesValidator(t, MaxIssues(tc.max))
+			_, err := v.Validate(payload(tc.fields))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Validate returned %v", err)
+			}
+			var got []string
+			for _, is := range ve.Issues {
+				got = append(got, is.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") || ve.Truncated != tc.truncated {
+				t.Errorf("issues (truncated %v):\n%s\nwant (truncated %v):\n%s", ve.Truncated, strings.Join(got, "\n"), tc.truncated, strings.Join(tc.want, "\n"))
 			}
 		})
 	}
