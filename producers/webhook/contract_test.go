@@ -357,3 +357,22 @@ func TestBatch(t *testing.T) {
 		t.Errorf("%d events in the topic; want 4", len(seen))
 	}
 }
+
+// TestNoRegistryCallPerEvent checks that once the ingress is prepared,
+// writing events of every contract asks the schema registry nothing.
+func TestNoRegistryCallPerEvent(t *testing.T) {
+	t.Parallel()
+	e := newBaseEnv(t, envConfig{})
+	before := e.registryCalls.Load()
+	if before == 0 {
+		t.Fatal("Prepare asked the registry nothing: the count is not counting")
+	}
+	for i, body := range []string{string(contact("r1")), company, string(contact("r2")), badContact} {
+		if resp := e.send("acme", "crm", fmt.Sprintf("msg_r%d", i), []byte(body)); resp.status != 202 && resp.status != 422 {
+			t.Fatalf("event %d: %v", i, resp)
+		}
+	}
+	if n := e.registryCalls.Load() - before; n != 0 {
+		t.Errorf("%d registry calls while writing events; want none", n)
+	}
+}

@@ -15,10 +15,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +56,8 @@ type env struct {
 	ids map[string]string
 	// secrets maps secret file names to their values.
 	secrets map[string]string
+	// registryCalls counts the requests to the schema registry.
+	registryCalls atomic.Int64
 }
 
 // envConfig says how to build an env.
@@ -116,7 +121,17 @@ func newEnv(t testing.TB, c envConfig) *env {
 		t.Fatal(err)
 	}
 	url := registrytest.Start(t, e.k)
-	src2, err := sr.NewClient(sr.URLs(url))
+	target, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.registryCalls.Add(1)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counting.Close)
+	src2, err := sr.NewClient(sr.URLs(counting.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
