@@ -183,8 +183,7 @@ func (x *exchange) fail(code, detail string, retryAfter time.Duration, fields ..
 // problem answers with p, filling in its type, title, status and trace.
 func (x *exchange) problem(p problemBody, retryAfter time.Duration, fields ...zap.Field) {
 	p.Type = ProblemType(p.Code)
-	p.Title = problemTitle[p.Code]
-	p.Status = Status(p.Code)
+	p.Status, p.Title, _ = problemInfo(p.Code)
 	p.TraceID = x.traceID
 	x.respond(p.Status, p.Code, mediaProblem, p, retryAfter, append(fields, zap.String("detail", p.Detail))...)
 }

@@ -117,56 +117,56 @@ const (
 	OutcomeChallenge = "url_verification"
 )
 
-// problemStatus maps problem codes to their HTTP status.
-var problemStatus = map[string]int{
-	CodeNotFound:             http.StatusNotFound,
-	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
-	CodeUnknownTenant:        http.StatusNotFound,
-	CodeUnknownIntegration:   http.StatusNotFound,
-	CodeIntegrationDisabled:  http.StatusServiceUnavailable,
-	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
-	CodeTooManyEvents:        http.StatusRequestEntityTooLarge,
-	CodeBadRequest:           http.StatusBadRequest,
-	CodeInvalidSignature:     http.StatusUnauthorized,
-	CodeMalformedBatch:       http.StatusBadRequest,
-	CodeRateLimited:          http.StatusTooManyRequests,
-	CodeSchemaViolation:      http.StatusUnprocessableEntity,
-	CodeUnknownEventType:     http.StatusUnprocessableEntity,
-	CodeInProgress:           http.StatusConflict,
-	CodeBackpressure:         http.StatusServiceUnavailable,
-	CodeKafkaUnavailable:     http.StatusServiceUnavailable,
-	CodeRedisUnavailable:     http.StatusServiceUnavailable,
-	CodeRegistryUnavailable:  http.StatusServiceUnavailable,
-	CodeRecordTooLarge:       http.StatusRequestEntityTooLarge,
-	CodeNotReady:             http.StatusServiceUnavailable,
-	CodeInternal:             http.StatusInternalServerError,
-}
-
-// problemTitle is the short, fixed title of each problem code.
-var problemTitle = map[string]string{
-	CodeNotFound:             "Not a webhook route",
-	CodeMethodNotAllowed:     "Method not allowed",
-	CodeUnknownTenant:        "Unknown tenant",
-	CodeUnknownIntegration:   "Unknown integration",
-	CodeIntegrationDisabled:  "Integration disabled",
-	CodeUnsupportedMediaType: "Unsupported media type",
-	CodeBodyTooLarge:         "Body too large",
-	CodeTooManyEvents:        "Too many events in the batch",
-	CodeBadRequest:           "The body could not be read",
-	CodeInvalidSignature:     "Invalid signature",
-	CodeMalformedBatch:       "Malformed batch",
-	CodeRateLimited:          "Rate limit reached",
-	CodeSchemaViolation:      "The event breaks its contract",
-	CodeUnknownEventType:     "No contract for the event type",
-	CodeInProgress:           "The same event is being written",
-	CodeBackpressure:         "Too busy",
-	CodeKafkaUnavailable:     "Kafka did not acknowledge the event",
-	CodeRedisUnavailable:     "Idempotency store unavailable",
-	CodeRegistryUnavailable:  "Schema registry unavailable",
-	CodeRecordTooLarge:       "Encoded event too large",
-	CodeNotReady:             "Not ready",
-	CodeInternal:             "Internal error",
+// problem returns the HTTP status and the fixed title of a problem code;
+// ok is false for a code it does not know.
+func problemInfo(code string) (status int, title string, ok bool) {
+	switch code {
+	case CodeNotFound:
+		return http.StatusNotFound, "Not a webhook route", true
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed, "Method not allowed", true
+	case CodeUnknownTenant:
+		return http.StatusNotFound, "Unknown tenant", true
+	case CodeUnknownIntegration:
+		return http.StatusNotFound, "Unknown integration", true
+	case CodeIntegrationDisabled:
+		return http.StatusServiceUnavailable, "Integration disabled", true
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType, "Unsupported media type", true
+	case CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge, "Body too large", true
+	case CodeTooManyEvents:
+		return http.StatusRequestEntityTooLarge, "Too many events in the batch", true
+	case CodeBadRequest:
+		return http.StatusBadRequest, "The body could not be read", true
+	case CodeInvalidSignature:
+		return http.StatusUnauthorized, "Invalid signature", true
+	case CodeMalformedBatch:
+		return http.StatusBadRequest, "Malformed batch", true
+	case CodeRateLimited:
+		return http.StatusTooManyRequests, "Rate limit reached", true
+	case CodeSchemaViolation:
+		return http.StatusUnprocessableEntity, "The event breaks its contract", true
+	case CodeUnknownEventType:
+		return http.StatusUnprocessableEntity, "No contract for the event type", true
+	case CodeInProgress:
+		return http.StatusConflict, "The same event is being written", true
+	case CodeBackpressure:
+		return http.StatusServiceUnavailable, "Too busy", true
+	case CodeKafkaUnavailable:
+		return http.StatusServiceUnavailable, "Kafka did not acknowledge the event", true
+	case CodeRedisUnavailable:
+		return http.StatusServiceUnavailable, "Idempotency store unavailable", true
+	case CodeRegistryUnavailable:
+		return http.StatusServiceUnavailable, "Schema registry unavailable", true
+	case CodeRecordTooLarge:
+		return http.StatusRequestEntityTooLarge, "Encoded event too large", true
+	case CodeNotReady:
+		return http.StatusServiceUnavailable, "Not ready", true
+	case CodeInternal:
+		return http.StatusInternalServerError, "Internal error", true
+	}
+	return http.StatusInternalServerError, "Internal error", false
 }
 
 // ProblemType returns the problem type URI of a code,
@@ -176,8 +176,6 @@ func ProblemType(code string) string { return "https://sluice.dev/problems/" + c
 // Status returns the HTTP status the ingress answers a problem code with,
 // or 500 for a code it does not know.
 func Status(code string) int {
-	if s, ok := problemStatus[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
+	s, _, _ := problemInfo(code)
+	return s
 }

@@ -157,7 +157,7 @@ func occurredAt(data map[string]any, signed time.Time) *time.Time {
 	return nil
 }
 
-// errEmptyBatch and errNotArray are the malformed-batch reasons.
+// Why a batch is refused: errTooMany is 413, the others 400.
 var (
 	errEmptyBatch = errors.New("the batch holds no event")
 	errNotArray   = errors.New("a JSON batch must be an array of events")

@@ -25,16 +25,16 @@ const (
 // Cluster each transaction touches one key. Releasing and renewing compare
 // the marker first, so they are one-key Lua scripts; they run only when a
 // write fails or is outstanding.
-var (
+const (
 	// releaseScript deletes the marker only while it is still ARGV[1].
-	releaseScript = redis.NewScript(`
+	releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
+return 0`
 	// renewScript extends the marker to ARGV[2] ms only while it is
 	// still ARGV[1].
-	renewScript = redis.NewScript(`
+	renewScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
+return 0`
 )
 
 // claim is the outcome of claiming one event id.
@@ -55,6 +55,8 @@ type markers struct {
 	instance string
 	lease    time.Duration
 	doneTTL  time.Duration
+
+	releaseScr, renewScr *redis.Script
 
 	mu   sync.Mutex
 	seq  uint64
@@ -152,7 +154,7 @@ func (m *markers) finish(ctx context.Context, done []string, release [][2]string
 		pipe.Set(ctx, k, markerDone, m.doneTTL)
 	}
 	for _, kt := range release {
-		releaseScript.Eval(ctx, pipe, []string{kt[0]}, kt[1])
+		m.releaseScr.Eval(ctx, pipe, []string{kt[0]}, kt[1])
 	}
 	_, err := pipe.Exec(ctx)
 	return err
@@ -164,7 +166,7 @@ func (m *markers) release(ctx context.Context, key, token string) error {
 	m.forget(key)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return releaseScript.Eval(ctx, m.rdb, []string{key}, token).Err()
+	return m.releaseScr.Eval(ctx, m.rdb, []string{key}, token).Err()
 }
 
 func (m *markers) forget(key string) {
@@ -191,7 +193,7 @@ func (m *markers) renew(ctx context.Context) (renewed, held int, err error) {
 	lease := strconv.FormatInt(m.lease.Milliseconds(), 10)
 	cmds := make([]*redis.Cmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = renewScript.Eval(ctx, pipe, []string{k}, tokens[i], lease)
+		cmds[i] = m.renewScr.Eval(ctx, pipe, []string{k}, tokens[i], lease)
 	}
 	_, err = pipe.Exec(ctx)
 	for _, c := range cmds {
@@ -200,11 +202,4 @@ func (m *markers) renew(ctx context.Context) (renewed, held int, err error) {
 		}
 	}
 	return renewed, len(keys), err
-}
-
-// holding returns how many markers are held.
-func (m *markers) holding() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.held)
 }
