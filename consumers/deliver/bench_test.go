@@ -194,7 +194,7 @@ func BenchmarkDeliver(b *testing.B) {
 				b.StartTimer()
 				stop := start(b, s)
 				testkit.CheckFor(b, 10*time.Minute, 20*time.Millisecond, func() error {
-					if got := len(k.Delivered()); got < len(in) {
+					if got := k.Count(); got < len(in) {
 						return fmt.Errorf("%d of %d delivered", got, len(in))
 					}
 					return nil

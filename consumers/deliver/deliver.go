@@ -168,13 +168,11 @@ func (s *Stage) newRunner(d *destination, lane string) (*stage.Runner, error) {
 		stage.KafkaOpts(s.opts.kafkaOpts...),
 	}
 	if cfg.Kind == config.DestinationWebhook {
-		// A poll is one transaction and waits for its slowest event: keep
-		// it to a few rounds of the destination's concurrency, and let the
-		// transaction outlive that many timeouts.
-		poll := min(max(cfg.MaxConcurrency*8, 64), 1000)
-		rounds := (poll + cfg.MaxConcurrency - 1) / cfg.MaxConcurrency
-		txn := min(max(time.Duration(rounds)*cfg.Timeout+30*time.Second, time.Minute), 15*time.Minute)
-		opts = append(opts, stage.MaxPollRecords(poll), stage.TransactionTimeout(txn))
+		// A poll is one transaction: the handler starts no request past
+		// the batch budget (it defers what is left), so the transaction
+		// lasts at most the budget and one request's timeout.
+		txn := s.opts.batchBudget + cfg.Timeout + 30*time.Second
+		opts = append(opts, stage.MaxPollRecords(s.opts.maxPoll), stage.TransactionTimeout(txn))
 	}
 	if s.opts.tracer != nil {
 		opts = append(opts, stage.Tracing(s.opts.tracer, s.opts.propagator))

@@ -29,6 +29,13 @@
 // destination's MaxConcurrency requests in flight per process (a
 // semaphore shared by its lanes and batches).
 //
+// A poll (MaxPollRecords, default 1000) is one transaction of the
+// runner. A batch starts no request once its BatchBudget (default 30s) is
+// spent: it defers what is left, so a slow destination holds a
+// transaction, and its partitions, for at most the budget and one request
+// timeout; the runner's transaction timeout is that plus 30s, which also
+// bounds how long a member that died mid-batch holds its partitions.
+//
 // # One event
 //
 //  1. Filter: an event of a tenant or event type the destination does not
@@ -37,7 +44,8 @@
 //     and the events' done-markers. A delivered event is skipped
 //     (delivered); the events of a disabled destination are
 //     dead-lettered.
-//  3. Circuit breaker: while open, the event is deferred (see below).
+//  3. Batch budget spent, or circuit breaker open: the event is deferred
+//     (see below).
 //  4. Rate limits, per destination and per tenant, in Redis: the event
 //     waits up to RateLimitWait (default 1s), then is deferred for the
 //     limiter's wait. The rest of a tenant's events in the batch follow it.
@@ -97,8 +105,9 @@
 //
 //	<prefix>deliver:<destination>:<tenant>:<event-id>   (TTL DoneTTL, default 7 days)
 //
-// at once, before the batch commits, and every batch reads the markers
-// of its events first. The windows that remain:
+// at once (markers that come while a write is in flight go together in
+// the next pipeline), always before the batch commits, and every batch
+// reads the markers of its events first. The windows that remain:
 //
 //   - The process dies after the destination took the request and before
 //     the 2xx was read or the marker written (one Redis round trip): the

@@ -35,6 +35,9 @@ var (
 	// ErrHeldBack is wrapped by the error of an event of an ordered
 	// destination held back behind an earlier event of its key.
 	ErrHeldBack = errors.New("deliver: held behind an earlier event of its key")
+	// ErrBudget is wrapped by the error of an event deferred because its
+	// batch ran out of time (BatchBudget).
+	ErrBudget = errors.New("deliver: batch budget spent")
 	// ErrNoEventID is the error of a record without an event-id header:
 	// it has no idempotency key, so it is poison.
 	ErrNoEventID = errors.New("deliver: record has no event-id header")

@@ -16,7 +16,6 @@ import (
 	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
-	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // Skip reasons.
@@ -57,6 +56,9 @@ type batch struct {
 	deferUntil map[string]time.Time
 	// err fails the batch as a whole (Redis unreachable).
 	err error
+	// deadline is when the batch stops starting requests.
+	deadline time.Time
+	markers  *markers
 }
 
 func (bs *batch) fail(err error) {
@@ -125,7 +127,12 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 		return err
 	}
 	h.d.setDisabled(dis)
-	bs := &batch{rec: &recorder{cl: h.s.attempts, topic: h.s.opts.attemptsTopic}, deferUntil: map[string]time.Time{}}
+	bs := &batch{
+		rec:        &recorder{cl: h.s.attempts, topic: h.s.opts.attemptsTopic},
+		deferUntil: map[string]time.Time{},
+		deadline:   time.Now().Add(h.s.opts.batchBudget),
+	}
+	bs.markers = newMarkers(h.s.store, h.d, bs)
 	todo := recs[:0:0]
 	for i, r := range recs {
 		if done[i] {
@@ -158,6 +165,7 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 	} else {
 		h.deliverAll(ctx, bs, todo)
 	}
+	bs.markers.wait()
 	werr := bs.rec.wait()
 	if bs.err != nil {
 		return bs.err
@@ -261,6 +269,9 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 		r.Fail(stage.Permanent(fmt.Errorf("%w: %s since %s", ErrDisabled, dis.Reason, dis.At.UTC().Format(time.RFC3339))))
 		return fateDead, time.Time{}
 	}
+	if time.Now().After(bs.deadline) {
+		return h.hold(r, fmt.Errorf("%w: the batch ran out of time (a slow destination)", ErrBudget), 0, "batch_budget")
+	}
 	bs.mu.Lock()
 	until, held := bs.deferUntil[r.Tenant]
 	bs.mu.Unlock()
@@ -343,15 +354,7 @@ func (h *handler) settle(ctx context.Context, bs *batch, r *stage.Record, res we
 	switch res.Verdict {
 	case webhook.Delivered:
 		a.Result = ResultDelivered
-		key := h.s.store.doneKey(d.cfg.ID, r.Tenant, r.EventID)
-		if err := h.s.store.markDone(ctx, key); err != nil {
-			d.m.markers.WithLabelValues(d.cfg.ID).Inc()
-			d.log.Warn("done-marker not written after a 2xx; a crash before the commit would send the event again",
-				zap.String(telemetry.FieldTenant, r.Tenant), zap.String(telemetry.FieldEventID, r.EventID), zap.Error(err))
-			bs.mu.Lock()
-			bs.unmarked = append(bs.unmarked, key)
-			bs.mu.Unlock()
-		}
+		bs.markers.add(ctx, h.s.store.doneKey(d.cfg.ID, r.Tenant, r.EventID))
 		return fateDelivered, time.Time{}
 
 	case webhook.Gone:

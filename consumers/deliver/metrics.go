@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"destination", "result"}),
 		deferred: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_deliver_deferred_total",
-			Help: "Events held back without an attempt, by reason (circuit_open, rate_limit_destination, rate_limit_tenant, ordered).",
+			Help: "Events held back without an attempt, by reason (circuit_open, rate_limit_destination, rate_limit_tenant, ordered, batch_budget).",
 		}, []string{"destination", "reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_deliver_skipped_total",

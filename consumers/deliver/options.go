@@ -41,6 +41,8 @@ type options struct {
 	webhookOpts    []webhook.Opt
 	batchShare     float64
 	topicPartition int32
+	batchBudget    time.Duration
+	maxPoll        int
 }
 
 func defaultOptions() options {
@@ -65,6 +67,8 @@ func defaultOptions() options {
 		inputTopic:    kafka.CanonicalLaneTopic,
 		attemptsTopic: kafka.DeliveryAttemptsTopic,
 		batchShare:    0.5,
+		batchBudget:   30 * time.Second,
+		maxPoll:       1000,
 	}
 }
 
@@ -91,6 +95,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: no input or attempts topic", ErrConfig)
 	case o.batchShare <= 0 || o.batchShare > 1:
 		return fmt.Errorf("%w: batch lane share %v must be in (0, 1]", ErrConfig, o.batchShare)
+	case o.batchBudget <= 0 || o.maxPoll <= 0:
+		return fmt.Errorf("%w: batch budget %v and poll size %d must be positive", ErrConfig, o.batchBudget, o.maxPoll)
 	case o.tracer != nil && o.propagator == nil:
 		return fmt.Errorf("%w: tracing without a propagator", ErrConfig)
 	}
@@ -211,6 +217,17 @@ func WebhookOpts(opts ...webhook.Opt) Opt {
 // batch lane may use, so a backfill always leaves room for interactive
 // events. Default 0.5.
 func BatchLaneShare(f float64) Opt { return func(o *options) { o.batchShare = f } }
+
+// BatchBudget bounds how long a webhook destination's batch may keep
+// starting requests: what is left unsent after it is deferred to the
+// first retry topic, so a slow destination cannot hold a transaction
+// open, or its partitions, for long. The transaction timeout is the
+// budget plus the destination's request timeout plus 30s. Default 30s.
+func BatchBudget(d time.Duration) Opt { return func(o *options) { o.batchBudget = d } }
+
+// MaxPollRecords sets how many records one poll, and so one transaction,
+// of a webhook destination holds. Default 1000.
+func MaxPollRecords(n int) Opt { return func(o *options) { o.maxPoll = n } }
 
 // TopicPartitions sets the partition count of the attempts topic and the
 // Kafka destinations' topics the stage creates when they do not exist.

@@ -298,3 +298,27 @@ func TestTenantRateLimitDoesNotHoldOthers(t *testing.T) {
 		t.Error("no event was deferred by the tenant limit")
 	}
 }
+
+// TestBatchBudgetBoundsSlowBatches gives a slow destination a small batch
+// budget: what a batch cannot start in time is deferred, not held in an
+// open transaction, and delivered later.
+func TestBatchBudgetBoundsSlowBatches(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	k, url := newSink(t, []string{secret}, sink.WithScript(func(sink.Request) sink.Answer {
+		return sink.Answer{Delay: 300 * time.Millisecond}
+	}))
+	d.Config.URL, d.Config.MaxConcurrency = url, 1
+	in := events(6, "acme")
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	reg := prometheus.NewRegistry()
+	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.BatchBudget(200*time.Millisecond)))
+	waitDelivered(t, k, ids(in), 60*time.Second)
+	if got := metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
+		t.Error("no event was deferred past the batch budget")
+	}
+	if dups := k.Duplicates(); len(dups) > 0 {
+		t.Errorf("delivered more than once: %v", dups)
+	}
+}

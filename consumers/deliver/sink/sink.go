@@ -255,6 +255,13 @@ func (k *Sink) Delivered() map[string]int {
 	return out
 }
 
+// Count returns how many message ids were answered 2xx.
+func (k *Sink) Count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.delivered)
+}
+
 // Order returns the message ids answered 2xx, in the order of their first
 // 2xx.
 func (k *Sink) Order() []string {
