@@ -25,6 +25,9 @@ func (m *Map) Load(ctx context.Context) error {
 	if err := m.ensureTopic(ctx); err != nil {
 		return err
 	}
+	if err := m.loadScripts(ctx); err != nil {
+		return err
+	}
 	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -162,6 +165,9 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	m.roundTrips.Add(1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
+	}
+	if err := m.loadScripts(ctx); err != nil {
+		return err
 	}
 	m.ready.Store(true)
 	m.rebuilds.Add(1)

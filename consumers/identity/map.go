@@ -424,13 +424,12 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		if attempt > 0 {
 			return res, fmt.Errorf("%w: it was rebuilt and is gone again", ErrNotLoaded)
 		}
-		m.ready.Store(false)
-		m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
-			zap.String("topic", m.topic), zap.Int("tenants", len(reload)))
-		if err := m.rebuildOnce(ctx, reload); err != nil {
+		rebuilt, trips, err := m.reload(ctx, reload)
+		res.RoundTrips += trips
+		if err != nil {
 			return res, err
 		}
-		res.Rebuilt = true
+		res.Rebuilt = rebuilt
 	}
 	res.Resolutions = make([]Resolution, len(subjects))
 	for i, cmd := range cmds {
@@ -455,6 +454,49 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// reload answers a tenant's missing loaded marker. With the map's own
+// marker still there, Redis was not flushed: the tenants are new (no
+// binding of theirs exists, or the last rebuild would have marked them)
+// and are marked now. Without it, Redis lost the map, which is rebuilt
+// from the topic first.
+func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips int, err error) {
+	m.roundTrips.Add(1)
+	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
+	if err != nil {
+		return false, 1, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if n == 1 {
+		m.roundTrips.Add(1)
+		pipe := m.rc.Pipeline()
+		for _, t := range tenants {
+			pipe.SetNX(ctx, m.sentinelKey(t), "1", 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return false, 2, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return false, 2, nil
+	}
+	m.ready.Store(false)
+	m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
+		zap.String("topic", m.topic), zap.Int("tenants", len(tenants)))
+	if err := m.rebuildOnce(ctx, tenants); err != nil {
+		return false, 1, err
+	}
+	return true, 1, nil
+}
+
+// loadScripts loads the scripts into Redis (every node of a cluster), so
+// the first pipelines do not meet NOSCRIPT.
+func (m *Map) loadScripts(ctx context.Context) error {
+	for _, s := range []*redis.Script{resolveScript, confirmScript} {
+		m.roundTrips.Add(1)
+		if err := s.Load(ctx, m.rc).Err(); err != nil {
+			return fmt.Errorf("%w: loading scripts: %w", ErrUnavailable, err)
+		}
+	}
+	return nil
 }
 
 func (m *Map) parse(cmd *redis.Cmd, p planned, s Subject) (Resolution, error) {

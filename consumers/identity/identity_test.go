@@ -1,0 +1,463 @@
+package identity_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+func TestNormalizer(t *testing.T) {
+	t.Parallel()
+	def := identity.NewNormalizer(false, nil)
+	plus := identity.NewNormalizer(true, []string{"example.org"})
+	emails := []struct {
+		n       *identity.Normalizer
+		in      string
+		want    string
+		matches bool
+	}{
+		{def, "  Ada.Lovelace@Example.COM ", "ada.lovelace@example.com", true},
+		{def, "ada+news@example.com", "ada+news@example.com", true},
+		{plus, "ada+news@example.com", "ada@example.com", true},
+		{def, "ada@localhost", "", false},
+		{def, "not an address", "", false},
+		{def, "a@b@example.com", "", false},
+		{def, "@example.com", "", false},
+		{def, "ada@example.com.", "", false},
+		{nil, "Ada@Example.com", "ada@example.com", true},
+	}
+	for _, c := range emails {
+		got, ok := c.n.Email(c.in)
+		if got != c.want || ok != c.matches {
+			t.Errorf("Email(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.matches)
+		}
+	}
+	domains := []struct {
+		n       *identity.Normalizer
+		in      string
+		want    string
+		matches bool
+	}{
+		{def, "Example.COM", "example.com", true},
+		{def, "https://www.example.com/about?x=1", "example.com", true},
+		{def, "http://WWW.Example.co.uk:8080/", "example.co.uk", true},
+		{def, "www.example.com/path", "example.com", true},
+		{def, "example.com:443", "example.com", true},
+		{def, "billing@Example.com", "example.com", true},
+		{def, "jenny.rosen@gmail.com", "", false},
+		{def, "https://mail.google.com", "mail.google.com", true},
+		{def, "GMAIL.com.", "", false},
+		{plus, "someone@gmail.com", "gmail.com", true},
+		{plus, "someone@example.org", "", false},
+		{def, "localhost", "", false},
+		{def, "", "", false},
+		{nil, "www.example.com", "example.com", true},
+	}
+	for _, c := range domains {
+		got, ok := c.n.Domain(c.in)
+		if got != c.want || ok != c.matches {
+			t.Errorf("Domain(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.matches)
+		}
+	}
+}
+
+func TestNewID(t *testing.T) {
+	t.Parallel()
+	a := identity.NewID("acme", "contact", identity.KindEmail, "ada@example.com")
+	if a != identity.NewID("acme", "contact", identity.KindEmail, "ada@example.com") {
+		t.Error("NewID is not deterministic")
+	}
+	others := []string{
+		identity.NewID("globex", "contact", identity.KindEmail, "ada@example.com"),
+		identity.NewID("acme", "account", identity.KindEmail, "ada@example.com"),
+		identity.NewID("acme", "contact", identity.KindExternal, "ada@example.com"),
+		identity.NewID("acme", "contact", identity.KindEmail, "ada@example.co"),
+	}
+	for _, o := range others {
+		if o == a {
+			t.Errorf("%s: two keys, one id", o)
+		}
+	}
+	if !strings.HasPrefix(a, "con_") || len(a) != 30 || strings.ContainsAny(a, ". +/=") {
+		t.Errorf("id %q is not con_ and 26 base32 characters", a)
+	}
+	if strings.Contains(a, "ada") {
+		t.Errorf("id %q shows its key", a)
+	}
+}
+
+func TestBindingRecordRoundTrip(t *testing.T) {
+	t.Parallel()
+	cases := []identity.Binding{
+		{Tenant: "acme", Object: "contact", Kind: identity.KindExternal, System: "crm", Integration: "crm-eu", ExternalID: "51|odd id", ID: "con_x"},
+		{Tenant: "acme", Object: "account", Kind: identity.KindDomain, Hash: strings.Repeat("ab", 32), ID: "acc_y"},
+		{Tenant: "acme", Object: "contact", Kind: identity.KindEmail, Hash: strings.Repeat("cd", 32), ID: "con_z"},
+	}
+	for _, b := range cases {
+		r := b.Record("sluice.identity")
+		if r.Topic != "sluice.identity" || kafka.Header(r, kafka.HeaderTenantID) != b.Tenant || string(r.Key) != b.Key() {
+			t.Errorf("record %s: topic %s, headers %v", r.Key, r.Topic, r.Headers)
+		}
+		got, deleted, err := identity.ParseBinding(r.Key, r.Value)
+		if err != nil || deleted || got != b {
+			t.Errorf("ParseBinding(%s) = %+v, %v, %v; want %+v", r.Key, got, deleted, err, b)
+		}
+		if _, deleted, err := identity.ParseBinding(r.Key, nil); err != nil || !deleted {
+			t.Errorf("a tombstone of %s: deleted %v, %v", r.Key, deleted, err)
+		}
+	}
+	for _, bad := range [][2]string{{"acme|contact", `{"id":"x"}`}, {"acme|contact|ext|crm", `{"id":"x"}`}, {"acme|contact|phone|1", `{"id":"x"}`}, {"acme|contact|email|h", `{}`}, {"acme|contact|email|h", `[`}} {
+		if _, _, err := identity.ParseBinding([]byte(bad[0]), []byte(bad[1])); !errors.Is(err, identity.ErrRecord) {
+			t.Errorf("ParseBinding(%s, %s) = %v, want ErrRecord", bad[0], bad[1], err)
+		}
+	}
+}
+
+// env is one test's identity map on its own topic and Redis prefix.
+type env struct {
+	k     *testkit.Kafka
+	r     *testkit.Redis
+	topic string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return &env{k: testkit.NewKafka(t), r: testkit.NewRedis(t), topic: testkit.Name(t, "identity")}
+}
+
+func (e *env) open(t *testing.T, opts ...identity.Opt) *identity.Map {
+	t.Helper()
+	m, err := identity.New(e.r.Client, stagetest.Config(e.k), append([]identity.Opt{
+		identity.Topic(e.topic), identity.Prefix(e.r.Prefix), identity.TopicPartitions(3), identity.Tenants("acme"),
+		identity.Logger(testkit.Logger(t)), identity.LoadTimeout(time.Minute),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(testkit.Context(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Ready() {
+		t.Fatal("not ready after Load")
+	}
+	return m
+}
+
+// commit does what the transform stage does with a resolution: write the
+// pending bindings to the identity topic in a transaction, then confirm
+// them.
+func (e *env) commit(t *testing.T, m *identity.Map, res ...identity.Resolution) {
+	t.Helper()
+	var recs []*kgo.Record
+	var bs []identity.Binding
+	for _, r := range res {
+		for _, b := range r.Pending {
+			recs = append(recs, b.Record(e.topic))
+			bs = append(bs, b)
+		}
+	}
+	if len(recs) == 0 {
+		return
+	}
+	cl := e.k.Client(t, kgo.TransactionalID(testkit.Name(t, "txn")))
+	ctx := testkit.Context(t, time.Minute)
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Confirm(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func resolve(t *testing.T, m *identity.Map, subjects ...identity.Subject) []identity.Resolution {
+	t.Helper()
+	res, err := m.Resolve(testkit.Context(t, time.Minute), subjects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RoundTrips != 1 && !res.Rebuilt {
+		t.Errorf("%d round trips for %d subjects, want 1", res.RoundTrips, len(subjects))
+	}
+	return res.Resolutions
+}
+
+func contact(system, id, email string) identity.Subject {
+	return identity.Subject{Tenant: "acme", Object: "contact", System: system, Integration: system, ExternalID: id, Email: email}
+}
+
+func ext(rs identity.Resolution) string {
+	var out []string
+	for _, e := range rs.ExternalIDs {
+		out = append(out, e.System+":"+e.ID)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestResolveStitchesAndKeepsEveryExternalID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+
+	// A new contact gets the id of its e-mail, and both its keys are
+	// pending until committed.
+	first := resolve(t, m, contact("crm", "51", "Ada@Example.com"))[0]
+	want := identity.NewID("acme", "contact", identity.KindEmail, "ada@example.com")
+	if first.ID != want || first.Outcome != identity.Minted || len(first.Pending) != 2 {
+		t.Fatalf("first sighting: %+v; want id %s, minted, 2 pending", first, want)
+	}
+	// Seen again before the commit: known, and still pending (its
+	// transaction may abort), so this batch writes them too.
+	again := resolve(t, m, contact("crm", "51", "ada@example.com"))[0]
+	if again.ID != want || again.Outcome != identity.Known || len(again.Pending) != 2 {
+		t.Fatalf("before the commit: %+v", again)
+	}
+	e.commit(t, m, again)
+	after := resolve(t, m, contact("crm", "51", "ada@example.com"))[0]
+	if after.Outcome != identity.Known || len(after.Pending) != 0 {
+		t.Fatalf("after the commit: %+v; want known and nothing pending", after)
+	}
+
+	// The same person from another system: matched, one id, both ids.
+	rs := resolve(t, m,
+		contact("commerce", "115310627314723954", " ADA@example.com"),
+		contact("support", "8447", "grace@example.com"),
+		contact("crm", "99", ""),
+	)
+	if rs[0].ID != want || rs[0].Outcome != identity.Matched || ext(rs[0]) != "commerce:115310627314723954,crm:51" {
+		t.Errorf("other system: %+v (%s)", rs[0], ext(rs[0]))
+	}
+	if rs[1].ID == want || rs[1].Outcome != identity.Minted {
+		t.Errorf("another person: %+v", rs[1])
+	}
+	if rs[2].ID != identity.NewID("acme", "contact", identity.KindExternal, "crm\x0099") || len(rs[2].Pending) != 1 {
+		t.Errorf("no e-mail: id from the external id, one pending binding: %+v", rs[2])
+	}
+	// Another tenant with the same e-mail is another person. A tenant
+	// first met is marked loaded, without a rebuild.
+	res, err := m.Resolve(testkit.Context(t, time.Minute), []identity.Subject{{Tenant: "globex", Object: "contact", System: "crm", ExternalID: "51", Email: "ada@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resolutions[0].ID == want {
+		t.Error("two tenants share a canonical id")
+	}
+	if res.Rebuilt || res.RoundTrips != 4 || m.Stats().Rebuilds != 1 {
+		t.Errorf("a new tenant: rebuilt %v, %d round trips, %d rebuilds; want a marker set in 4 trips and no rebuild", res.Rebuilt, res.RoundTrips, m.Stats().Rebuilds)
+	}
+}
+
+func TestResolveAccountsByDomain(t *testing.T) {
+	t.Parallel()
+	m := newEnv(t).open(t)
+	account := func(system, id string, domains ...string) identity.Subject {
+		return identity.Subject{Tenant: "acme", Object: "account", System: system, ExternalID: id, Domains: domains}
+	}
+	rs := resolve(t, m,
+		account("crm", "3001", "", "https://www.Analytical-Engines.example/"),
+		account("payments", "cus_1", "billing@analytical-engines.example"),
+		account("payments", "cus_2", "jenny@gmail.com"),
+		account("payments", "cus_3", "jenny@gmail.com"),
+	)
+	if rs[0].ID != rs[1].ID || rs[1].Outcome != identity.Matched {
+		t.Errorf("CRM company and payments customer of one domain: %s, %s (%v)", rs[0].ID, rs[1].ID, rs[1].Outcome)
+	}
+	if rs[2].ID == rs[3].ID || rs[2].Outcome != identity.Minted || rs[3].Outcome != identity.Minted {
+		t.Errorf("two free-mail customers were joined: %+v, %+v", rs[2], rs[3])
+	}
+	ref := resolve(t, m, identity.Subject{Tenant: "acme", Object: "account", System: "payments", ExternalID: "cus_1", Ref: true})[0]
+	if ref.ID != rs[1].ID || ref.ExternalIDs != nil {
+		t.Errorf("a reference: %+v; want the id and no external ids", ref)
+	}
+}
+
+func TestResolveReportsConflictsAndKeepsTheExternalID(t *testing.T) {
+	t.Parallel()
+	m := newEnv(t).open(t)
+	// Known by its CRM id without an e-mail; another system brings the
+	// e-mail in first; then the CRM contact gains it.
+	a := resolve(t, m, contact("crm", "60", ""))[0]
+	b := resolve(t, m, contact("payments", "cus_9", "charles@example.com"))[0]
+	c := resolve(t, m, contact("crm", "60", "charles@example.com"))[0]
+	if c.ID != a.ID || !c.Conflict || c.Outcome != identity.Known {
+		t.Errorf("conflict: %+v; want the CRM id %s kept and a conflict", c, a.ID)
+	}
+	d := resolve(t, m, contact("commerce", "77", "charles@example.com"))[0]
+	if d.ID != b.ID {
+		t.Errorf("the e-mail stays with %s, got %s", b.ID, d.ID)
+	}
+	if s := m.Stats(); s.Conflicts != 1 || s.Minted != 2 || s.Known != 1 || s.Matched != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestConcurrentSightingsAgree resolves one new customer from many
+// systems at once, as members handling different partitions do: every
+// one gets the same id.
+func TestConcurrentSightingsAgree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	maps := []*identity.Map{e.open(t), e.open(t)}
+	const n = 40
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := maps[i%2].Resolve(context.Background(), []identity.Subject{contact(fmt.Sprintf("system%d", i), "x", "Same.Person@example.com")})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids[i] = res.Resolutions[0].ID
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("sighting %d got %s, sighting 0 %s", i, id, ids[0])
+		}
+	}
+	all := resolve(t, maps[0], contact("system0", "x", ""))[0]
+	if len(all.ExternalIDs) != n {
+		t.Errorf("%d external ids kept, want %d", len(all.ExternalIDs), n)
+	}
+}
+
+// TestFlushRebuildsFromTheTopic loses Redis between two resolutions: the
+// next one rebuilds the map from the identity topic before it answers,
+// and answers the ids that were committed.
+func TestFlushRebuildsFromTheTopic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	before := resolve(t, m, contact("crm", "51", "ada@example.com"), contact("crm", "60", ""))
+	e.commit(t, m, before...)
+	// A binding that never committed (its transaction aborted) is not in
+	// the topic.
+	stray := resolve(t, m, contact("crm", "70", "lost@example.com"))[0]
+
+	e.r.Flush(t)
+	res, err := m.Resolve(testkit.Context(t, time.Minute), []identity.Subject{
+		contact("commerce", "1", "ADA@example.com"),
+		contact("crm", "60", "charles@example.com"),
+		contact("crm", "70", ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Rebuilt {
+		t.Error("Resolve did not report the rebuild")
+	}
+	got := res.Resolutions
+	if got[0].ID != before[0].ID || got[0].Outcome != identity.Matched {
+		t.Errorf("committed e-mail binding lost: %+v, want matched %s", got[0], before[0].ID)
+	}
+	if got[1].ID != before[1].ID || got[1].Outcome != identity.Known {
+		t.Errorf("committed external id lost: %+v, want known %s", got[1], before[1].ID)
+	}
+	if got[2].Outcome != identity.Minted || got[2].ID == stray.ID {
+		t.Errorf("an uncommitted binding survived the flush: %+v", got[2])
+	}
+	if s := m.Stats(); s.Rebuilds != 2 || s.Loaded != 3 {
+		t.Errorf("stats %+v; want 2 rebuilds (start, flush), 3 records", s)
+	}
+	// A second instance finds the map in Redis and does not rebuild.
+	if s := e.open(t).Stats(); s.Rebuilds != 0 {
+		t.Errorf("a second instance rebuilt the map: %+v", s)
+	}
+}
+
+// TestConfirmWritesBackAfterAFlush: a transaction in flight across a
+// flush commits its bindings; Confirm puts them back in Redis.
+func TestConfirmWritesBackAfterAFlush(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	inFlight := resolve(t, m, contact("crm", "80", ""))[0]
+	e.r.Flush(t)
+	if err := m.Rebuild(testkit.Context(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	e.commit(t, m, inFlight)
+	again := resolve(t, m, contact("crm", "80", ""))[0]
+	if again.ID != inFlight.ID || again.Outcome != identity.Known || len(again.Pending) != 0 {
+		t.Errorf("%+v; want the committed binding back, durable", again)
+	}
+}
+
+func TestTombstoneRemovesABinding(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	r := resolve(t, m, contact("crm", "90", ""))[0]
+	e.commit(t, m, r)
+	tomb := r.Pending[0].Record(e.topic)
+	tomb.Value = nil
+	stagetest.Produce(t, e.k, e.topic, tomb)
+	e.r.Flush(t)
+	if err := m.Rebuild(testkit.Context(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	after := resolve(t, m, contact("crm", "90", ""))[0]
+	if after.Outcome != identity.Minted {
+		t.Errorf("an erased binding came back: %+v", after)
+	}
+}
+
+func TestResolveFailsClosedWithoutRedis(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = dead.Close() })
+	down, err := identity.New(dead, stagetest.Config(e.k), identity.Topic(e.topic), identity.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := down.Resolve(testkit.Context(t, time.Minute), []identity.Subject{contact("crm", "1", "")}); !errors.Is(err, identity.ErrUnavailable) {
+		t.Errorf("Resolve without Redis = %v, want ErrUnavailable", err)
+	}
+	if err := down.Load(testkit.Context(t, time.Minute)); !errors.Is(err, identity.ErrUnavailable) {
+		t.Errorf("Load without Redis = %v, want ErrUnavailable", err)
+	}
+	_ = m
+}
+
+func TestResolveRefusesSubjectsItCannotKey(t *testing.T) {
+	t.Parallel()
+	m := newEnv(t).open(t)
+	for _, s := range []identity.Subject{
+		{Object: "contact", System: "crm", ExternalID: "1"},
+		{Tenant: "acme", Object: "contact", System: "crm"},
+		{Tenant: "acme", Object: "contact", System: "c|rm", ExternalID: "1"},
+		{Tenant: "ac{me}", Object: "contact", System: "crm", ExternalID: "1"},
+	} {
+		if _, err := m.Resolve(context.Background(), []identity.Subject{s}); !errors.Is(err, identity.ErrSubject) {
+			t.Errorf("Resolve(%+v) = %v, want ErrSubject", s, err)
+		}
+	}
+}
