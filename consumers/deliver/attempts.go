@@ -97,7 +97,9 @@ type recorder struct {
 
 func (rc *recorder) add(ctx context.Context, a *Attempt, r *stage.Record) {
 	rc.wg.Add(1)
-	rc.cl.Produce(ctx, a.record(rc.topic, r), func(_ *kgo.Record, err error) {
+	// The attempt happened: it is recorded even when the stage is
+	// stopping, within the client's delivery timeout.
+	rc.cl.Produce(context.WithoutCancel(ctx), a.record(rc.topic, r), func(_ *kgo.Record, err error) {
 		if err != nil {
 			rc.mu.Lock()
 			if rc.err == nil {

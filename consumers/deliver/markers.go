@@ -3,9 +3,13 @@ package deliver
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 )
+
+// markerTimeout bounds one write of done-markers.
+const markerTimeout = 5 * time.Second
 
 // markers writes a batch's done-markers as its events are delivered: the
 // first marker goes to Redis at once, and the markers that come while a
@@ -44,7 +48,11 @@ func (m *markers) add(ctx context.Context, key string) {
 		keys := m.pending
 		m.pending = nil
 		m.mu.Unlock()
-		err := m.s.markDone(ctx, keys...)
+		// The events were delivered: their markers are written even
+		// when the stage is stopping.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
+		err := m.s.markDone(wctx, keys...)
+		cancel()
 		if err != nil {
 			m.d.m.markers.WithLabelValues(m.d.cfg.ID).Add(float64(len(keys)))
 			m.d.log.Warn("done-markers not written after a 2xx; a crash before the commit would send these events again",
