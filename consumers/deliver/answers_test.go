@@ -353,3 +353,22 @@ func TestNoEventIDIsPoison(t *testing.T) {
 		t.Errorf("the sink got %d requests, want 1", n)
 	}
 }
+
+// TestCopiesInOneBatchSentOnce puts two copies of an event in one batch:
+// one request.
+func TestCopiesInOneBatchSentOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	k, url := newSink(t, []string{secret}, sink.WithScript(func(sink.Request) sink.Answer {
+		return sink.Answer{Delay: 50 * time.Millisecond} // both copies would be in flight at once
+	}))
+	d.Config.URL = url
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive),
+		event("acme", 0, "contact.updated"), event("acme", 0, "contact.updated"), event("acme", 1, "contact.updated"))
+	start(t, e.stageOf(t, []deliver.Destination{d}))
+	waitDelivered(t, k, []string{"acme-0", "acme-1"}, 60*time.Second)
+	if n := len(k.Requests()); n != 2 {
+		t.Errorf("the sink got %d requests for two events", n)
+	}
+}

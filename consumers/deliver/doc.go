@@ -42,7 +42,8 @@
 //     subscribe to is skipped (not_subscribed).
 //  2. One Redis round trip per batch reads the destination's disabled flag
 //     and the events' done-markers. A delivered event is skipped
-//     (delivered); the events of a disabled destination are
+//     (delivered), and so is a second copy of an event in the batch
+//     (duplicate); the events of a disabled destination are
 //     dead-lettered.
 //  3. Batch budget spent, or circuit breaker open: the event is deferred
 //     (see below).

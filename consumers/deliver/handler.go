@@ -25,6 +25,9 @@ const (
 	SkipNotSubscribed = "not_subscribed"
 	// SkipDelivered: a done-marker says the event was delivered already.
 	SkipDelivered = "delivered"
+	// SkipDuplicate: the same event came twice in one batch; the first
+	// copy carries it.
+	SkipDuplicate = "duplicate"
 )
 
 // fate is what became of one event in the handler.
@@ -134,7 +137,15 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 	}
 	bs.markers = newMarkers(h.s.store, h.d, bs)
 	todo := recs[:0:0]
+	seen := make(map[[2]string]struct{}, len(recs))
 	for i, r := range recs {
+		if _, dup := seen[[2]string{r.Tenant, r.EventID}]; dup {
+			// A second copy of an event in the batch: the first carries it.
+			h.s.metrics.skipped.WithLabelValues(h.d.cfg.ID, SkipDuplicate).Inc()
+			r.Skip(SkipDuplicate)
+			continue
+		}
+		seen[[2]string{r.Tenant, r.EventID}] = struct{}{}
 		if done[i] {
 			h.s.metrics.skipped.WithLabelValues(h.d.cfg.ID, SkipDelivered).Inc()
 			r.Skip(SkipDelivered)

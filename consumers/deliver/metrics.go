@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"destination", "reason"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_deliver_skipped_total",
-			Help: "Events not sent, by reason (not_subscribed: filtered out; delivered: a done-marker says it was).",
+			Help: "Events not sent, by reason (not_subscribed: filtered out; delivered: a done-marker says it was; duplicate: twice in one batch).",
 		}, []string{"destination", "reason"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_deliver_breaker_state",
