@@ -185,7 +185,8 @@ type HMAC struct {
 	// TimestampHeader, when set, carries a Unix timestamp that is signed
 	// with the body as "<timestamp><separator><body>".
 	TimestampHeader string `yaml:"timestamp_header"`
-	// Separator joins timestamp and body. Default ".".
+	// Separator joins timestamp and body; only with TimestampHeader.
+	// Default "." when TimestampHeader is set.
 	Separator *string `yaml:"separator"`
 }
 

@@ -63,6 +63,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing kind", [2]string{"    kind: webhook\n", ""}, `integrations[0].kind: required`},
 		{"bad record", [2]string{"record: sluice.source.crm.ContactEvent", "record: 'not a name'"}, `integrations[0].contract.events[0].record: expected the full name of an Avro record`},
 		{"hmac without config", [2]string{"scheme: stripe", "scheme: hmac"}, `integrations[0].signature.hmac: required for the hmac scheme`},
+		{"separator without timestamp", [2]string{"scheme: stripe", "scheme: hmac\n      hmac: {header: X-Sig, separator: ':'}"}, `integrations[0].signature.hmac.separator: only allowed with timestamp_header`},
 		{"bad version", [2]string{"version: 1", "version: 2"}, `1: version: expected 1; got 2`},
 		{"unknown field", [2]string{"source: crm", "source: crm\n    sorce: x"}, `field sorce not found`},
 		{"wrong type", [2]string{"version: 1", "version: one"}, `cannot unmarshal`},

@@ -233,6 +233,9 @@ func (v *validator) signature(path string, s *Signature) {
 		if h.TimestampHeader != "" && !headerName.MatchString(h.TimestampHeader) {
 			v.fail(path+".hmac.timestamp_header", "expected an HTTP header name; got %q", h.TimestampHeader)
 		}
+		if h.Separator != nil && h.TimestampHeader == "" {
+			v.fail(path+".hmac.separator", "only allowed with timestamp_header: without a timestamp only the body is signed")
+		}
 	}
 }
 
@@ -336,7 +339,7 @@ func (c *Catalog) applyDefaults() {
 				if h.Encoding == "" {
 					h.Encoding = "hex"
 				}
-				if h.Separator == nil {
+				if h.Separator == nil && h.TimestampHeader != "" {
 					dot := "."
 					h.Separator = &dot
 				}

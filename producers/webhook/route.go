@@ -82,11 +82,7 @@ func newRoute(in *config.Integration, schemas *avro.Schemas) (*route, error) {
 			Encoding:        h.Encoding,
 			Prefix:          h.Prefix,
 			TimestampHeader: h.TimestampHeader,
-		}
-		// The catalog fills in the default separator even without a
-		// timestamp header, where the scheme refuses one.
-		if h.TimestampHeader != "" {
-			cfg.HMAC.Separator = h.Separator
+			Separator:       h.Separator,
 		}
 	}
 	if rt.verifier, err = schemes.New(cfg); err != nil {
