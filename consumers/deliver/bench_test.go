@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/connectors/standardwebhooks"
@@ -184,13 +185,15 @@ func BenchmarkDeliver(b *testing.B) {
 			in := benchInput(benchEvents(b))
 			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
 			var took time.Duration
+			var txns float64
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				d, secret := e.dest(b, "")
 				k, url := benchSink(b, secret, latency)
 				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
-				s := e.stageOf(b, []deliver.Destination{d})
+				reg := prometheus.NewRegistry()
+				s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.MaxPollRecords(benchPoll()))
 				b.StartTimer()
 				stop := start(b, s)
 				testkit.CheckFor(b, 10*time.Minute, 20*time.Millisecond, func() error {
@@ -205,9 +208,11 @@ func BenchmarkDeliver(b *testing.B) {
 					b.Fatalf("delivered more than once: %d", len(dups))
 				}
 				took += window(k)
+				txns += metric(b, reg, "sluice_stage_transactions_total", map[string]string{"result": "committed"})
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(len(in)*b.N)/took.Seconds(), "events/s")
+			b.ReportMetric(float64(len(in)*b.N)/txns, "events/txn")
 			b.StopTimer()
 			sluice, plain := benchLatency(b, e, latency)
 			b.ReportMetric(ms(percentile(sluice, 0.5)), "e2e-p50-ms")
@@ -277,4 +282,12 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 		plain = append(plain, arrival(id).Sub(sent))
 	}
 	return sluice, plain
+}
+
+func benchPoll() int {
+	n, _ := strconv.Atoi(os.Getenv("SLUICE_BENCH_POLL"))
+	if n <= 0 {
+		return 1000
+	}
+	return n
 }

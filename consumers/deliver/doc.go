@@ -106,13 +106,14 @@
 //
 //	<prefix>deliver:<destination>:<tenant>:<event-id>   (TTL DoneTTL, default 7 days)
 //
-// at once (markers that come while a write is in flight go together in
-// the next pipeline), always before the batch commits, and every batch
-// reads the markers of its events first. The windows that remain:
+// at once: within a millisecond, in one pipeline with the markers of the
+// events delivered in that millisecond, and always before the batch
+// commits; every batch reads the markers of its events first. The
+// windows that remain:
 //
 //   - The process dies after the destination took the request and before
-//     the 2xx was read or the marker written (one Redis round trip): the
-//     event is sent again. The receiver sees the same webhook-id twice and
+//     the 2xx was read or the marker written (about a millisecond and a
+//     Redis round trip): the event is sent again. The receiver sees the same webhook-id twice and
 //     drops the second; that is what the id is for.
 //   - Redis refuses the marker: the failure is counted
 //     (sluice_deliver_marker_failures_total); if the batch then aborts,

@@ -135,7 +135,7 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 		deferUntil: map[string]time.Time{},
 		deadline:   time.Now().Add(h.s.opts.batchBudget),
 	}
-	bs.markers = newMarkers(h.s.store, h.d, bs)
+	bs.markers = newMarkers(ctx, h.s.store, h.d, bs)
 	todo := recs[:0:0]
 	seen := make(map[[2]string]struct{}, len(recs))
 	for i, r := range recs {
@@ -365,7 +365,7 @@ func (h *handler) settle(ctx context.Context, bs *batch, r *stage.Record, res we
 	switch res.Verdict {
 	case webhook.Delivered:
 		a.Result = ResultDelivered
-		bs.markers.add(ctx, h.s.store.doneKey(d.cfg.ID, r.Tenant, r.EventID))
+		bs.markers.add(h.s.store.doneKey(d.cfg.ID, r.Tenant, r.EventID))
 		return fateDelivered, time.Time{}
 
 	case webhook.Gone:

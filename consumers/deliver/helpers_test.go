@@ -233,7 +233,7 @@ func (e *env) attemptsOf(t *testing.T) []deliver.Attempt {
 
 // metric returns the sum of the samples of name whose labels include
 // labels.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+func metric(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

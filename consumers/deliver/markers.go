@@ -8,50 +8,78 @@ import (
 	"go.uber.org/zap"
 )
 
-// markerTimeout bounds one write of done-markers.
-const markerTimeout = 5 * time.Second
+const (
+	// markerTimeout bounds one write of done-markers.
+	markerTimeout = 5 * time.Second
+	// markerLinger is how long the first pending marker waits for others
+	// to share its write, unless markerBatch are pending first.
+	markerLinger = time.Millisecond
+	markerBatch  = 64
+)
 
-// markers writes a batch's done-markers as its events are delivered: the
-// first marker goes to Redis at once, and the markers that come while a
-// write is in flight go together in the next pipeline (a group commit),
-// so a busy batch costs a round trip per write, not per event, and an
-// idle one waits for nobody. wait returns once every marker added is
-// written or failed, before the batch commits.
+// markers writes a batch's done-markers as its events are delivered, in
+// pipelines: a marker waits at most markerLinger for others to share its
+// write (a group commit), so a busy batch costs a round trip per write,
+// not per event. wait writes what is pending at once and returns once
+// every marker added is written or failed, before the batch commits.
 type markers struct {
 	s    *store
 	d    *destination
 	bs   *batch
+	ctx  context.Context
+	kick chan struct{}
 	mu   sync.Mutex
 	cond *sync.Cond
 	// pending are added and not yet taken by a write; writing says a
-	// write is in flight.
+	// writer is lingering or writing.
 	pending []string
 	writing bool
 }
 
-func newMarkers(s *store, d *destination, bs *batch) *markers {
-	m := &markers{s: s, d: d, bs: bs}
+func newMarkers(ctx context.Context, s *store, d *destination, bs *batch) *markers {
+	// The events were delivered: their markers are written even when the
+	// stage is stopping.
+	m := &markers{s: s, d: d, bs: bs, ctx: context.WithoutCancel(ctx), kick: make(chan struct{}, 1)}
 	m.cond = sync.NewCond(&m.mu)
 	return m
 }
 
-// add writes the done-marker key, or leaves it to the write in flight.
-func (m *markers) add(ctx context.Context, key string) {
+// add has the done-marker key written soon.
+func (m *markers) add(key string) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.pending = append(m.pending, key)
-	if m.writing {
-		m.mu.Unlock()
-		return
+	switch {
+	case !m.writing:
+		m.writing = true
+		go m.write()
+	case len(m.pending) >= markerBatch:
+		m.nudge()
 	}
-	m.writing = true
+}
+
+func (m *markers) nudge() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// write lingers, then writes what is pending until nothing is.
+func (m *markers) write() {
+	t := time.NewTimer(markerLinger)
+	select {
+	case <-t.C:
+	case <-m.kick:
+		t.Stop()
+	}
+	m.mu.Lock()
 	for len(m.pending) > 0 {
 		keys := m.pending
 		m.pending = nil
 		m.mu.Unlock()
-		// The events were delivered: their markers are written even
-		// when the stage is stopping.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markerTimeout)
-		err := m.s.markDone(wctx, keys...)
+		ctx, cancel := context.WithTimeout(m.ctx, markerTimeout)
+		err := m.s.markDone(ctx, keys...)
 		cancel()
 		if err != nil {
 			m.d.m.markers.WithLabelValues(m.d.cfg.ID).Add(float64(len(keys)))
@@ -68,10 +96,14 @@ func (m *markers) add(ctx context.Context, key string) {
 	m.mu.Unlock()
 }
 
-// wait waits until no marker is pending or being written.
+// wait writes what is pending at once and waits until every marker is
+// written or failed.
 func (m *markers) wait() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.writing {
+		m.nudge()
+	}
 	for m.writing || len(m.pending) > 0 {
 		m.cond.Wait()
 	}
