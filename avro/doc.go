@@ -83,6 +83,13 @@
 // other's definition; each Serde has its own hamba API (codec cache) and
 // SchemaCompatibility.
 //
+// Native values (map[string]any, what the validator returns) are encoded
+// by a writer of this package driven by the compiled schema (encode.go),
+// because hamba encodes them through reflection at several times the cost
+// of a Go struct. It writes exactly the bytes hamba writes; anything it is
+// not sure of goes to hamba, and tests and the fuzzer hold it to hamba's
+// output.
+//
 // # Wire format and evolution
 //
 // Values are Avro binary in the Confluent wire format: byte 0, the schema
