@@ -203,6 +203,13 @@ func BenchmarkDeliver(b *testing.B) {
 					return nil
 				})
 				b.StopTimer()
+				// Let the last transaction commit before stopping.
+				testkit.CheckFor(b, time.Minute, 20*time.Millisecond, func() error {
+					if got := metric(b, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got < float64(len(in)) {
+						return fmt.Errorf("%v of %d committed", got, len(in))
+					}
+					return nil
+				})
 				stop()
 				if dups := k.Duplicates(); len(dups) > 0 {
 					b.Fatalf("delivered more than once: %d", len(dups))
