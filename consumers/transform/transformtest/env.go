@@ -216,6 +216,13 @@ func (e *Env) Identity(t testing.TB, opts ...identity.Opt) *identity.Map {
 // its own serde. opts come last.
 func (e *Env) Stage(t testing.TB, ids transform.Identities, opts ...transform.Opt) *transform.Stage {
 	t.Helper()
+	return e.StageWith(t, e.NewSerde(t), ids, opts...)
+}
+
+// StageWith returns the transform stage of the environment's catalog with
+// the given serde. opts come last.
+func (e *Env) StageWith(t testing.TB, serde *avro.Serde, ids transform.Identities, opts ...transform.Opt) *transform.Stage {
+	t.Helper()
 	base := []transform.Opt{
 		transform.Name(e.Name),
 		transform.Logger(testkit.Logger(t)),
@@ -225,7 +232,7 @@ func (e *Env) Stage(t testing.TB, ids transform.Identities, opts ...transform.Op
 	for src, m := range e.cfg.Connectors {
 		base = append(base, transform.Connector(src, m))
 	}
-	s, err := transform.New(e.Catalog, e.Schemas, e.NewSerde(t), ids, append(base, opts...)...)
+	s, err := transform.New(e.Catalog, e.Schemas, serde, ids, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("transformtest: stage: %v", err)
 	}
