@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -246,85 +247,112 @@ func (m *Map) Stats() Stats {
 	}
 }
 
-// resolveScript resolves one subject atomically.
+// resolveScript resolves the subjects of one tenant, each atomically and
+// in order, so a subject sees what the ones before it bound. All its keys
+// carry the tenant's hash tag, so one call is one slot on Redis Cluster.
 //
-//	KEYS[1]  the tenant's loaded marker
-//	KEYS[2]  the external id's binding
-//	KEYS[3]  the match key's binding, if any
-//	ARGV[1]  the id to give a new object
-//	ARGV[2]  the prefix of the id sets (the id is appended)
-//	ARGV[3]  the external id as a member of its id's set
-//	ARGV[4]  "1" to return the id's set
+//	KEYS[1]   the tenant's loaded marker
+//	then, per subject, its external id's binding and, if it has one,
+//	its match key's binding
+//	ARGV[1]   the prefix of the id sets (the id is appended)
+//	then, per subject, 4 values: its number of keys, the id to give it
+//	if it is new, its external id as a member of its id's set, and "1"
+//	to return the id's set
 //
 // A binding's value is "p:<id>" (pending: written by a transaction that
 // may not have committed) or "d:<id>" (durable: in the identity topic).
 // It returns {"reload"} when the marker is missing (Redis lost the map),
-// else {id, outcome, conflict, pending flags, members...}; the pending
-// flags say, per binding key in order, whether the caller must write it
-// to the topic.
+// else, per subject: id, outcome, conflict, pending flags (per key in
+// order: whether the caller must write it to the topic), the number of
+// members, the members.
 var resolveScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'reload'}
 end
-local vals = {}
-for i = 2, #KEYS do vals[i] = redis.call('GET', KEYS[i]) end
-local id, outcome
-if vals[2] then
-  id = string.sub(vals[2], 3)
-  outcome = 'known'
-else
-  for i = 3, #KEYS do
-    if vals[i] then
-      id = string.sub(vals[i], 3)
-      outcome = 'matched'
-      break
+local out = {}
+local k = 2
+local a = 2
+local prefix = ARGV[1]
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local candidate, mem, want = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  a = a + 4
+  local vals = {}
+  for i = 0, n - 1 do vals[i] = redis.call('GET', KEYS[k + i]) end
+  local id, outcome
+  if vals[0] then
+    id = string.sub(vals[0], 3)
+    outcome = 'known'
+  else
+    for i = 1, n - 1 do
+      if vals[i] then
+        id = string.sub(vals[i], 3)
+        outcome = 'matched'
+        break
+      end
+    end
+    if not id then
+      id = candidate
+      outcome = 'new'
     end
   end
-  if not id then
-    id = ARGV[1]
-    outcome = 'new'
+  local pend = {}
+  local conflict = '0'
+  for i = 0, n - 1 do
+    local v = vals[i]
+    if not v then
+      redis.call('SET', KEYS[k + i], 'p:' .. id)
+      pend[#pend + 1] = '1'
+    elseif string.sub(v, 3) ~= id then
+      conflict = '1'
+      pend[#pend + 1] = '0'
+    elseif string.sub(v, 1, 2) == 'p:' then
+      pend[#pend + 1] = '1'
+    else
+      pend[#pend + 1] = '0'
+    end
   end
-end
-local pend = {}
-local conflict = '0'
-for i = 2, #KEYS do
-  local v = vals[i]
-  if not v then
-    redis.call('SET', KEYS[i], 'p:' .. id)
-    pend[#pend + 1] = '1'
-  elseif string.sub(v, 3) ~= id then
-    conflict = '1'
-    pend[#pend + 1] = '0'
-  elseif string.sub(v, 1, 2) == 'p:' then
-    pend[#pend + 1] = '1'
+  k = k + n
+  local setkey = prefix .. id
+  redis.call('SADD', setkey, mem)
+  out[#out + 1] = id
+  out[#out + 1] = outcome
+  out[#out + 1] = conflict
+  out[#out + 1] = table.concat(pend)
+  if want == '1' then
+    local members = redis.call('SMEMBERS', setkey)
+    out[#out + 1] = tostring(#members)
+    for _, x in ipairs(members) do out[#out + 1] = x end
   else
-    pend[#pend + 1] = '0'
+    out[#out + 1] = '0'
   end
-end
-local setkey = ARGV[2] .. id
-redis.call('SADD', setkey, ARGV[3])
-local out = {id, outcome, conflict, table.concat(pend)}
-if ARGV[4] == '1' then
-  local members = redis.call('SMEMBERS', setkey)
-  for _, x in ipairs(members) do out[#out + 1] = x end
 end
 return out
 `)
 
-// confirmScript marks a binding durable once the transaction that wrote
-// it to the topic committed. A binding missing from Redis (a flush since
-// it was resolved) is written back: it is in the topic now.
+// confirmScript marks bindings of one tenant durable once the
+// transaction that wrote them to the topic committed. A binding missing
+// from Redis (a flush since it was resolved) is written back: it is in
+// the topic now.
 //
-//	KEYS[1] the binding; KEYS[2] its id's set; ARGV[1] the id;
-//	ARGV[2] the member to add to the set ("" for a match key)
+//	KEYS      per binding: the binding, its id's set
+//	ARGV      per binding: the id, the member to add to the set ("" for
+//	          a match key)
 var confirmScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if (not v) or v == 'p:' .. ARGV[1] then
-  redis.call('SET', KEYS[1], 'd:' .. ARGV[1])
-  if ARGV[2] ~= '' then redis.call('SADD', KEYS[2], ARGV[2]) end
+for i = 1, #KEYS, 2 do
+  local id, mem = ARGV[i], ARGV[i + 1]
+  local v = redis.call('GET', KEYS[i])
+  if (not v) or v == 'p:' .. id then
+    redis.call('SET', KEYS[i], 'd:' .. id)
+    if mem ~= '' then redis.call('SADD', KEYS[i + 1], mem) end
+  end
 end
 return 1
 `)
+
+// maxGroup bounds the subjects of one script call, so one call never
+// holds Redis for long.
+const maxGroup = 200
 
 // planned is a subject turned into keys.
 type planned struct {
@@ -344,7 +372,7 @@ func (m *Map) plan(s Subject) (planned, error) {
 	}
 	ext := Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
 	p := planned{
-		keys:     []string{m.sentinelKey(s.Tenant), m.bindingKey(ext)},
+		keys:     []string{m.bindingKey(ext)},
 		bindings: []Binding{ext},
 	}
 	candidate := NewID(s.Tenant, s.Object, KindExternal, s.System+"\x00"+s.ExternalID)
@@ -372,7 +400,7 @@ func (m *Map) plan(s Subject) (planned, error) {
 	if s.Ref {
 		want = "0"
 	}
-	p.args = []any{candidate, m.setKeyPrefix(s.Tenant), member(s.System, s.Integration, s.ExternalID), want}
+	p.args = []any{len(p.keys), candidate, member(s.System, s.Integration, s.ExternalID), want}
 	return p, nil
 }
 
@@ -402,20 +430,30 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 	}
 	m.resolves.Add(1)
 	m.subjects.Add(int64(len(subjects)))
+	groups := m.group(subjects)
 	var cmds []*redis.Cmd
 	for attempt := 0; ; attempt++ {
 		var trips int
 		var err error
-		cmds, trips, err = m.evalAll(ctx, resolveScript, len(plans), func(i int) ([]string, []any) { return plans[i].keys, plans[i].args })
+		cmds, trips, err = m.evalAll(ctx, resolveScript, len(groups), func(g int) ([]string, []any) {
+			grp := groups[g]
+			keys := []string{m.sentinelKey(grp.tenant)}
+			args := []any{m.setKeyPrefix(grp.tenant)}
+			for _, i := range grp.subjects {
+				keys = append(keys, plans[i].keys...)
+				args = append(args, plans[i].args...)
+			}
+			return keys, args
+		})
 		res.RoundTrips += trips
 		if err != nil {
 			m.metrics.errors.WithLabelValues("resolve").Inc()
 			return res, fmt.Errorf("%w: resolve: %w", ErrUnavailable, err)
 		}
 		var reload []string
-		for i, cmd := range cmds {
+		for g, cmd := range cmds {
 			if vals, _ := cmd.Slice(); len(vals) == 1 && vals[0] == "reload" {
-				reload = append(reload, subjects[i].Tenant)
+				reload = append(reload, groups[g].tenant)
 			}
 		}
 		if len(reload) == 0 {
@@ -432,13 +470,13 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		res.Rebuilt = rebuilt
 	}
 	res.Resolutions = make([]Resolution, len(subjects))
-	for i, cmd := range cmds {
-		r, err := m.parse(cmd, plans[i], subjects[i])
-		if err != nil {
+	for g, cmd := range cmds {
+		if err := m.parse(cmd, groups[g].subjects, plans, subjects, res.Resolutions); err != nil {
 			m.metrics.errors.WithLabelValues("resolve").Inc()
 			return res, fmt.Errorf("%w: resolve answered: %w", ErrUnavailable, err)
 		}
-		res.Resolutions[i] = r
+	}
+	for i, r := range res.Resolutions {
 		switch r.Outcome {
 		case Known:
 			m.known.Add(1)
@@ -454,6 +492,29 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// group is subjects of one tenant, resolved by one script call.
+type group struct {
+	tenant   string
+	subjects []int // indexes, in order
+}
+
+// group splits subjects by tenant, keeping their order, in groups of at
+// most maxGroup.
+func (m *Map) group(subjects []Subject) []group {
+	var out []group
+	open := map[string]int{} // tenant → its group being filled
+	for i, s := range subjects {
+		g, ok := open[s.Tenant]
+		if !ok || len(out[g].subjects) == maxGroup {
+			out = append(out, group{tenant: s.Tenant})
+			g = len(out) - 1
+			open[s.Tenant] = g
+		}
+		out[g].subjects = append(out[g].subjects, i)
+	}
+	return out
 }
 
 // reload answers a tenant's missing loaded marker. With the map's own
@@ -499,66 +560,83 @@ func (m *Map) loadScripts(ctx context.Context) error {
 	return nil
 }
 
-func (m *Map) parse(cmd *redis.Cmd, p planned, s Subject) (Resolution, error) {
+// parse reads the answer of one group's script call into the
+// resolutions of its subjects.
+func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subject, out []Resolution) error {
 	vals, err := cmd.Slice()
 	if err != nil {
-		return Resolution{}, err
-	}
-	if len(vals) < 4 {
-		return Resolution{}, fmt.Errorf("%d values, want at least 4", len(vals))
+		return err
 	}
 	strs := make([]string, len(vals))
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {
-			return Resolution{}, fmt.Errorf("value %d is %T", i, v)
+			return fmt.Errorf("value %d is %T", i, v)
 		}
 		strs[i] = s
 	}
-	r := Resolution{ID: strs[0], Conflict: strs[2] == "1"}
-	switch strs[1] {
-	case "known":
-		r.Outcome = Known
-	case "matched":
-		r.Outcome = Matched
-	case "new":
-		r.Outcome = Minted
-	default:
-		return Resolution{}, fmt.Errorf("outcome %q", strs[1])
-	}
-	flags := strs[3]
-	if len(flags) != len(p.bindings) {
-		return Resolution{}, fmt.Errorf("%d pending flags for %d bindings", len(flags), len(p.bindings))
-	}
-	for i, b := range p.bindings {
-		if flags[i] == '1' {
-			b.ID = r.ID
-			r.Pending = append(r.Pending, b)
+	at := 0
+	for _, i := range idx {
+		if at+5 > len(strs) {
+			return fmt.Errorf("%d values, too few for %d subjects", len(strs), len(idx))
 		}
-	}
-	if !s.Ref {
-		for _, mem := range strs[4:] {
-			sys, integ, ext, ok := parseMember(mem)
-			if !ok {
-				continue
-			}
-			e := canonical.ExternalID{System: sys, ID: ext}
-			if integ != "" {
-				e.Integration = &integ
-			}
-			r.ExternalIDs = append(r.ExternalIDs, e)
+		r := Resolution{ID: strs[at], Conflict: strs[at+2] == "1"}
+		switch strs[at+1] {
+		case "known":
+			r.Outcome = Known
+		case "matched":
+			r.Outcome = Matched
+		case "new":
+			r.Outcome = Minted
+		default:
+			return fmt.Errorf("outcome %q", strs[at+1])
 		}
-		slices.SortFunc(r.ExternalIDs, func(a, b canonical.ExternalID) int {
-			if c := strings.Compare(a.System, b.System); c != 0 {
-				return c
+		flags := strs[at+3]
+		p := plans[i]
+		if len(flags) != len(p.bindings) {
+			return fmt.Errorf("%d pending flags for %d bindings", len(flags), len(p.bindings))
+		}
+		for j, b := range p.bindings {
+			if flags[j] == '1' {
+				b.ID = r.ID
+				r.Pending = append(r.Pending, b)
 			}
-			if c := strings.Compare(deref(a.Integration), deref(b.Integration)); c != 0 {
-				return c
+		}
+		n, err := strconv.Atoi(strs[at+4])
+		if err != nil || n < 0 || at+5+n > len(strs) {
+			return fmt.Errorf("bad member count %q", strs[at+4])
+		}
+		members := strs[at+5 : at+5+n]
+		at += 5 + n
+		if !subjects[i].Ref {
+			r.ExternalIDs = make([]canonical.ExternalID, 0, len(members))
+			for _, mem := range members {
+				sys, integ, ext, ok := parseMember(mem)
+				if !ok {
+					continue
+				}
+				e := canonical.ExternalID{System: sys, ID: ext}
+				if integ != "" {
+					e.Integration = &integ
+				}
+				r.ExternalIDs = append(r.ExternalIDs, e)
 			}
-			return strings.Compare(a.ID, b.ID)
-		})
+			slices.SortFunc(r.ExternalIDs, func(a, b canonical.ExternalID) int {
+				if c := strings.Compare(a.System, b.System); c != 0 {
+					return c
+				}
+				if c := strings.Compare(deref(a.Integration), deref(b.Integration)); c != 0 {
+					return c
+				}
+				return strings.Compare(a.ID, b.ID)
+			})
+		}
+		out[i] = r
 	}
-	return r, nil
+	if at != len(strs) {
+		return fmt.Errorf("%d values left over", len(strs)-at)
+	}
+	return nil
 }
 
 func deref(s *string) string {
@@ -576,13 +654,27 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 	if len(bindings) == 0 {
 		return 0, nil
 	}
-	_, trips, err := m.evalAll(ctx, confirmScript, len(bindings), func(i int) ([]string, []any) {
-		b := bindings[i]
-		mem := ""
-		if b.Kind == KindExternal {
-			mem = member(b.System, b.Integration, b.ExternalID)
+	byTenant := map[string][]Binding{}
+	var tenants []string
+	for _, b := range bindings {
+		if _, ok := byTenant[b.Tenant]; !ok {
+			tenants = append(tenants, b.Tenant)
 		}
-		return []string{m.bindingKey(b), m.setKeyPrefix(b.Tenant) + b.ID}, []any{b.ID, mem}
+		byTenant[b.Tenant] = append(byTenant[b.Tenant], b)
+	}
+	_, trips, err := m.evalAll(ctx, confirmScript, len(tenants), func(g int) ([]string, []any) {
+		bs := byTenant[tenants[g]]
+		keys := make([]string, 0, 2*len(bs))
+		args := make([]any, 0, 2*len(bs))
+		for _, b := range bs {
+			mem := ""
+			if b.Kind == KindExternal {
+				mem = member(b.System, b.Integration, b.ExternalID)
+			}
+			keys = append(keys, m.bindingKey(b), m.setKeyPrefix(b.Tenant)+b.ID)
+			args = append(args, b.ID, mem)
+		}
+		return keys, args
 	})
 	if err != nil {
 		m.metrics.errors.WithLabelValues("confirm").Inc()

@@ -127,10 +127,7 @@ func (s *Stage) observe() stage.Middleware {
 					if r.Outcome() != stage.OutcomeSkipped {
 						continue
 					}
-					integ := "unknown"
-					if ig, ok := s.byTopic[r.Source.Topic]; ok {
-						integ = ig.id
-					}
+					integ := s.integrationOf(r)
 					if r.SkipReason() == dedupe.SkipReason {
 						s.metrics.duplicates.WithLabelValues(r.Tenant, integ).Inc()
 					} else {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -198,7 +200,7 @@ func (s *Stage) Runner(kc kafka.Config, dd *dedupe.Store, opts ...stage.Opt) (*s
 	if s.cfg.reg != nil {
 		base = append(base, stage.Registerer(s.cfg.reg))
 	}
-	all := append(append(base, opts...), stage.Use(s.observe(), dd.Middleware()))
+	all := append(append(base, opts...), stage.Use(s.observe(), s.prefetch(), dd.Middleware()))
 	return stage.New(s.cfg.name, kc, s, all...)
 }
 
@@ -221,19 +223,98 @@ type stitch struct {
 	outcome string
 }
 
+// work is the decoding, mapping and identity resolution of a batch's
+// records, begun before dedupe claims them (see prefetch) or by Handle.
+type work struct {
+	index    map[*stage.Record]int
+	prepared []*item
+	errs     []error
+	// failed is an unclassified error of decoding (the registry is down):
+	// the batch's.
+	failed   error
+	subjects []identity.Subject
+	done     chan struct{}
+	res      identity.Result
+	resErr   error
+}
+
+type workKey struct{}
+
+// begin decodes and maps recs, spread over the cores, and starts
+// resolving their identities in the background.
+func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
+	w := &work{
+		index:    make(map[*stage.Record]int, len(recs)),
+		prepared: make([]*item, len(recs)),
+		errs:     make([]error, len(recs)),
+		done:     make(chan struct{}),
+	}
+	parallel(len(recs), func(i int) { w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i]) })
+	for i, r := range recs {
+		w.index[r] = i
+		it, err := w.prepared[i], w.errs[i]
+		if err != nil {
+			if !isClassified(err) && w.failed == nil {
+				w.failed = err
+			}
+			continue
+		}
+		it.first = len(w.subjects)
+		w.subjects = append(w.subjects, s.subjects(it)...)
+	}
+	if w.failed != nil || len(w.subjects) == 0 {
+		close(w.done)
+		return w
+	}
+	go func() {
+		defer close(w.done)
+		w.res, w.resErr = s.ids.Resolve(ctx, w.subjects)
+	}()
+	return w
+}
+
+// prefetch is the stage's middleware outside dedupe: it decodes and maps
+// the batch and starts stitching its identities, so that the identity
+// pipeline to Redis runs while dedupe's claim pipeline does. Records that
+// dedupe then drops were resolved for nothing, which changes no id: an id
+// is the same whoever resolves it.
+func (s *Stage) prefetch() stage.Middleware {
+	return func(next stage.Handler) stage.Handler {
+		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+			w := s.begin(ctx, b.Records)
+			defer func() { <-w.done }()
+			return next.Handle(context.WithValue(ctx, workKey{}, w), b)
+		})
+	}
+}
+
 // Handle maps a batch of source events to canonical events: decode,
 // map, stitch identities (one Redis round trip for the batch), encode,
 // and emit the canonical events with the identity bindings they rely on,
 // in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
+	w, ok := ctx.Value(workKey{}).(*work)
+	if !ok {
+		w = s.begin(ctx, b.Records)
+	}
+	<-w.done
+	if st != nil {
+		st.trips.Add(int64(w.res.RoundTrips))
+	}
+	if w.failed != nil {
+		return w.failed // a dependency is down: the batch comes again
+	}
 	items := make([]*item, 0, len(b.Records))
-	var subjects []identity.Subject
 	for _, r := range b.Records {
-		it, err := s.prepare(ctx, r)
+		i, ok := w.index[r]
+		if !ok {
+			return fmt.Errorf("transform: a record of the batch was not prepared")
+		}
+		it, err := w.prepared[i], w.errs[i]
 		if err != nil {
-			if !isClassified(err) {
-				return err // a dependency is down: the batch comes again
+			if errors.Is(err, mapping.ErrMapping) {
+				s.metrics.mappingErrors.WithLabelValues(r.Tenant, s.integrationOf(r)).Inc()
 			}
 			r.Fail(err)
 			continue
@@ -242,24 +323,20 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 			r.Skip("unmapped")
 			continue
 		}
-		it.first = len(subjects)
-		subjects = append(subjects, s.subjects(it)...)
 		items = append(items, it)
 	}
 	if len(items) == 0 {
 		return nil
 	}
-	res, err := s.ids.Resolve(ctx, subjects)
-	if st != nil {
-		st.trips.Add(int64(res.RoundTrips))
+	if w.resErr != nil {
+		return w.resErr
 	}
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if err := s.build(ctx, it, res.Resolutions); err != nil {
+	errs := make([]error, len(items))
+	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], w.res.Resolutions) })
+	for i, it := range items {
+		if err := errs[i]; err != nil {
 			if !isClassified(err) {
-				return err
+				return err // the registry is down: the batch comes again
 			}
 			it.r.Fail(err)
 		}
@@ -310,6 +387,33 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	return nil
 }
 
+// parallel calls f(0) to f(n-1), spread over the available cores in
+// contiguous chunks; it returns when every call has.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/minChunk)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for start := 0; start < n; start += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		}(start, min(start+chunk, n))
+	}
+	wg.Wait()
+}
+
+// minChunk is the fewest records worth a goroutine of their own.
+const minChunk = 64
+
 // isClassified reports whether err carries a stage class.
 func isClassified(err error) bool {
 	var e *stage.Error
@@ -344,10 +448,18 @@ func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
 	}
 	objs, err := ig.mapping.Apply(record, native)
 	if err != nil {
-		s.metrics.mappingErrors.WithLabelValues(r.Tenant, ig.id).Inc()
 		return nil, stage.Permanent(err)
 	}
 	return &item{r: r, ig: ig, tenant: t, env: env, objects: objs}, nil
+}
+
+// integrationOf names the integration a record came through, for
+// metrics.
+func (s *Stage) integrationOf(r *stage.Record) string {
+	if ig, ok := s.byTopic[r.Source.Topic]; ok {
+		return ig.id
+	}
+	return "unknown"
 }
 
 // classifyDecode sorts decoding failures: the registry unreachable is the

@@ -1,0 +1,164 @@
+package transform_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/consumers/transform"
+	"github.com/sluicehq/sluice/consumers/transform/transformtest"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// The benchmark input: CRM contact webhooks over 6 partitions and 48
+// tenants, 4 events per person on average (so most are stitched to an id
+// already given), one transaction per poll of up to 1000 records.
+// SLUICE_BENCH_RECORDS overrides the count. Against kfake and miniredis
+// by default; KAFKA_BROKERS and REDIS_URL point it at real services.
+const (
+	benchPartitions = 6
+	benchTenants    = 48
+	benchPoll       = 1000
+)
+
+func benchRecords(b *testing.B) int {
+	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
+		}
+		return n
+	}
+	return 20000
+}
+
+// benchEnv produces the input and returns the environment and the input.
+func benchEnv(b *testing.B) (*transformtest.Env, stagetest.Input) {
+	b.Helper()
+	n := benchRecords(b)
+	tenants := make([]string, benchTenants)
+	for i := range tenants {
+		tenants[i] = fmt.Sprintf("tenant-%02d", i)
+	}
+	e := transformtest.NewEnv(b, transformtest.Config{
+		Tenants:      tenants,
+		Connectors:   connectors(),
+		Integrations: []transformtest.Integration{{Source: "crm", Partitions: benchPartitions}},
+	})
+	cl := e.Kafka.Client(b, kgo.ProducerLinger(5*time.Millisecond))
+	ctx := testkit.Context(b, 5*time.Minute)
+	const chunk = 2000
+	for start := 0; start < n; start += chunk {
+		recs := make([]*kgo.Record, 0, chunk)
+		for i := start; i < min(start+chunk, n); i++ {
+			tenant := tenants[i%benchTenants]
+			f := crmContact(tenant, i, fmt.Sprintf("person-%d@example.com", (i/benchTenants)%(n/benchTenants/4+1)))
+			recs = append(recs, e.Record(b, f, "crm"))
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e, stagetest.Input{Topic: kafka.InTopic(e.IDs["crm"]), Records: n, Partitions: benchPartitions}
+}
+
+// BenchmarkBareTransactLoop is the baseline alone: a franz-go
+// GroupTransactSession copying the benchmark input, one transaction per
+// poll.
+func BenchmarkBareTransactLoop(b *testing.B) {
+	e, in := benchEnv(b)
+	var took time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		out := e.Kafka.Topic(b, benchPartitions)
+		b.StartTimer()
+		d, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took += d
+	}
+	b.ReportMetric(float64(in.Records*b.N)/took.Seconds(), "records/s")
+}
+
+// BenchmarkTransformStage runs the whole stage over the input: decode,
+// map, dedupe, stitch identities, encode, and produce canonical events
+// and identity bindings in the poll's transaction. Each iteration also
+// runs the bare loop over the same input, and the benchmark reports both
+// rates, their ratio, and the Redis round trips per batch.
+//
+// cold: an empty identity map, so every event brings a new CRM contact
+// id (bound, written to the identity topic and confirmed) and a quarter
+// of them a new person. warm: the map already knows every id, as in a
+// steady state of updates to known objects.
+func BenchmarkTransformStage(b *testing.B) {
+	for _, warm := range []bool{false, true} {
+		name := "cold"
+		if warm {
+			name = "warm"
+		}
+		b.Run(name, func(b *testing.B) { benchStage(b, warm) })
+	}
+}
+
+func benchStage(b *testing.B, warm bool) {
+	e, in := benchEnv(b)
+	var took, bare time.Duration
+	var trips, batches int64
+	// run runs a new stage (its own group and dedupe keys) over the
+	// input and returns the time taken and the Redis round trips.
+	run := func(i int, ids *identity.Map) (time.Duration, int64, int) {
+		name := fmt.Sprintf("%s-%d", e.Name, i)
+		idTrips := ids.Stats().RoundTrips
+		st := e.Stage(b, ids, transform.Name(name))
+		dd := e.Dedupe(b)
+		meter := stagetest.NewMeter(in.Records)
+		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()),
+			stage.KafkaOpts(kgo.FetchMaxPartitionBytes(64<<10)))
+		stop := stagetest.Start(b, r)
+		d, err := meter.Wait(10 * time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop()
+		return d, ids.Stats().RoundTrips - idTrips + dd.Stats().RoundTrips, meter.Batches()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		out := e.Kafka.Topic(b, benchPartitions)
+		d, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bare += d
+		name := fmt.Sprintf("%s-%d", e.Name, i)
+		ids := e.Identity(b, identity.Topic(name+".identity"), identity.Prefix(e.Redis.Prefix+name+":"), identity.Logger(testkit.Logger(b)))
+		if warm {
+			run(1000+i, ids)
+		}
+		b.StartTimer()
+		d, n, bs := run(i, ids)
+		b.StopTimer()
+		took += d
+		trips += n
+		batches += int64(bs)
+		b.StartTimer()
+	}
+	rate := float64(in.Records*b.N) / took.Seconds()
+	base := float64(in.Records*b.N) / bare.Seconds()
+	b.ReportMetric(rate, "records/s")
+	b.ReportMetric(base, "bare-records/s")
+	b.ReportMetric(rate/base, "ratio")
+	b.ReportMetric(float64(trips)/float64(batches), "redis-trips/batch")
+	b.ReportMetric(float64(in.Records*b.N)/float64(batches), "records/batch")
+}
