@@ -151,6 +151,9 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 	if lines, err = addDevIngress(s, g, f.ingressAddr, lines); err != nil {
 		return err
 	}
+	if lines, err = addDevTransform(s, g, lines); err != nil {
+		return err
+	}
 	if lines, err = addDevDeliver(s, g, out, lines); err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ func subcommands(g *globals) []*cobra.Command {
 		newDevCmd(g),
 		newRegistryCmd(g),
 		newIngressCmd(g), newSendCmd(g),
+		newTransformCmd(g),
 		newDeliverCmd(g), newSinkCmd(g),
 		newSchemaCmd(g),
 	}

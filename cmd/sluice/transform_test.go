@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sluicehq/sluice/avro"
+	"github.com/sluicehq/sluice/avro/registry/registrytest"
+	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// TestTransformCommand runs sluice transform on a catalog with a CRM
+// integration and checks that a CRM contact webhook comes out as a
+// canonical contact, and that readiness waited for the identity map.
+func TestTransformCommand(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	r := testkit.NewRedis(t)
+	registryURL := registrytest.Start(t, k)
+	redisURL := os.Getenv("REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://" + r.Addr + "/0"
+	}
+	// Unique names: the canonical and identity topics are shared with
+	// other tests on a real broker, the group and keys must not be.
+	integration := testkit.Name(t, "crm")
+	integration = integration[len(integration)-8:] // the random part
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sluice.yaml")
+	catalog := fmt.Sprintf(`version: 1
+tenants: [{id: demo}]
+integrations:
+  - id: crm-%s
+    kind: sync
+    source: crm
+    contract: {events: [{type: "contact.*", record: sluice.source.crm.ContactEvent}, {type: "company.*", record: sluice.source.crm.CompanyEvent}]}
+`, integration)
+	if err := os.WriteFile(path, []byte(catalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := kafka.InTopic("crm-" + integration)
+	ops := freeAddr(t)
+	env := map[string]string{
+		"KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
+		"SCHEMA_REGISTRY_URL": registryURL,
+		"REDIS_URL":           redisURL,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lockedBuffer{}
+	root := newRootCmd(func(key string) string { return env[key] })
+	root.SetArgs([]string{"transform", "--config", path, "--log-level", "warn", "--ops-addr", ops,
+		"--group", testkit.Name(t, "group"), "--redis-prefix", r.Prefix})
+	root.SetOut(out)
+	root.SetErr(out)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
+		resp, err := http.Get("http://" + ops + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz %d", resp.StatusCode)
+		}
+		return nil
+	})
+
+	// A CRM contact webhook as the ingress writes it.
+	schemas, err := avro.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := schemas.Validator("sluice.source.crm.ContactEvent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := v.Validate([]byte(`{"type": "contact.created", "timestamp": "2026-03-02T09:00:00Z",
+		"data": {"id": "51", "properties": {"email": "ada@example.com"}, "updatedAt": "2026-03-02T09:00:00Z"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventID := testkit.Name(t, "msg")
+	event := avro.NativeEvent(canonical.Envelope{TenantID: "demo", EventID: eventID, EventType: "contact.created",
+		Integration: "crm-" + integration, Source: "crm", ReceivedAt: time.Now()}, data)
+	cl, err := sr.NewClient(sr.URLs(registryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serde, err := avro.NewSerde(cl, schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := serde.EncodeNative(ctx, avro.Subject(in, "sluice.source.crm.ContactEvent"), event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &kgo.Record{Topic: in, Key: []byte("demo"), Value: value}
+	kafka.SetHeader(rec, kafka.HeaderTenantID, "demo")
+	kafka.SetHeader(rec, kafka.HeaderEventID, eventID)
+	kafka.SetHeader(rec, kafka.HeaderEventType, "contact.created")
+	if err := k.Client(t).ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	testkit.CheckFor(t, time.Minute, 200*time.Millisecond, func() error {
+		for _, r := range k.Records(t, kafka.CanonicalTopic("contact")) {
+			if kafka.Header(r, kafka.HeaderTenantID) != "demo" {
+				continue
+			}
+			var ev canonical.ContactEvent
+			if err := serde.Decode(ctx, r.Value, &ev); err != nil {
+				return err
+			}
+			if ev.Envelope.CausedBy != nil && *ev.Envelope.CausedBy == eventID {
+				if ev.Data.Email == nil || *ev.Data.Email != "ada@example.com" || !strings.HasPrefix(ev.Data.ID, "con_") {
+					return fmt.Errorf("canonical contact %+v", ev.Data)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no canonical contact of %s yet", eventID)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("transform: %v\n%s", err, out)
+	}
+}
+
+func TestTransformCommandNeedsItsServices(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sluice.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\ntenants: [{id: demo}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "KAFKA_BROKERS is not set"},
+		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}, "REDIS_URL is not set"},
+	} {
+		root := newRootCmd(func(key string) string { return tc.env[key] })
+		root.SetArgs([]string{"transform", "--config", path, "--ops-addr", "127.0.0.1:0"})
+		out := &lockedBuffer{}
+		root.SetOut(out)
+		root.SetErr(out)
+		err := root.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("with %v: %v, want an error saying %q", tc.env, err, tc.want)
+		}
+	}
+}
