@@ -30,6 +30,7 @@ type SpecError struct {
 	Msg string
 }
 
+// Error returns "mapping: <file>:<line>: <path>: <message>".
 func (e *SpecError) Error() string {
 	var b strings.Builder
 	b.WriteString("mapping: ")
@@ -58,6 +59,7 @@ func (e *SpecError) Is(target error) bool { return target == ErrSpec }
 // SpecErrors lists every problem found in a mapping file.
 type SpecErrors []*SpecError
 
+// Error returns every problem, one a line.
 func (es SpecErrors) Error() string {
 	msgs := make([]string, len(es))
 	for i, e := range es {
@@ -84,6 +86,7 @@ type Error struct {
 	Reason string
 }
 
+// Error returns "mapping: <object>.<field> (from <path>): <reason>".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("mapping: ")
