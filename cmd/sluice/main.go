@@ -1,8 +1,13 @@
 // Command sluice is the one binary of sluice: a subcommand per role.
 //
-//	sluice dev        every role in one process, on embedded Kafka and Redis
+//	sluice dev        every role in one process, on embedded Kafka, registry and Redis
+//	sluice ingress    receives partner webhooks: verify, validate, produce
+//	sluice transform  source events to the canonical model, ids stitched, deduplicated
+//	sluice deliver    canonical events to destinations: signed, rate limited, retried
 //	sluice registry   the Confluent-compatible schema registry
 //	sluice schema     register, check, list and show Avro contracts
+//	sluice send       sign and send a sample event to the ingress
+//	sluice sink       receive and verify a destination's webhooks locally
 //
 // Each role scales on its own: run more instances of it against the same
 // Kafka, Redis and schema registry. Infrastructure comes from the

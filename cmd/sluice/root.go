@@ -42,9 +42,11 @@ func subcommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{
 		newDevCmd(g),
 		newRegistryCmd(g),
-		newIngressCmd(g), newSendCmd(g),
+		newIngressCmd(g),
 		newTransformCmd(g),
-		newDeliverCmd(g), newSinkCmd(g),
+		newDeliverCmd(g),
+		newSendCmd(g),
+		newSinkCmd(g),
 		newSchemaCmd(g),
 	}
 }
