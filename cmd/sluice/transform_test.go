@@ -143,7 +143,8 @@ integrations:
 func TestTransformCommandNeedsItsServices(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sluice.yaml")
-	if err := os.WriteFile(path, []byte("version: 1\ntenants: [{id: demo}]\n"), 0o600); err != nil {
+	catalog := "version: 1\ntenants: [{id: demo}]\nintegrations:\n  - {id: crm, kind: sync, source: crm, contract: {events: [{type: \"*\", record: sluice.source.crm.ContactEvent}]}}\n"
+	if err := os.WriteFile(path, []byte(catalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -152,6 +153,7 @@ func TestTransformCommandNeedsItsServices(t *testing.T) {
 	}{
 		{map[string]string{}, "KAFKA_BROKERS is not set"},
 		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}, "REDIS_URL is not set"},
+		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "REDIS_URL": "redis://127.0.0.1:1/0"}, "SCHEMA_REGISTRY_URL is not set"},
 	} {
 		root := newRootCmd(func(key string) string { return tc.env[key] })
 		root.SetArgs([]string{"transform", "--config", path, "--ops-addr", "127.0.0.1:0"})

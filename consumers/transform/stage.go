@@ -115,6 +115,10 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 			errs = append(errs, fmt.Errorf("%w: integration %s is of source %s, its mapping %s is for %s", ErrConfig, in.ID, in.Source, file, mp.Source()))
 			continue
 		}
+		if strings.ContainsAny(in.Source, "|{}") {
+			errs = append(errs, fmt.Errorf("%w: integration %s: a source name holds no '|', '{' or '}'", ErrConfig, in.ID))
+			continue
+		}
 		lane := in.Lane
 		if lane == "" {
 			lane = config.LaneInteractive
@@ -329,6 +333,11 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 		return nil
 	}
 	if w.resErr != nil {
+		if errors.Is(w.resErr, identity.ErrSubject) {
+			// Cannot happen with a compiled mapping; never hold the
+			// partition up for it.
+			return stage.Permanent(w.resErr)
+		}
 		return w.resErr
 	}
 	errs := make([]error, len(items))

@@ -213,6 +213,7 @@ func TestApplyErrorsNameTheFieldNotTheValue(t *testing.T) {
 			"order.lines[0].unit_price.currency", "data.currency", "not a three-letter ISO 4217 code", "dinar"},
 		{"no map entry and no default", `"email_marketing_consent": {"state": "pending"}`, `"email_marketing_consent": {"state": "redacted"}`,
 			"", "", "", ""},
+
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,6 +299,18 @@ events:
 				t.Errorf("attributes %v, want %v", d["attributes"], want)
 			}
 		})
+	}
+}
+
+func TestApplyRefusesAnEmptyExternalID(t *testing.T) {
+	t.Parallel()
+	s := schemas(t)
+	m := compile(t, s, crmContact)
+	body := `{"type": "contact.created", "timestamp": "2026-03-02T09:00:00Z", "data": {"id": "", "properties": {}, "updatedAt": "2026-03-02T09:00:00Z"}}`
+	_, err := m.Apply("sluice.source.crm.ContactEvent", event(t, s, "sluice.source.crm.ContactEvent", "contact.created", body))
+	var me *mapping.Error
+	if !errors.As(err, &me) || me.Field != "external_id" || me.Path != "data.data.id" {
+		t.Fatalf("Apply = %v; want a mapping error on external_id from data.data.id", err)
 	}
 }
 

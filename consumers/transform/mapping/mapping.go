@@ -208,7 +208,7 @@ func (o *cobject) build(c *ectx) (Object, bool, error) {
 	if err != nil {
 		return obj, false, err
 	}
-	if id == nil {
+	if id == nil || id.(string) == "" {
 		return obj, false, c.fail("external_id", o.extID.firstPath(), "the object's id in the source system is missing")
 	}
 	obj.ExternalID = id.(string)
@@ -270,7 +270,7 @@ func (o *cobject) build(c *ectx) (Object, bool, error) {
 			if err != nil {
 				return obj, false, err
 			}
-			if v == nil {
+			if v == nil || v.(string) == "" {
 				continue // no reference: the field stays null
 			}
 			ref.ExternalID = v.(string)
