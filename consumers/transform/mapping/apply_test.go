@@ -213,7 +213,6 @@ func TestApplyErrorsNameTheFieldNotTheValue(t *testing.T) {
 			"order.lines[0].unit_price.currency", "data.currency", "not a three-letter ISO 4217 code", "dinar"},
 		{"no map entry and no default", `"email_marketing_consent": {"state": "pending"}`, `"email_marketing_consent": {"state": "redacted"}`,
 			"", "", "", ""},
-
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
