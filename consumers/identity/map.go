@@ -270,6 +270,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'reload'}
 end
 local out = {}
+local sets = {} -- id sets read in this call, while unchanged
 local k = 2
 local a = 2
 local prefix = ARGV[1]
@@ -314,13 +315,20 @@ while a <= #ARGV do
   end
   k = k + n
   local setkey = prefix .. id
-  redis.call('SADD', setkey, mem)
+  -- A durable external id is in its id's set already.
+  if not (vals[0] and string.sub(vals[0], 1, 2) == 'd:') then
+    if redis.call('SADD', setkey, mem) == 1 then sets[setkey] = nil end
+  end
   out[#out + 1] = id
   out[#out + 1] = outcome
   out[#out + 1] = conflict
   out[#out + 1] = table.concat(pend)
   if want == '1' then
-    local members = redis.call('SMEMBERS', setkey)
+    local members = sets[setkey]
+    if not members then
+      members = redis.call('SMEMBERS', setkey)
+      sets[setkey] = members
+    end
     out[#out + 1] = tostring(#members)
     for _, x in ipairs(members) do out[#out + 1] = x end
   else
