@@ -2,7 +2,6 @@ package identity
 
 import (
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,11 +22,6 @@ const (
 	KindDomain = "domain"
 )
 
-// idEncoding is lower-case Crockford base32: ids are plain ASCII with no
-// '.', space or punctuation, so they serve as Standard Webhooks message
-// ids and in URLs as they are.
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
 // idPrefix is the short name of an object type at the front of its ids.
 func idPrefix(object string) string {
 	switch object {
@@ -45,17 +39,45 @@ func idPrefix(object string) string {
 
 // NewID returns the canonical id derived from a key: "<prefix>_" and 26
 // base32 characters (130 bits) of SHA-256 over the tenant, the object
-// type and the key. The same key always gives the same id, which is what
-// lets two instances that meet the same new customer at once agree on
-// its id without talking to each other.
+// type, the kind and the key. The same key always gives the same id, which
+// is what lets two instances that meet the same new customer at once agree
+// on its id without talking to each other.
 func NewID(tenant, object, kind, key string) string {
+	return HashID(idPrefix(object), tenant, object, kind, key)
+}
+
+// idAlphabet is lower-case Crockford base32: ids are plain ASCII with no
+// '.', space or punctuation, so they serve as Standard Webhooks message
+// ids and in URLs as they are.
+const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// HashID returns prefix, "_" and 26 lower-case Crockford base32
+// characters (130 bits) of SHA-256 over parts, each ended by a zero byte.
+// The same parts always give the same id.
+func HashID(prefix string, parts ...string) string {
 	h := sha256.New()
-	for _, s := range [...]string{tenant, object, kind, key} {
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	var sum [sha256.Size]byte
-	return idPrefix(object) + "_" + idEncoding.EncodeToString(h.Sum(sum[:0]))[:26]
+	d := h.Sum(sum[:0])
+	out := make([]byte, 0, len(prefix)+1+26)
+	out = append(out, prefix...)
+	out = append(out, '_')
+	// 26 characters of 5 bits from the digest's first 17 bytes.
+	var acc uint64
+	bits := 0
+	for i := 0; len(out) < len(prefix)+1+26; {
+		if bits < 5 {
+			acc = acc<<8 | uint64(d[i])
+			bits += 8
+			i++
+		}
+		bits -= 5
+		out = append(out, idAlphabet[(acc>>uint(bits))&31])
+	}
+	return string(out)
 }
 
 // hashValue hides a match value (an e-mail address is personal data) in

@@ -130,6 +130,10 @@ type Map struct {
 	loadTimeout time.Duration
 	metrics     *metrics
 
+	// resolve and confirm are the Lua scripts (resolveScript,
+	// confirmScript).
+	resolve, confirm *redis.Script
+
 	ready atomic.Bool
 	sf    singleflight.Group
 
@@ -196,6 +200,8 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		partitions:  6,
 		log:         zap.NewNop(),
 		loadTimeout: 5 * time.Minute,
+		resolve:     redis.NewScript(resolveScript),
+		confirm:     redis.NewScript(confirmScript),
 	}
 	for _, o := range opts {
 		o(m)
@@ -265,7 +271,7 @@ func (m *Map) Stats() Stats {
 // else, per subject: id, outcome, conflict, pending flags (per key in
 // order: whether the caller must write it to the topic), the number of
 // members, the members.
-var resolveScript = redis.NewScript(`
+const resolveScript = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'reload'}
 end
@@ -336,7 +342,7 @@ while a <= #ARGV do
   end
 end
 return out
-`)
+`
 
 // confirmScript marks bindings of one tenant durable once the
 // transaction that wrote them to the topic committed. A binding missing
@@ -346,7 +352,7 @@ return out
 //	KEYS      per binding: the binding, its id's set
 //	ARGV      per binding: the id, the member to add to the set ("" for
 //	          a match key)
-var confirmScript = redis.NewScript(`
+const confirmScript = `
 for i = 1, #KEYS, 2 do
   local id, mem = ARGV[i], ARGV[i + 1]
   local v = redis.call('GET', KEYS[i])
@@ -356,7 +362,7 @@ for i = 1, #KEYS, 2 do
   end
 end
 return 1
-`)
+`
 
 // maxGroup bounds the subjects of one script call, so one call never
 // holds Redis for long.
@@ -443,7 +449,7 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		var trips int
 		var err error
-		cmds, trips, err = m.evalAll(ctx, resolveScript, len(groups), func(g int) ([]string, []any) {
+		cmds, trips, err = m.evalAll(ctx, m.resolve, len(groups), func(g int) ([]string, []any) {
 			grp := groups[g]
 			keys := []string{m.sentinelKey(grp.tenant)}
 			args := []any{m.setKeyPrefix(grp.tenant)}
@@ -559,7 +565,7 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 // loadScripts loads the scripts into Redis (every node of a cluster), so
 // the first pipelines do not meet NOSCRIPT.
 func (m *Map) loadScripts(ctx context.Context) error {
-	for _, s := range []*redis.Script{resolveScript, confirmScript} {
+	for _, s := range []*redis.Script{m.resolve, m.confirm} {
 		m.roundTrips.Add(1)
 		if err := s.Load(ctx, m.rc).Err(); err != nil {
 			return fmt.Errorf("%w: loading scripts: %w", ErrUnavailable, err)
@@ -670,7 +676,7 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 		}
 		byTenant[b.Tenant] = append(byTenant[b.Tenant], b)
 	}
-	_, trips, err := m.evalAll(ctx, confirmScript, len(tenants), func(g int) ([]string, []any) {
+	_, trips, err := m.evalAll(ctx, m.confirm, len(tenants), func(g int) ([]string, []any) {
 		bs := byTenant[tenants[g]]
 		keys := make([]string, 0, 2*len(bs))
 		args := make([]any, 0, 2*len(bs))

@@ -2,8 +2,6 @@ package transform
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"fmt"
 
@@ -18,11 +16,6 @@ import (
 	"github.com/sluicehq/sluice/internal/tenant"
 )
 
-// eventIDEncoding is lower-case Crockford base32: event ids are plain
-// ASCII without '.', spaces or punctuation, valid Standard Webhooks
-// message ids.
-var eventIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
 // EventID returns the id of the canonical event made from the source
 // event sourceEventID as the mapping's object name: "evt_" and 26 base32
 // characters of SHA-256 over the tenant, the source event id, the
@@ -31,13 +24,7 @@ var eventIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").Wit
 // deduplicated downstream; one source event making several objects (an
 // order and its customer) gives each its own.
 func EventID(tenantID, sourceEventID, objectName, objectType string) string {
-	h := sha256.New()
-	for _, s := range [...]string{tenantID, sourceEventID, objectName, objectType} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	var sum [sha256.Size]byte
-	return "evt_" + eventIDEncoding.EncodeToString(h.Sum(sum[:0]))[:26]
+	return identity.HashID("evt", tenantID, sourceEventID, objectName, objectType)
 }
 
 // build turns an item's objects into canonical event records, given the

@@ -378,7 +378,10 @@ func (p *specParser) when(n *yaml.Node, path string) *whenSpec {
 	return w
 }
 
-var fieldKeys = []string{"from", "const", "default", "required", "map", "as", "unit", "layout", "money", "fields", "each", "entries", "when", "ref"}
+// fieldKeys are the keys a field spec may have.
+func fieldKeys() []string {
+	return []string{"from", "const", "default", "required", "map", "as", "unit", "layout", "money", "fields", "each", "entries", "when", "ref"}
+}
 
 func (p *specParser) field(n *yaml.Node, path string) *fieldSpec {
 	fs := &fieldSpec{line: n.Line, path: path}
@@ -392,7 +395,7 @@ func (p *specParser) field(n *yaml.Node, path string) *fieldSpec {
 		fs.from = p.strs(n, path)
 		return fs
 	}
-	m := p.members(n, path, fieldKeys...)
+	m := p.members(n, path, fieldKeys()...)
 	if m == nil {
 		return nil
 	}
