@@ -6,6 +6,11 @@
 #   deploy/local/kafka.sh status    version, pid, addresses
 #   deploy/local/kafka.sh version   the running broker's version (from its log)
 #   deploy/local/kafka.sh topics    list topics with the Kafka tools (a real metadata request)
+#   deploy/local/kafka.sh reset     stop, delete every topic and record, start empty
+#
+# Tests create uniquely named topics and leave them; each full run adds about
+# 2,000 partitions, each holding open files. After many runs on one broker,
+# reset it (CI starts from an empty one).
 #
 # One KRaft node, broker and controller in one JVM: clients on 127.0.0.1:9092,
 # controller on 127.0.0.1:9093. The broker's jars come from Maven Central with
@@ -257,6 +262,18 @@ format_storage() {
 
 running() { pid_alive "$PIDFILE" kafka.Kafka; }
 
+# raise_open_files lifts this shell's open-file limit (inherited by the
+# broker) as far as it may go, up to 1048576.
+raise_open_files() {
+	local want=1048576
+	ulimit -Hn "$want" 2>/dev/null || true
+	local hard
+	hard=$(ulimit -Hn)
+	[[ $hard == unlimited ]] && hard=$want
+	ulimit -n "$((hard < want ? hard : want))" 2>/dev/null || true
+	say "open-file limit for the broker: $(ulimit -n)"
+}
+
 broker_version() { # the version the running broker logged at start, else the installed jar's
 	local v=""
 	if [[ -f $LOG ]]; then
@@ -299,6 +316,10 @@ start() {
 	: >"$OUT"
 	say "starting Kafka $VERSION (KRaft, broker+controller) with $HEAP"
 	local t0=$SECONDS
+	# Every partition holds open files; a test suite creates thousands of
+	# partitions, more than a default limit of open files allows (the
+	# broker then stops accepting connections: "Too many open files").
+	raise_open_files
 	# setsid: the broker outlives this shell and its process group.
 	# shellcheck disable=SC2086
 	(cd "$STATE" && exec setsid "$JAVA" $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -369,13 +390,19 @@ version)
 	running || die "not running"
 	broker_version
 	;;
+reset)
+	stop
+	say "deleting $DATA"
+	rm -rf "$DATA"
+	start
+	;;
 topics)
 	running || die "not running"
 	ensure_java
 	topics
 	;;
 *)
-	echo "usage: $0 start|stop|status|version|topics" >&2
+	echo "usage: $0 start|stop|status|version|topics|reset" >&2
 	exit 2
 	;;
 esac
