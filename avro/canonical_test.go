@@ -24,7 +24,16 @@ func TestCanonicalGolden(t *testing.T) {
 				t.Fatalf("encode: %v", err)
 			}
 			path := filepath.Join("testdata", "golden", fx.record+".hex")
-			golden(t, path, []byte(hexDump(enc)))
+			if !*update && hasMultiEntryMap(fx.value) {
+				// Avro maps are written in Go's map order, which varies:
+				// the golden file then holds one valid encoding of the
+				// fixture, checked below by decoding it.
+				if _, err := os.Stat(path); err != nil {
+					t.Fatalf("golden file %s: %v (run go test -update to create it)", path, err)
+				}
+			} else {
+				golden(t, path, []byte(hexDump(enc)))
+			}
 
 			raw, err := os.ReadFile(path)
 			if err != nil {
@@ -88,4 +97,32 @@ func TestCanonicalNativeAndTyped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hasMultiEntryMap reports whether v holds a map of two or more entries,
+// whose Avro encoding depends on Go's map order.
+func hasMultiEntryMap(v any) bool {
+	var walk func(reflect.Value) bool
+	walk = func(rv reflect.Value) bool {
+		switch rv.Kind() {
+		case reflect.Map:
+			return rv.Len() > 1
+		case reflect.Pointer, reflect.Interface:
+			return !rv.IsNil() && walk(rv.Elem())
+		case reflect.Struct:
+			for i := 0; i < rv.NumField(); i++ {
+				if walk(rv.Field(i)) {
+					return true
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < rv.Len(); i++ {
+				if walk(rv.Index(i)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(reflect.ValueOf(v))
 }
