@@ -91,6 +91,7 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 		return fmt.Errorf("ops: %w", err)
 	}
 	s.ops = ops.New(opsLn.Addr().String(), s.reg, log)
+	s.ops.SetAdminToken(g.getenv("SLUICE_ADMIN_TOKEN"))
 	lines = append(lines, started{"ops (health, metrics, admin)", "http://" + opsLn.Addr().String(), movedNote(moved, f.opsAddr)})
 
 	// Kafka.

@@ -117,6 +117,7 @@ func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
 		return nil, fmt.Errorf("KAFKA_BROKERS is not set: name the Kafka brokers (or use sluice dev for an embedded one)")
 	}
 	s.ops = ops.New(opsAddr, s.reg, log)
+	s.ops.SetAdminToken(g.getenv("SLUICE_ADMIN_TOKEN"))
 	s.addWorker(s.ops)
 	if err := s.watchKafka(); err != nil {
 		s.close()

@@ -10,6 +10,7 @@ package ops
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net"
@@ -34,9 +35,10 @@ type Server struct {
 	mux     *http.ServeMux
 	timeout time.Duration
 
-	mu     sync.Mutex
-	checks map[string]Check
-	ln     net.Listener
+	mu         sync.Mutex
+	checks     map[string]Check
+	ln         net.Listener
+	adminToken string
 }
 
 // New returns an ops server that will listen on addr and serve gather's
@@ -65,8 +67,40 @@ func (s *Server) AddCheck(name string, c Check) {
 	s.checks[name] = c
 }
 
-// Handle registers an admin handler, e.g. "GET /admin/v1/dlq/{stage}".
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// SetAdminToken makes every admin handler registered with Handle require
+// "Authorization: Bearer <token>". Without a token (the default) the admin
+// API is open to whoever reaches the ops port, which then belongs on a
+// private network. Call it before Handle.
+func (s *Server) SetAdminToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.adminToken = token
+}
+
+// Handle registers an admin handler, e.g. "GET /admin/v1/destinations".
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mu.Lock()
+	token := s.adminToken
+	s.mu.Unlock()
+	if token != "" {
+		h = requireToken(token, h)
+	}
+	s.mux.Handle(pattern, h)
+}
+
+// requireToken refuses requests without the bearer token, comparing in
+// constant time.
+func requireToken(token string, h http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice-admin"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "unauthorized", "detail": "the admin API needs Authorization: Bearer <SLUICE_ADMIN_TOKEN>"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // Handler returns the server's handler, for tests.
 func (s *Server) Handler() http.Handler { return s.mux }
