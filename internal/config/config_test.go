@@ -9,6 +9,16 @@ import (
 	"time"
 )
 
+func TestLoadComposeExample(t *testing.T) {
+	c, err := Load("../../examples/sluice.compose.yaml")
+	if err != nil {
+		t.Fatalf("compose catalog: %v", err)
+	}
+	if d, ok := c.Destination("demo-sink"); !ok || d.URL != "http://sink:8090/hooks/demo" {
+		t.Errorf("compose catalog must send to the compose service sink, got %+v", d)
+	}
+}
+
 func TestLoadExample(t *testing.T) {
 	c, err := Load("../../examples/sluice.yaml")
 	if err != nil {
