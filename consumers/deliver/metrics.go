@@ -1,10 +1,11 @@
 package deliver
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // metrics are the stage's own metrics, labelled by destination.
@@ -60,34 +61,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	var err error
 	for _, f := range []func() error{
-		func() error { m.attempts, err = register(reg, m.attempts); return err },
-		func() error { m.latency, err = register(reg, m.latency); return err },
-		func() error { m.deferred, err = register(reg, m.deferred); return err },
-		func() error { m.skipped, err = register(reg, m.skipped); return err },
-		func() error { m.breaker, err = register(reg, m.breaker); return err },
-		func() error { m.disabled, err = register(reg, m.disabled); return err },
-		func() error { m.inFlight, err = register(reg, m.inFlight); return err },
-		func() error { m.markers, err = register(reg, m.markers); return err },
+		func() error { m.attempts, err = telemetry.Register(reg, m.attempts); return err },
+		func() error { m.latency, err = telemetry.Register(reg, m.latency); return err },
+		func() error { m.deferred, err = telemetry.Register(reg, m.deferred); return err },
+		func() error { m.skipped, err = telemetry.Register(reg, m.skipped); return err },
+		func() error { m.breaker, err = telemetry.Register(reg, m.breaker); return err },
+		func() error { m.disabled, err = telemetry.Register(reg, m.disabled); return err },
+		func() error { m.inFlight, err = telemetry.Register(reg, m.inFlight); return err },
+		func() error { m.markers, err = telemetry.Register(reg, m.markers); return err },
 	} {
 		if err := f(); err != nil {
 			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 		}
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (two stages in one process, as in tests, share it).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

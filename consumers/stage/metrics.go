@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // metrics are the stage's own metrics, labelled by stage. Records are
@@ -64,34 +66,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// collectors registered and uses them, told apart by the stage label.
 	var err error
 	for _, f := range []func() error{
-		func() error { m.records, err = register(reg, m.records); return err },
-		func() error { m.batches, err = register(reg, m.batches); return err },
-		func() error { m.transactions, err = register(reg, m.transactions); return err },
-		func() error { m.handle, err = register(reg, m.handle); return err },
-		func() error { m.commit, err = register(reg, m.commit); return err },
-		func() error { m.lag, err = register(reg, m.lag); return err },
-		func() error { m.waits, err = register(reg, m.waits); return err },
-		func() error { m.panics, err = register(reg, m.panics); return err },
+		func() error { m.records, err = telemetry.Register(reg, m.records); return err },
+		func() error { m.batches, err = telemetry.Register(reg, m.batches); return err },
+		func() error { m.transactions, err = telemetry.Register(reg, m.transactions); return err },
+		func() error { m.handle, err = telemetry.Register(reg, m.handle); return err },
+		func() error { m.commit, err = telemetry.Register(reg, m.commit); return err },
+		func() error { m.lag, err = telemetry.Register(reg, m.lag); return err },
+		func() error { m.waits, err = telemetry.Register(reg, m.waits); return err },
+		func() error { m.panics, err = telemetry.Register(reg, m.panics); return err },
 	} {
 		if err := f(); err != nil {
 			return nil, configErr("metrics: %v", err)
 		}
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
 
 func (m *metrics) setLag(stage, topic string, partition int32, lag int64) {

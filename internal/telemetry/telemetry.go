@@ -10,6 +10,7 @@
 package telemetry
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -90,3 +91,22 @@ const (
 	FieldStage       = "stage"
 	FieldDestination = "destination"
 )
+
+// Register registers c with reg, or returns the collector already
+// registered under the same description, so that several instances of a
+// component in one process (two stages, two members in a test) share one
+// set of series, told apart by their labels. Any other registration error
+// is returned with c.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // unknownLabel stands for a tenant or integration that is not in the
@@ -56,34 +58,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	reuse := func(c **prometheus.CounterVec) { *c, errs = register(reg, *c, errs) }
+	reuse := func(c **prometheus.CounterVec) {
+		var err error
+		if *c, err = telemetry.Register(reg, *c); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, c := range []**prometheus.CounterVec{
 		&m.requests, &m.accepted, &m.duplicates, &m.signatures, &m.violations,
 		&m.rateLimited, &m.unavailable, &m.inProgress, &m.markerErrors,
 	} {
 		reuse(c)
 	}
-	m.duration, errs = register(reg, m.duration, errs)
+	var err error
+	if m.duration, err = telemetry.Register(reg, m.duration); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a second ingress on one registry shares the series).
-func register[T prometheus.Collector](reg prometheus.Registerer, c T, errs []error) (T, []error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, errs
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(T); ok {
-			return existing, errs
-		}
-	}
-	return c, append(errs, err)
 }
 
 // observe records one answered request.
