@@ -87,3 +87,17 @@ func TestRedisPrefixFlush(t *testing.T) {
 		t.Errorf("Flush removed a key outside the prefix")
 	}
 }
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	pool := Postgres(t)
+	ctx := Context(t, 10*time.Second)
+	var version string
+	if err := pool.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version == "" {
+		t.Fatal("empty server version")
+	}
+	t.Logf("postgres %s", version)
+}
