@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // Status is what Claim found for an event.
@@ -70,6 +72,7 @@ type Store struct {
 	log    *zap.Logger
 
 	batches, roundTrips, claimed, duplicates, busy atomic.Int64
+	reg                                            prometheus.Registerer
 	results                                        *prometheus.CounterVec
 	errors                                         *prometheus.CounterVec
 }
@@ -92,31 +95,25 @@ func Lease(d time.Duration) Opt { return func(s *Store) { s.lease = d } }
 func Logger(l *zap.Logger) Opt { return func(s *Store) { s.log = l } }
 
 // Registerer registers the store's metrics with reg. Default none.
-func Registerer(reg prometheus.Registerer) Opt {
-	return func(s *Store) {
-		s.results = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sluice_dedupe_records_total",
-			Help: "Claims by result: claimed, duplicate (dropped), busy (retried later).",
-		}, []string{"stage", "result"})
-		s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sluice_dedupe_errors_total",
-			Help: "Redis failures by operation (claim, settle, release).",
-		}, []string{"stage", "op"})
-		s.results = registerOrExisting(reg, s.results)
-		s.errors = registerOrExisting(reg, s.errors)
-	}
-}
+func Registerer(reg prometheus.Registerer) Opt { return func(s *Store) { s.reg = reg } }
 
-func registerOrExisting(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
+// register creates the store's metrics and registers them with reg.
+func (s *Store) register(reg prometheus.Registerer) error {
+	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_dedupe_records_total",
+		Help: "Claims by result: claimed, duplicate (dropped), busy (retried later).",
+	}, []string{"stage", "result"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_dedupe_errors_total",
+		Help: "Redis failures by operation (claim, settle, release).",
+	}, []string{"stage", "op"})
+	var err1, err2 error
+	s.results, err1 = telemetry.Register(reg, results)
+	s.errors, err2 = telemetry.Register(reg, errs)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return c
+	return nil
 }
 
 // New returns a store on c.
@@ -136,8 +133,11 @@ func New(c redis.UniversalClient, opts ...Opt) (*Store, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	if s.results == nil {
-		Registerer(prometheus.NewRegistry())(s)
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	if err := s.register(s.reg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

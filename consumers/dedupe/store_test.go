@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/consumers/dedupe"
@@ -127,6 +128,26 @@ func TestStoreStateMachine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two stores on one registry share their series; a registry that holds
+// another metric under the store's name is a configuration error.
+func TestStoreMetricsRegistration(t *testing.T) {
+	t.Parallel()
+	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rc.Close()
+	reg := prometheus.NewRegistry()
+	for range 2 {
+		if _, err := dedupe.New(rc, dedupe.Registerer(reg)); err != nil {
+			t.Fatalf("second store on one registry: %v", err)
+		}
+	}
+	clash := prometheus.NewRegistry()
+	clash.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "sluice_dedupe_records_total", Help: "not the store's"}))
+	_, err := dedupe.New(rc, dedupe.Registerer(clash))
+	if !errors.Is(err, dedupe.ErrConfig) || !strings.Contains(err.Error(), "sluice_dedupe_records_total") {
+		t.Fatalf("conflicting metric: got %v, want ErrConfig naming the metric", err)
 	}
 }
 

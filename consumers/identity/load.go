@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // Load makes the map ready: it creates the identity topic if it is
@@ -280,7 +281,9 @@ type metrics struct {
 	loaded      prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics creates the map's metrics, registered with reg unless it is
+// nil.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_identity_resolutions_total",
@@ -304,24 +307,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg == nil {
-		return m
+		return m, nil
 	}
-	m.resolutions = registerOrExisting(reg, m.resolutions)
-	m.conflicts = registerOrExisting(reg, m.conflicts)
-	m.errors = registerOrExisting(reg, m.errors)
-	m.rebuilds = registerOrExisting(reg, m.rebuilds)
-	m.loaded = registerOrExisting(reg, m.loaded)
-	return m
-}
-
-func registerOrExisting[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
+	var errs [5]error
+	m.resolutions, errs[0] = telemetry.Register(reg, m.resolutions)
+	m.conflicts, errs[1] = telemetry.Register(reg, m.conflicts)
+	m.errors, errs[2] = telemetry.Register(reg, m.errors)
+	m.rebuilds, errs[3] = telemetry.Register(reg, m.rebuilds)
+	m.loaded, errs[4] = telemetry.Register(reg, m.loaded)
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return c
+	return m, nil
 }

@@ -128,6 +128,7 @@ type Map struct {
 	log         *zap.Logger
 	kafkaOpts   []kgo.Opt
 	loadTimeout time.Duration
+	reg         prometheus.Registerer
 	metrics     *metrics
 
 	// resolve and confirm are the Lua scripts (resolveScript,
@@ -176,7 +177,7 @@ func Logger(l *zap.Logger) Opt { return func(m *Map) { m.log = l } }
 
 // Registerer registers the map's metrics with reg. Default none.
 func Registerer(reg prometheus.Registerer) Opt {
-	return func(m *Map) { m.metrics = newMetrics(reg) }
+	return func(m *Map) { m.reg = reg }
 }
 
 // KafkaOpts adds options to the client that reads the identity topic.
@@ -223,9 +224,11 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 	if m.norm == nil {
 		m.norm = NewNormalizer(false, nil)
 	}
-	if m.metrics == nil {
-		m.metrics = newMetrics(nil)
+	metrics, err := newMetrics(m.reg)
+	if err != nil {
+		return nil, err
 	}
+	m.metrics = metrics
 	return m, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/consumers/dedupe"
 	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // metrics are the stage's metrics, by tenant, integration and object;
@@ -75,18 +76,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// register registers c with reg through telemetry.Register, as a
+// configuration error when it conflicts with a registered collector.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
+	c, err := telemetry.Register(reg, c)
+	if err != nil {
+		return c, errors.Join(ErrConfig, err)
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, errors.Join(ErrConfig, err)
+	return c, nil
 }
 
 // batchStats travel with a batch's context from the stage's outer
