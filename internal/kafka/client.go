@@ -58,11 +58,18 @@ func ConfigFromEnv(getenv func(string) string) Config {
 var ErrNoBrokers = errors.New("kafka: no brokers configured")
 
 // Opts returns the client options that connect to the cluster.
+//
+// Clients refresh metadata at most every MetadataMinAge, not franz-go's
+// default 5 s: a transactional produce that Kafka 4 answers
+// CONCURRENT_TRANSACTIONS (the previous transaction's markers are still
+// being written, KIP-890) is retried only after a metadata refresh, so
+// the default held such a transaction up for 5 s, where the Java producer
+// backs off 100 ms.
 func (c Config) Opts() ([]kgo.Opt, error) {
 	if len(c.Brokers) == 0 {
 		return nil, ErrNoBrokers
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.MetadataMinAge(MetadataMinAge)}
 	if c.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.TLSCAFile != "" {
@@ -95,6 +102,10 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 	}
 	return opts, nil
 }
+
+// MetadataMinAge is the shortest interval between two metadata refreshes
+// of sluice's Kafka clients.
+const MetadataMinAge = 250 * time.Millisecond
 
 // NewClient returns a client of the cluster named name (its client id is
 // "sluice-<name>"), logging through log and, when reg is not nil, exporting

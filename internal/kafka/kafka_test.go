@@ -22,6 +22,14 @@ func TestEnsureTopicsCreatesOnceAndKeepsExisting(t *testing.T) {
 		if err := EnsureTopics(ctx, adm, specs...); err != nil {
 			t.Fatalf("round %d: %v", i, err)
 		}
+		// Created topics are led by the time EnsureTopics returns.
+		md, err := adm.Metadata(ctx, plain, compacted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !led(md, []string{plain, compacted}) {
+			t.Fatalf("round %d: a created topic has no leader yet: %+v", i, md.Topics)
+		}
 	}
 	details, err := adm.ListTopics(ctx, plain, compacted)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -71,8 +72,13 @@ func Compacted() map[string]*string {
 }
 
 // EnsureTopics creates the topics that do not exist yet. Topics that exist
-// are left as they are, whatever their partition count.
+// are left as they are, whatever their partition count. It returns once
+// the cluster's metadata shows every topic it created with a leader for
+// each partition, so that a client started next does not meet an unknown
+// topic and wait out its metadata refresh interval (5 s by default in
+// franz-go) before its first produce.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) error {
+	var created []string
 	for _, s := range specs {
 		p := s.Partitions
 		if p == 0 {
@@ -86,9 +92,52 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 		if err == nil {
 			err = resp.Err
 		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		switch {
+		case err == nil:
+			created = append(created, s.Name)
+		case !errors.Is(err, kerr.TopicAlreadyExists):
 			return fmt.Errorf("kafka: create topic %s: %w", s.Name, err)
 		}
 	}
-	return nil
+	return awaitLeaders(ctx, adm, created)
+}
+
+// awaitLeaders waits until the metadata shows each topic with a leader
+// for every partition, or ctx ends.
+func awaitLeaders(ctx context.Context, adm *kadm.Client, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	wait := 10 * time.Millisecond
+	for {
+		md, err := adm.Metadata(ctx, topics...)
+		if err == nil && led(md, topics) {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("kafka: topics %v created but without leaders yet: %w", topics, context.Cause(ctx))
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// led reports whether md shows every topic with a leader for each of
+// its partitions.
+func led(md kadm.Metadata, topics []string) bool {
+	for _, name := range topics {
+		td, ok := md.Topics[name]
+		if !ok || td.Err != nil || len(td.Partitions) == 0 {
+			return false
+		}
+		for _, p := range td.Partitions {
+			if p.Err != nil || p.Leader < 0 {
+				return false
+			}
+		}
+	}
+	return true
 }

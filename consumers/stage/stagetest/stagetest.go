@@ -180,12 +180,15 @@ func NewInput(t testing.TB, k *testkit.Kafka, n, size int, partitions int32, ten
 // group and produces every record, unchanged, to out, one transaction per
 // poll of up to maxPoll records: the least any transactional stage must
 // do. It returns the time from the first poll that returned records to
-// the commit of the last one.
+// the commit of the last one. Its client refreshes metadata as often as
+// sluice's own (kafka.MetadataMinAge), so neither side of a comparison
+// waits out franz-go's 5 s default after a retriable produce error.
 func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxPoll int) (time.Duration, error) {
 	t.Helper()
 	group := testkit.Name(t, "bare")
 	s, err := kgo.NewGroupTransactSession(
 		kgo.SeedBrokers(k.Brokers...),
+		kgo.MetadataMinAge(kafka.MetadataMinAge),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(in.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
