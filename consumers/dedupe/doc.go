@@ -45,10 +45,17 @@
 //
 // # Redis
 //
-// Claim sends one pipeline per batch (one round trip) of one Lua script
-// call per key: EVALSHA, and EVAL again for the calls a node answers
-// NOSCRIPT. Settle sends one more after the commit. Every command touches
-// exactly one key, so the pipelines work on Redis Cluster, where a batch's
+// Claim sends one pipeline per batch (one round trip) of one plain
+// command per key, SET key "p:<owner>" NX PX <lease> GET, which takes an
+// absent key and answers a present one's value in one atomic step (Redis
+// 7.0 or later). A key found pending for its own owner is renewed by a
+// Lua script in a second round trip, which only a record handled again
+// needs. On a server before 7.0, which refuses NX with GET, the store
+// says so once in the log and claims every key with the script (EVALSHA,
+// and EVAL again for the calls a node answers NOSCRIPT), several times
+// the server's work per key. Settle sends one more pipeline after the
+// commit: a SET per done key, the release script per released one.
+// Every command touches exactly one key, so the pipelines work on Redis Cluster, where a batch's
 // keys hash to many slots: go-redis splits them per node. sluice adds no
 // hash tag, so tenants spread over the cluster (an event id that holds
 // "{...}" only moves its own key). On the embedded miniredis of sluice dev

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -73,8 +74,10 @@ type Store struct {
 
 	batches, roundTrips, claimed, duplicates, busy atomic.Int64
 	reg                                            prometheus.Registerer
-	results                                        *prometheus.CounterVec
-	errors                                         *prometheus.CounterVec
+	// scriptClaims is set once the server refused SET NX GET.
+	scriptClaims atomic.Bool
+	results      *prometheus.CounterVec
+	errors       *prometheus.CounterVec
 }
 
 // Opt configures a Store.
@@ -184,29 +187,25 @@ return 0
 // Claim claims every event of a batch in one pipeline and returns each
 // one's status, in order. On an error nothing can be said of any claim:
 // treat the batch as not processed.
+//
+// Each key is claimed with one plain command, SET key pending NX PX lease
+// GET (Redis 7.0 and later): it takes an absent key and answers the value
+// of a present one, atomically. Only a key found pending for the same
+// owner (a record handled again) needs the script, to renew its lease in a
+// second round trip. On a server that refuses NX with GET (before 7.0)
+// every claim is a script call.
 func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 	if len(claims) == 0 {
 		return nil, nil
 	}
 	s.batches.Add(1)
-	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, claimScript, len(claims), func(i int) (string, []any) {
-		c := claims[i]
-		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), lease}
-	})
+	out, err := s.claim(ctx, claims)
 	if err != nil {
 		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
 		return nil, fmt.Errorf("%w: claim: %w", ErrUnavailable, err)
 	}
-	out := make([]Status, len(claims))
-	for i, cmd := range cmds {
-		n, err := cmd.Int64()
-		if err != nil || n < 0 || n > 2 {
-			s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
-			return nil, fmt.Errorf("%w: claim answered %v, %v", ErrUnavailable, cmd.Val(), err)
-		}
-		out[i] = Status(n)
-		switch out[i] {
+	for i, st := range out {
+		switch st {
 		case Claimed:
 			s.claimed.Add(1)
 		case Duplicate:
@@ -214,9 +213,79 @@ func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		case Busy:
 			s.busy.Add(1)
 		}
-		s.results.WithLabelValues(claims[i].Stage, out[i].String()).Inc()
+		s.results.WithLabelValues(claims[i].Stage, st.String()).Inc()
 	}
 	return out, nil
+}
+
+func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
+	out := make([]Status, len(claims))
+	renew := make([]int, 0)
+	if s.scriptClaims.Load() {
+		renew = make([]int, len(claims))
+		for i := range renew {
+			renew[i] = i
+		}
+	} else {
+		s.roundTrips.Add(1)
+		pipe := s.c.Pipeline()
+		cmds := make([]*redis.StatusCmd, len(claims))
+		for i, c := range claims {
+			cmds[i] = pipe.SetArgs(ctx, s.Key(c.Stage, c.Tenant, c.EventID), pending(c.Owner), redis.SetArgs{Mode: "NX", TTL: s.lease, Get: true})
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil && err != redis.Nil {
+			if !isSyntaxError(err) {
+				return nil, err
+			}
+			// NX with GET is refused before Redis 7.0: claim with the
+			// script from now on.
+			s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
+			s.scriptClaims.Store(true)
+			return s.claim(ctx, claims)
+		}
+		for i, cmd := range cmds {
+			v, err := cmd.Result()
+			switch {
+			case err == redis.Nil:
+				out[i] = Claimed
+			case err != nil:
+				return nil, err
+			case strings.HasPrefix(v, "d:"):
+				out[i] = Duplicate
+			case v == pending(claims[i].Owner):
+				renew = append(renew, i)
+			default:
+				out[i] = Busy
+			}
+		}
+	}
+	if len(renew) == 0 {
+		return out, nil
+	}
+	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, claimScript, len(renew), func(j int) (string, []any) {
+		c := claims[renew[j]]
+		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), lease}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for j, cmd := range cmds {
+		n, err := cmd.Int64()
+		if err != nil || n < 0 || n > 2 {
+			return nil, fmt.Errorf("claim script answered %v, %v", cmd.Val(), err)
+		}
+		out[renew[j]] = Status(n)
+	}
+	return out, nil
+}
+
+// isSyntaxError reports whether err is Redis refusing a command's
+// arguments.
+func isSyntaxError(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.Contains(re.Error(), "syntax error")
 }
 
 // Settle marks the events of done as done for the TTL and releases the
