@@ -10,8 +10,13 @@
 // # Resolving
 //
 // The transform stage resolves all objects of a batch in one Resolve
-// call: one Redis pipeline, one Lua script call per object, each atomic.
-// For one object, in order:
+// call of two Redis pipelines. The first reads every key of the batch's
+// objects (one MGET per tenant). An object whose keys are all bound
+// durably to one id is known and needs nothing written, so the second
+// pipeline only reads its id's set of external ids; every other object
+// goes to a Lua script call, atomic for the object. In the steady state
+// of updates to known customers no script runs at all. For one object,
+// in order:
 //
 //  1. its external id is bound: that canonical id (Known);
 //  2. else its match key is bound: the object is one already known from

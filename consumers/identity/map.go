@@ -421,9 +421,10 @@ func (m *Map) plan(s Subject) (planned, error) {
 	return p, nil
 }
 
-// Resolve gives each subject its canonical id, in one Redis pipeline (one
-// round trip; more only after a Redis restart, when scripts are loaded
-// again, or a flush, when the map is rebuilt). Each subject is resolved
+// Resolve gives each subject its canonical id, in two Redis pipelines (one
+// when every subject is a durably bound reference; more only after a
+// Redis restart, when scripts are loaded again, or a flush, when the map
+// is rebuilt; see resolveOnce). Each subject is resolved
 // atomically, in order: the external id's binding if known; else the
 // match key's (the object is one already known); else a new id, derived
 // from the match key (or the external id when there is none), so that
@@ -448,32 +449,15 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 	m.resolves.Add(1)
 	m.subjects.Add(int64(len(subjects)))
 	groups := m.group(subjects)
-	var cmds []*redis.Cmd
 	for attempt := 0; ; attempt++ {
-		var trips int
-		var err error
-		cmds, trips, err = m.evalAll(ctx, m.resolve, len(groups), func(g int) ([]string, []any) {
-			grp := groups[g]
-			keys := []string{m.sentinelKey(grp.tenant)}
-			args := []any{m.setKeyPrefix(grp.tenant)}
-			for _, i := range grp.subjects {
-				keys = append(keys, plans[i].keys...)
-				args = append(args, plans[i].args...)
-			}
-			return keys, args
-		})
+		out, reload, trips, err := m.resolveOnce(ctx, subjects, plans, groups)
 		res.RoundTrips += trips
 		if err != nil {
 			m.metrics.errors.WithLabelValues("resolve").Inc()
 			return res, fmt.Errorf("%w: resolve: %w", ErrUnavailable, err)
 		}
-		var reload []string
-		for g, cmd := range cmds {
-			if vals, _ := cmd.Slice(); len(vals) == 1 && vals[0] == "reload" {
-				reload = append(reload, groups[g].tenant)
-			}
-		}
 		if len(reload) == 0 {
+			res.Resolutions = out
 			break
 		}
 		if attempt > 0 {
@@ -485,13 +469,6 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 			return res, err
 		}
 		res.Rebuilt = rebuilt
-	}
-	res.Resolutions = make([]Resolution, len(subjects))
-	for g, cmd := range cmds {
-		if err := m.parse(cmd, groups[g].subjects, plans, subjects, res.Resolutions); err != nil {
-			m.metrics.errors.WithLabelValues("resolve").Inc()
-			return res, fmt.Errorf("%w: resolve answered: %w", ErrUnavailable, err)
-		}
 	}
 	for i, r := range res.Resolutions {
 		switch r.Outcome {
@@ -509,6 +486,164 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// resolveOnce resolves subjects in two round trips: it reads every key
+// of theirs (one MGET per group, with the tenant's loaded marker), then
+// reads the id sets of the subjects found wholly durable and runs the
+// resolve script for the others. It returns the resolutions, or the
+// tenants whose map must be reloaded first.
+//
+// A subject whose keys are all bound durably to one id is Known, with
+// nothing to write: a durable binding never changes (the topic holds it),
+// so reading it outside the script is as good as reading it inside. Its
+// id's set holds at least its own external id; an empty one means the map
+// went from Redis after the MGET, and the subject goes to the script,
+// which sees that.
+func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []planned, groups []group) (out []Resolution, reload []string, trips int, err error) {
+	trips++
+	m.roundTrips.Add(1)
+	pipe := m.rc.Pipeline()
+	peeks := make([]*redis.SliceCmd, len(groups))
+	for g, grp := range groups {
+		keys := []string{m.sentinelKey(grp.tenant)}
+		for _, i := range grp.subjects {
+			keys = append(keys, plans[i].keys...)
+		}
+		peeks[g] = pipe.MGet(ctx, keys...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, trips, err
+	}
+	out = make([]Resolution, len(subjects))
+	var slow []group
+	sets := map[string]*redis.StringSliceCmd{}
+	setOf := map[int]string{}
+	pipe = m.rc.Pipeline()
+	for g, grp := range groups {
+		vals := peeks[g].Val()
+		if len(vals) == 0 || vals[0] == nil {
+			if !slices.Contains(reload, grp.tenant) {
+				reload = append(reload, grp.tenant)
+			}
+			continue
+		}
+		sg := group{tenant: grp.tenant}
+		at := 1
+		for _, i := range grp.subjects {
+			n := len(plans[i].keys)
+			if at+n > len(vals) {
+				return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
+			}
+			id, ok := durable(vals[at : at+n])
+			at += n
+			if !ok {
+				sg.subjects = append(sg.subjects, i)
+				continue
+			}
+			out[i] = Resolution{ID: id, Outcome: Known}
+			if !subjects[i].Ref {
+				k := m.setKeyPrefix(grp.tenant) + id
+				if _, ok := sets[k]; !ok {
+					sets[k] = pipe.SMembers(ctx, k)
+				}
+				setOf[i] = k
+			}
+		}
+		if len(sg.subjects) > 0 {
+			slow = append(slow, sg)
+		}
+	}
+	if len(reload) > 0 {
+		return nil, reload, trips, nil
+	}
+	if len(sets) == 0 && len(slow) == 0 {
+		return out, nil, trips, nil
+	}
+	reload, n, err := m.script(ctx, pipe, slow, subjects, plans, out)
+	trips += n
+	if err != nil || len(reload) > 0 {
+		return nil, reload, trips, err
+	}
+	redo := map[string]*group{}
+	var order []string
+	for i, k := range setOf {
+		members, err := sets[k].Result()
+		if err != nil {
+			return nil, nil, trips, err
+		}
+		if len(members) > 0 {
+			out[i].ExternalIDs = externalIDs(members)
+			continue
+		}
+		t := subjects[i].Tenant
+		if redo[t] == nil {
+			redo[t] = &group{tenant: t}
+			order = append(order, t)
+		}
+		redo[t].subjects = append(redo[t].subjects, i)
+	}
+	if len(redo) == 0 {
+		return out, nil, trips, nil
+	}
+	again := make([]group, 0, len(order))
+	for _, t := range order {
+		slices.Sort(redo[t].subjects) // resolved in order, as in the batch
+		again = append(again, *redo[t])
+	}
+	reload, n, err = m.script(ctx, nil, again, subjects, plans, out)
+	trips += n
+	if err != nil || len(reload) > 0 {
+		return nil, reload, trips, err
+	}
+	return out, nil, trips, nil
+}
+
+// script runs the resolve script for each group, in pipe (a new pipeline
+// when nil) with what pipe already holds, and parses the answers into out.
+// It returns the tenants the script found not loaded.
+func (m *Map) script(ctx context.Context, pipe redis.Pipeliner, groups []group, subjects []Subject, plans []planned, out []Resolution) (reload []string, trips int, err error) {
+	cmds, trips, err := m.evalAll(ctx, pipe, m.resolve, len(groups), func(g int) ([]string, []any) {
+		grp := groups[g]
+		keys := []string{m.sentinelKey(grp.tenant)}
+		args := []any{m.setKeyPrefix(grp.tenant)}
+		for _, i := range grp.subjects {
+			keys = append(keys, plans[i].keys...)
+			args = append(args, plans[i].args...)
+		}
+		return keys, args
+	})
+	if err != nil {
+		return nil, trips, err
+	}
+	for g, cmd := range cmds {
+		if vals, _ := cmd.Slice(); len(vals) == 1 && vals[0] == "reload" {
+			reload = append(reload, groups[g].tenant)
+		}
+	}
+	if len(reload) > 0 {
+		return reload, trips, nil
+	}
+	for g, cmd := range cmds {
+		if err := m.parse(cmd, groups[g].subjects, plans, subjects, out); err != nil {
+			return nil, trips, fmt.Errorf("answered: %w", err)
+		}
+	}
+	return nil, trips, nil
+}
+
+// durable returns the id that every value binds durably ("d:<id>"), and
+// whether there is one.
+func durable(vals []any) (string, bool) {
+	var id string
+	for j, v := range vals {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(s, "d:") || (j > 0 && s[2:] != id) {
+			return "", false
+		}
+		id = s[2:]
+	}
+	return id, id != ""
 }
 
 // group is subjects of one tenant, resolved by one script call.
@@ -626,27 +761,7 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 		members := strs[at+5 : at+5+n]
 		at += 5 + n
 		if !subjects[i].Ref {
-			r.ExternalIDs = make([]canonical.ExternalID, 0, len(members))
-			for _, mem := range members {
-				sys, integ, ext, ok := parseMember(mem)
-				if !ok {
-					continue
-				}
-				e := canonical.ExternalID{System: sys, ID: ext}
-				if integ != "" {
-					e.Integration = &integ
-				}
-				r.ExternalIDs = append(r.ExternalIDs, e)
-			}
-			slices.SortFunc(r.ExternalIDs, func(a, b canonical.ExternalID) int {
-				if c := strings.Compare(a.System, b.System); c != 0 {
-					return c
-				}
-				if c := strings.Compare(deref(a.Integration), deref(b.Integration)); c != 0 {
-					return c
-				}
-				return strings.Compare(a.ID, b.ID)
-			})
+			r.ExternalIDs = externalIDs(members)
 		}
 		out[i] = r
 	}
@@ -654,6 +769,33 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 		return fmt.Errorf("%d values left over", len(strs)-at)
 	}
 	return nil
+}
+
+// externalIDs turns the members of a canonical id's set into its
+// external ids, sorted by system, integration and id.
+func externalIDs(members []string) []canonical.ExternalID {
+	out := make([]canonical.ExternalID, 0, len(members))
+	for _, mem := range members {
+		sys, integ, ext, ok := parseMember(mem)
+		if !ok {
+			continue
+		}
+		e := canonical.ExternalID{System: sys, ID: ext}
+		if integ != "" {
+			e.Integration = &integ
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b canonical.ExternalID) int {
+		if c := strings.Compare(a.System, b.System); c != 0 {
+			return c
+		}
+		if c := strings.Compare(deref(a.Integration), deref(b.Integration)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 func deref(s *string) string {
@@ -679,7 +821,7 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 		}
 		byTenant[b.Tenant] = append(byTenant[b.Tenant], b)
 	}
-	_, trips, err := m.evalAll(ctx, m.confirm, len(tenants), func(g int) ([]string, []any) {
+	_, trips, err := m.evalAll(ctx, nil, m.confirm, len(tenants), func(g int) ([]string, []any) {
 		bs := byTenant[tenants[g]]
 		keys := make([]string, 0, 2*len(bs))
 		args := make([]any, 0, 2*len(bs))
@@ -700,14 +842,17 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 	return trips, nil
 }
 
-// evalAll runs script once per call in one pipeline (EVALSHA), and once
+// evalAll runs script once per call in one pipeline (EVALSHA; pipe, with
+// the commands it already holds, or a new one when nil), and once
 // more with the script's text (EVAL) for the calls a node answered
 // NOSCRIPT, which happens after a Redis restart or failover. It returns
 // the commands and the round trips taken.
-func (m *Map) evalAll(ctx context.Context, script *redis.Script, n int, arg func(i int) ([]string, []any)) ([]*redis.Cmd, int, error) {
+func (m *Map) evalAll(ctx context.Context, pipe redis.Pipeliner, script *redis.Script, n int, arg func(i int) ([]string, []any)) ([]*redis.Cmd, int, error) {
 	trips := 1
 	m.roundTrips.Add(1)
-	pipe := m.rc.Pipeline()
+	if pipe == nil {
+		pipe = m.rc.Pipeline()
+	}
 	cmds := make([]*redis.Cmd, n)
 	for i := range n {
 		keys, args := arg(i)

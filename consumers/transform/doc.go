@@ -109,8 +109,8 @@
 // sluice_transform_skipped_total{reason}, and
 // sluice_transform_mapping_errors_total; sluice_transform_redis_round_trips
 // is a histogram of Redis round trips per batch (identity resolve and
-// confirm, dedupe claim and settle: four for a batch that binds new
-// identities, three otherwise). The runner, dedupe and identity add their
+// confirm, dedupe claim and settle: five for a batch that binds new
+// identities, four otherwise). The runner, dedupe and identity add their
 // own. Log lines carry tenant, event id, topic, partition and offset,
 // never payloads.
 package transform

@@ -26,7 +26,7 @@ import (
 
 // Identities gives objects their canonical ids: *identity.Map.
 type Identities interface {
-	// Resolve gives each subject its canonical id, in one round trip.
+	// Resolve gives each subject its canonical id, in two round trips.
 	Resolve(ctx context.Context, subjects []identity.Subject) (identity.Result, error)
 	// Confirm marks bindings durable once they committed to the topic.
 	Confirm(ctx context.Context, bindings []identity.Binding) (int, error)
@@ -293,7 +293,7 @@ func (s *Stage) prefetch() stage.Middleware {
 }
 
 // Handle maps a batch of source events to canonical events: decode,
-// map, stitch identities (one Redis round trip for the batch), encode,
+// map, stitch identities (two Redis round trips for the batch), encode,
 // and emit the canonical events with the identity bindings they rely on,
 // in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {

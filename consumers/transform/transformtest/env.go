@@ -73,6 +73,27 @@ type Env struct {
 	IdentityTopic string
 
 	cfg Config
+
+	mu         sync.Mutex
+	validators map[string]*avro.Validator // by record
+}
+
+// validator returns the validator of record, compiled once.
+func (e *Env) validator(record string) (*avro.Validator, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.validators[record]; ok {
+		return v, nil
+	}
+	v, err := e.Schemas.Validator(record)
+	if err != nil {
+		return nil, err
+	}
+	if e.validators == nil {
+		e.validators = map[string]*avro.Validator{}
+	}
+	e.validators[record] = v
+	return v, nil
 }
 
 func random() string {
@@ -278,7 +299,11 @@ func (e *Env) Record(t testing.TB, f Fixture, source string) *kgo.Record {
 	if !ok {
 		t.Fatalf("transformtest: no integration of source %s", source)
 	}
-	native, err := f.Native(e.Schemas, id, source)
+	v, err := e.validator(f.Record)
+	if err != nil {
+		t.Fatalf("transformtest: %v", err)
+	}
+	native, err := f.NativeWith(v, id, source)
 	if err != nil {
 		t.Fatalf("transformtest: %v", err)
 	}

@@ -108,6 +108,12 @@ func (f Fixture) Native(s *avro.Schemas, integration, source string) (map[string
 	if err != nil {
 		return nil, err
 	}
+	return f.NativeWith(v, integration, source)
+}
+
+// NativeWith is Native with the validator of the fixture's record, for
+// callers that make many records of one contract.
+func (f Fixture) NativeWith(v *avro.Validator, integration, source string) (map[string]any, error) {
 	data, err := v.Validate(f.Body)
 	if err != nil {
 		return nil, fmt.Errorf("fixture %s: %w", f.Name, err)
