@@ -111,6 +111,11 @@ type decoding struct {
 	record string       // full name of the writer's record
 	reader havro.Schema // the writer schema resolved to the local reader
 	err    error        // set when the writer cannot be read locally
+	// resolved is set when reader differs from the writer's schema.
+	resolved bool
+	// native decodes the record without hamba (decode.go); nil where
+	// reader is resolved or holds what the native decoder does not read.
+	native *vnode
 }
 
 // NewSerde returns a Serde that talks to the registry through cl and
@@ -360,7 +365,7 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 			if err != nil {
 				d.err = fmt.Errorf("%w: schema id %d cannot be read as the local %s: %v", ErrIncompatible, id, d.record, err)
 			} else {
-				d.reader = resolved
+				d.reader, d.resolved = resolved, true
 			}
 		}
 		s.addDecoding(d)
@@ -376,12 +381,25 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 
 // addDecoding makes id decodable.
 func (s *Serde) addDecoding(d *decoding) {
+	if d.err == nil && !d.resolved {
+		if n, err := compileNode(d.reader, map[string]*vnode{}); err == nil && n.kind == vRecord && decodable(n, map[*vnode]bool{}) {
+			d.native = n
+		}
+	}
 	if _, loaded := s.decodings.LoadOrStore(d.id, d); loaded {
 		return
 	}
 	s.dec.Register(d.id, map[string]any(nil), sr.DecodeFn(func(body []byte, v any) error {
 		if d.err != nil {
 			return d.err
+		}
+		if p, ok := v.(*map[string]any); ok && d.native != nil {
+			// What the native decoder cannot read, hamba reads or
+			// explains.
+			if m, ok := decodeRecord(body, d.native, *p); ok {
+				*p = m
+				return nil
+			}
 		}
 		if err := s.api.Unmarshal(d.reader, body, v); err != nil {
 			return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)

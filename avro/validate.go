@@ -220,15 +220,20 @@ type vnode struct {
 	short string
 
 	symbols map[string]int // enum: symbol -> index
-	size    int            // fixed
-	fixedT  reflect.Type   // fixed: [size]byte
-	prec    int            // decimal
-	scale   int            // decimal
-	items   *vnode         // array items, map values
-	fields  []vfield       // record
-	index   map[string]int // record: field name -> index
-	arms    []varm         // union
-	nullArm int            // union: index of the null arm, or -1
+	// symbolList is the enum's symbols in order (index -> symbol).
+	symbolList []string
+	// duration marks a fixed of logical type duration, which hamba
+	// decodes into its own type.
+	duration bool
+	size     int            // fixed
+	fixedT   reflect.Type   // fixed: [size]byte
+	prec     int            // decimal
+	scale    int            // decimal
+	items    *vnode         // array items, map values
+	fields   []vfield       // record
+	index    map[string]int // record: field name -> index
+	arms     []varm         // union
+	nullArm  int            // union: index of the null arm, or -1
 	// pairArm is, for a union of null and one other type, the index of
 	// the other, and -1 for other unions: hamba encodes the two apart.
 	pairArm int
@@ -266,7 +271,7 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		if n, ok := memo[t.FullName()]; ok {
 			return n, nil
 		}
-		n := &vnode{kind: vEnum, name: t.FullName(), symbols: make(map[string]int, len(t.Symbols()))}
+		n := &vnode{kind: vEnum, name: t.FullName(), symbols: make(map[string]int, len(t.Symbols())), symbolList: t.Symbols()}
 		for i, sym := range t.Symbols() {
 			if _, dup := n.symbols[sym]; !dup {
 				n.symbols[sym] = i
@@ -283,6 +288,9 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		n := &vnode{kind: vFixed, name: t.FullName(), size: t.Size(), fixedT: reflect.ArrayOf(t.Size(), reflect.TypeFor[byte]())}
 		n.desc = strconv.Itoa(t.Size()) + " bytes in base64"
 		n.short = "fixed " + t.Name()
+		if l := t.Logical(); l != nil && l.Type() == havro.Duration {
+			n.duration = true
+		}
 		if d, ok := t.Logical().(*havro.DecimalLogicalSchema); ok {
 			n.kind = vFixedDecimal
 			n.prec, n.scale = d.Precision(), d.Scale()
