@@ -262,8 +262,21 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
 	topic := e.base + ".latency"
 	e.k.CreateTopic(b, topic, 1, nil)
-	s := e.stageOf(b, []deliver.Destination{d}, deliver.InputTopic(func(string, string) string { return topic }))
+	reg := prometheus.NewRegistry()
+	s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.InputTopic(func(string, string) string { return topic }))
 	start(b, s)
+	// committed waits until the stage committed n events (whatever
+	// became of them), so that each
+	// event meets an idle stage, as each request of the plain client
+	// below starts after the previous one's answer.
+	committed := func(n int) {
+		testkit.CheckFor(b, time.Minute, 200*time.Microsecond, func() error {
+			if got := metric(b, reg, "sluice_stage_records_total", nil); got < float64(n) {
+				return fmt.Errorf("%v of %d committed", got, n)
+			}
+			return nil
+		})
+	}
 	cl := e.k.Client(b, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
 	ctx := context.Background()
 	warm := event("warm", 0, "contact.updated")
@@ -271,6 +284,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 		b.Fatal(err)
 	}
 	waitDelivered(b, k, []string{"warm-0"}, 2*time.Minute)
+	committed(1)
 	arrival := func(id string) time.Time {
 		var at time.Time
 		testkit.CheckFor(b, time.Minute, 200*time.Microsecond, func() error {
@@ -291,6 +305,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 		}
 		acked := time.Now()
 		sluice = append(sluice, arrival(kafka.Header(r, kafka.HeaderEventID)).Sub(acked))
+		committed(i + 2)
 	}
 
 	signer, _ := standardwebhooks.NewSigner([]string{secret})
