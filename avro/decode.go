@@ -217,20 +217,17 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		return r.record(n, nil)
 	case vUnion:
 		return r.union(n)
-	case vTimestampMillis, vLocalTimestampMillis:
+	case vTimestampMillis, vLocalTimestampMillis, vTimestampMicros, vLocalTimestampMicros:
 		i, ok := r.long()
 		if !ok {
 			return nil, false
 		}
-		sec := i / 1e3
-		return timestamp(n.kind, sec, (i-sec*1e3)*1e6), true
-	case vTimestampMicros, vLocalTimestampMicros:
-		i, ok := r.long()
-		if !ok {
-			return nil, false
+		perSec := int64(1e3)
+		if n.kind == vTimestampMicros || n.kind == vLocalTimestampMicros {
+			perSec = 1e6
 		}
-		sec := i / 1e6
-		return timestamp(n.kind, sec, (i-sec*1e6)*1e3), true
+		sec := i / perSec
+		return timestamp(n.kind, sec, (i-sec*perSec)*(1e9/perSec)), true
 	case vDate:
 		i, ok := r.int()
 		return time.Unix(int64(i)*86400, 0).UTC(), ok
