@@ -20,8 +20,9 @@ import (
 
 // The benchmark input: CRM contact webhooks over 6 partitions and 48
 // tenants, 4 events per person on average (so most are stitched to an id
-// already given), one transaction per poll of up to 1000 records.
-// SLUICE_BENCH_RECORDS overrides the count. Against kfake and miniredis
+// already given), one transaction per poll of up to 1000 records, with
+// the same fetch settings (franz-go's defaults) for the stage and the bare
+// loop. SLUICE_BENCH_RECORDS overrides the count. Against kfake and miniredis
 // by default; KAFKA_BROKERS and REDIS_URL point it at real services.
 const (
 	benchPartitions = 6
@@ -122,8 +123,7 @@ func benchStage(b *testing.B, warm bool) {
 		st := e.Stage(b, ids, transform.Name(name))
 		dd := e.Dedupe(b)
 		meter := stagetest.NewMeter(in.Records)
-		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()),
-			stage.KafkaOpts(kgo.FetchMaxPartitionBytes(64<<10)))
+		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()))
 		stop := stagetest.Start(b, r)
 		d, err := meter.Wait(10 * time.Minute)
 		if err != nil {
