@@ -272,6 +272,13 @@ raise_open_files() {
 	[[ $hard == unlimited ]] && hard=$want
 	ulimit -n "$((hard < want ? hard : want))" 2>/dev/null || true
 	say "open-file limit for the broker: $(ulimit -n)"
+	# Each partition keeps several files open; tests create topics and
+	# never delete them, so a long-used data dir can exhaust the limit.
+	local parts
+	parts=$(find "$DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)
+	if ((parts * 2 > $(ulimit -n))); then
+		say "WARNING: $parts partitions in $DATA against an open-file limit of $(ulimit -n); the broker may run out of files. Start afresh with: $0 reset"
+	fi
 }
 
 broker_version() { # the version the running broker logged at start, else the installed jar's
