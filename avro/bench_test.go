@@ -242,3 +242,47 @@ func BenchmarkValidateEncode(b *testing.B) {
 		rawEncode.report(b)
 	})
 }
+
+// BenchmarkDecodeNative is the native decoder (decode.go) against hamba's
+// Unmarshal into a map[string]any, the decode it replaces, on the same
+// ~1 KB OrderEvent body without the wire-format header: "native" reports
+// x-hamba, its time per record as a multiple of hamba's, timed right
+// after it for as many records (see baseline).
+func BenchmarkDecodeNative(b *testing.B) {
+	s := loadSchemas(b)
+	sc, _ := s.Lookup(canonical.RecordOrderEvent)
+	api := newAPI()
+	ev := benchOrder()
+	body, err := api.Marshal(sc.parsed, &ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := compileNode(sc.parsed, map[string]*vnode{})
+	if err != nil || !prepareDecode(n) {
+		b.Fatalf("OrderEvent is not decodable natively (%v)", err)
+	}
+	b.Logf("record: %d bytes of Avro", len(body))
+	hamba := baseline{op: func(b *testing.B) {
+		var out map[string]any
+		if err := api.Unmarshal(sc.parsed, body, &out); err != nil {
+			b.Fatal(err)
+		}
+	}}
+	b.Run("hamba", hamba.fn)
+	b.Run("native", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := decodeRecord(body, n, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		start := time.Now()
+		for range b.N {
+			hamba.op(b)
+		}
+		if raw := time.Since(start); raw > 0 {
+			b.ReportMetric(float64(b.Elapsed())/float64(raw), "x-hamba")
+		}
+	})
+}

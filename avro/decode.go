@@ -2,9 +2,12 @@ package avro
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -14,29 +17,67 @@ import (
 // schema compiled into vnodes, without hamba's per-value reflection.
 //
 // It is used only where no schema resolution is needed (the writer's
-// schema is the reader's). It reports !ok for anything it does not read
-// exactly as hamba does: a union branch hamba would name in a way the
-// compiled schema does not record, a value beyond hamba's limits, a
-// malformed body. The Serde then decodes the body with hamba, so hamba
-// stays the definition of the native value and of every decoding error.
+// schema is the reader's), and only for schemas whose every value it reads
+// as hamba does (see prepareDecode). There it is the decoder: a body it
+// cannot read is an error, never handed to hamba, because hamba sizes an
+// array by its block count before reading an item of it, so a few hostile
+// bytes make it allocate without bound.
+//
+// Bounds: a length or count is checked against the bytes left before
+// anything is allocated for it; an array of items that take no bytes
+// (nulls, empty records) may hold maxEmptyItems items in all per body;
+// records, arrays and maps nest maxDepth deep at most, the depth of JSON
+// the Validator accepts.
 
-// maxBytes is the longest string or bytes value hamba reads (its default
-// MaxByteSliceSize).
-const maxBytes = 1 << 20
+const (
+	// maxBytes is the longest string or bytes value hamba reads (its
+	// default MaxByteSliceSize), and so the longest the decoder reads.
+	maxBytes = 1 << 20
+	// maxEmptyItems is how many array items that take no bytes of the
+	// body (null, an empty record) one body may hold in all.
+	maxEmptyItems = 1 << 20
+	// maxPrealloc is the most array items or map entries allocated ahead
+	// of reading them; longer ones grow as they are read.
+	maxPrealloc = 1024
+)
 
-// bareArms are the union branches hamba's type resolver knows by name and
-// so decodes bare; any other branch is decoded as {name: value}.
-var bareArms = map[string]bool{
-	"null": true, "boolean": true, "int": true, "long": true, "float": true,
-	"double": true, "string": true, "bytes": true,
-	"int.date": true, "int.time-millis": true, "long.timestamp-millis": true,
-	"long.timestamp-micros": true, "long.time-micros": true,
-	"bytes.decimal": true, "string.uuid": true,
+// Errors of the native decoder; the Serde wraps them in ErrDecode.
+var (
+	errTruncated = errors.New("body ends early")
+	errVarint    = errors.New("malformed varint")
+	// errBlockCount is a block count of -2^63, which has no item count.
+	errBlockCount = errors.New("block count -2^63")
+	// errLimit is a body beyond maxEmptyItems or maxDepth, limits hamba
+	// does not have.
+	errLimit = errors.New("beyond the decoder's limits")
+)
+
+// maxPath is how many field names an error names, half from the record
+// down and half up from where the body could not be read.
+const maxPath = 16
+
+// bareArm reports whether hamba's type resolver knows a union branch by
+// name, and so decodes it bare; any other branch is decoded as
+// {name: value}.
+func bareArm(name string) bool {
+	switch name {
+	case "null", "boolean", "int", "long", "float", "double", "string", "bytes",
+		"int.date", "int.time-millis", "long.timestamp-millis",
+		"long.timestamp-micros", "long.time-micros", "bytes.decimal", "string.uuid":
+		return true
+	}
+	return false
 }
 
-// decodable reports whether the decoder reads every value of n as hamba
-// does. seen guards recursive records.
-func decodable(n *vnode, seen map[*vnode]bool) bool {
+// prepareDecode reports whether the decoder reads every value of the
+// freshly compiled n as hamba does, and marks the arrays whose items take
+// no bytes of the body (vnode.emptyItems). It is called once per compiled
+// tree, before the tree is shared.
+func prepareDecode(n *vnode) bool {
+	return prepareNode(n, map[*vnode]bool{})
+}
+
+func prepareNode(n *vnode, seen map[*vnode]bool) bool {
 	if seen[n] {
 		return true
 	}
@@ -44,20 +85,23 @@ func decodable(n *vnode, seen map[*vnode]bool) bool {
 	switch n.kind {
 	case vFixed:
 		return !n.duration
-	case vArray, vMap:
-		return decodable(n.items, seen)
+	case vArray:
+		n.emptyItems = takesNoBytes(n.items, map[*vnode]bool{})
+		return prepareNode(n.items, seen)
+	case vMap:
+		return prepareNode(n.items, seen)
 	case vRecord:
 		for i := range n.fields {
-			if !decodable(n.fields[i].node, seen) {
+			if !prepareNode(n.fields[i].node, seen) {
 				return false
 			}
 		}
 	case vUnion:
 		for _, a := range n.arms {
-			if a.wrap == "" && !bareArms[a.name] {
+			if a.wrap == "" && !bareArm(a.name) {
 				return false
 			}
-			if !decodable(a.node, seen) {
+			if !prepareNode(a.node, seen) {
 				return false
 			}
 		}
@@ -65,49 +109,131 @@ func decodable(n *vnode, seen map[*vnode]bool) bool {
 	return true
 }
 
-// binReader reads Avro binary from b.
+// takesNoBytes reports whether every value of n is encoded in no bytes:
+// null, a fixed of size 0, a record of such fields. A record that holds
+// itself does so through an array, map or union, which take bytes.
+func takesNoBytes(n *vnode, visiting map[*vnode]bool) bool {
+	switch n.kind {
+	case vNull:
+		return true
+	case vFixed:
+		return n.size == 0
+	case vRecord:
+		if visiting[n] {
+			return false
+		}
+		visiting[n] = true
+		defer delete(visiting, n)
+		for i := range n.fields {
+			if !takesNoBytes(n.fields[i].node, visiting) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// binReader reads Avro binary from b. A method that cannot read returns
+// false and leaves the reason in err, and the fields it was in, innermost
+// first, in path.
 type binReader struct {
 	b []byte
-	i int
+	// s is b as a string, once a string has been read.
+	s     string
+	i     int
+	err   error
+	path  []string
+	depth int
+	// empty is how many more items that take no bytes the body may hold.
+	empty int
 }
 
-// long reads a zig-zag varint long.
+// fail records why the body cannot be read, at the current offset.
+func (r *binReader) fail(err error) bool {
+	r.err = fmt.Errorf("at byte %d: %w", r.i, err)
+	return false
+}
+
+// failf is fail with a formatted reason.
+func (r *binReader) failf(format string, args ...any) bool {
+	return r.fail(fmt.Errorf(format, args...))
+}
+
+// long reads a zig-zag varint long of at most 10 bytes, keeping the low 64
+// bits as hamba does.
 func (r *binReader) long() (int64, bool) {
-	u, n := binary.Uvarint(r.b[r.i:])
-	if n <= 0 {
-		return 0, false
+	var v uint64
+	for i, s := r.i, uint(0); i < len(r.b) && i-r.i < 10; i, s = i+1, s+7 {
+		c := r.b[i]
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			r.i = i + 1
+			return int64(v>>1) ^ -int64(v&1), true
+		}
 	}
-	r.i += n
-	return int64(u>>1) ^ -int64(u&1), true
+	if len(r.b)-r.i < 10 {
+		return 0, r.fail(errTruncated)
+	}
+	return 0, r.fail(errVarint)
 }
 
-// int reads a zig-zag varint int, at most 5 bytes as hamba reads it.
+// int reads a zig-zag varint int of at most 5 bytes, keeping the low 32
+// bits as hamba does.
 func (r *binReader) int() (int32, bool) {
-	u, n := binary.Uvarint(r.b[r.i:])
-	if n <= 0 || n > 5 || u > math.MaxUint32 {
-		return 0, false
+	var v uint32
+	for i, s := r.i, uint(0); i < len(r.b) && i-r.i < 5; i, s = i+1, s+7 {
+		c := r.b[i]
+		v |= uint32(c&0x7f) << s
+		if c < 0x80 {
+			r.i = i + 1
+			return int32(v>>1) ^ -int32(v&1), true
+		}
 	}
-	r.i += n
-	v := uint32(u)
-	return int32(v>>1) ^ -int32(v&1), true
+	if len(r.b)-r.i < 5 {
+		return 0, r.fail(errTruncated)
+	}
+	return 0, r.fail(errVarint)
 }
 
 // raw reads the length-prefixed bytes of a string or bytes value, without
 // copying them.
 func (r *binReader) raw() ([]byte, bool) {
 	size, ok := r.long()
-	if !ok || size < 0 || size > maxBytes || size > int64(len(r.b)-r.i) {
+	switch {
+	case !ok:
 		return nil, false
+	case size < 0:
+		return nil, r.failf("negative length %d", size)
+	case size > maxBytes:
+		return nil, r.failf("length %d beyond the limit of %d", size, maxBytes)
+	case size > int64(len(r.b)-r.i):
+		return nil, r.failf("length %d beyond the %d bytes left: %w", size, len(r.b)-r.i, errTruncated)
 	}
 	p := r.b[r.i : r.i+int(size)]
 	r.i += int(size)
 	return p, true
 }
 
+// str reads a string value: a substring of the body, copied into a string
+// once on the first string read, so that the strings of a record cost one
+// allocation together rather than one each.
+func (r *binReader) str() (string, bool) {
+	p, ok := r.raw()
+	if !ok || len(p) == 0 {
+		return "", ok
+	}
+	if r.s == "" {
+		r.s = string(r.b)
+	}
+	start := r.i - len(p)
+	return r.s[start:r.i], true
+}
+
 // fixed reads n bytes, without copying them.
 func (r *binReader) fixed(n int) ([]byte, bool) {
 	if n > len(r.b)-r.i {
-		return nil, false
+		return nil, r.fail(errTruncated)
 	}
 	p := r.b[r.i : r.i+n]
 	r.i += n
@@ -115,35 +241,88 @@ func (r *binReader) fixed(n int) ([]byte, bool) {
 }
 
 // block reads an array or map block header: the item count, with a
-// negative count's byte size skipped. A count the rest of the body cannot
-// hold (every item takes a byte at least, but for a few types) is
-// refused, so a hostile count allocates nothing.
-func (r *binReader) block() (int, bool) {
+// negative count's byte size read and ignored, as hamba ignores it. A
+// count of items that take bytes must fit in the bytes left; one of items
+// that take none is charged to r.empty.
+func (r *binReader) block(empty bool) (int, bool) {
+	start := r.i
 	count, ok := r.long()
 	if !ok {
 		return 0, false
 	}
 	if count < 0 {
-		if _, ok := r.long(); !ok || count == math.MinInt64 {
+		if count == math.MinInt64 {
+			r.i = start
+			return 0, r.fail(errBlockCount)
+		}
+		if _, ok := r.long(); !ok {
 			return 0, false
 		}
 		count = -count
 	}
-	if count > int64(len(r.b)-r.i) {
-		return 0, false
+	if empty {
+		if count > int64(r.empty) {
+			r.i = start
+			return 0, r.failf("%d items that take no bytes, more than %d in all: %w", count, maxEmptyItems, errLimit)
+		}
+		r.empty -= int(count)
+		return int(count), true
+	}
+	if left := len(r.b) - r.i; count > int64(left) {
+		r.i = start
+		return 0, r.failf("%d items in the %d bytes left: %w", count, left, errTruncated)
 	}
 	return int(count), true
 }
 
-// decodeRecord decodes a record of node n from b into m (a new map when
-// nil), as hamba decodes into a *map[string]any. Bytes after the record
-// are ignored, as hamba ignores them.
-func decodeRecord(b []byte, n *vnode, m map[string]any) (map[string]any, bool) {
-	r := &binReader{b: b}
-	return r.record(n, m)
+// enter and leave count nesting; enter fails beyond maxDepth.
+func (r *binReader) enter() bool {
+	r.depth++
+	if r.depth > maxDepth {
+		return r.failf("values nest deeper than %d: %w", maxDepth, errLimit)
+	}
+	return true
+}
+
+func (r *binReader) leave() { r.depth-- }
+
+// decodeRecord decodes a record of node n (prepared with prepareDecode)
+// from b into m (a new map when nil), as hamba decodes into a
+// *map[string]any. Bytes after the record are ignored, as hamba ignores
+// them. On error m may hold some of the fields, as it may with hamba.
+func decodeRecord(b []byte, n *vnode, m map[string]any) (map[string]any, error) {
+	r := binReader{b: b, empty: maxEmptyItems}
+	m, ok := r.record(n, m)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", pathOf(r.path), r.err)
+	}
+	return m, nil
+}
+
+// pathOf names the fields of path (innermost first) from the record down,
+// eliding the middle of a long one; "[]" is a map's value.
+func pathOf(path []string) string {
+	var sb strings.Builder
+	for i := len(path) - 1; i >= 0; i-- {
+		name := path[i]
+		switch j := len(path) - 1 - i; {
+		case j == maxPath/2 && i >= maxPath/2:
+			name = "…"
+		case j > maxPath/2 && i >= maxPath/2:
+			continue
+		}
+		if sb.Len() > 0 && name != "[]" {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(name)
+	}
+	return sb.String()
 }
 
 func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
+	if !r.enter() {
+		return nil, false
+	}
 	if m == nil {
 		m = make(map[string]any, len(n.fields))
 	}
@@ -151,10 +330,12 @@ func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
 		f := &n.fields[i]
 		v, ok := r.value(f.node)
 		if !ok {
+			r.path = append(r.path, f.name)
 			return nil, false
 		}
 		m[f.name] = v
 	}
+	r.leave()
 	return m, true
 }
 
@@ -165,8 +346,12 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		return nil, true
 	case vBool:
 		p, ok := r.fixed(1)
-		if !ok || p[0] > 1 {
+		if !ok {
 			return nil, false
+		}
+		if p[0] > 1 {
+			r.i--
+			return nil, r.failf("boolean byte %d", p[0])
 		}
 		return p[0] == 1, true
 	case vInt:
@@ -187,8 +372,7 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		}
 		return math.Float64frombits(binary.LittleEndian.Uint64(p)), true
 	case vString, vUUID:
-		p, ok := r.raw()
-		return string(p), ok
+		return r.str()
 	case vBytes:
 		p, ok := r.raw()
 		if !ok {
@@ -196,9 +380,14 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		}
 		return append(make([]byte, 0, len(p)), p...), true
 	case vEnum:
+		start := r.i
 		i, ok := r.int()
-		if !ok || i < 0 || int(i) >= len(n.symbolList) {
+		if !ok {
 			return nil, false
+		}
+		if i < 0 || int(i) >= len(n.symbolList) {
+			r.i = start
+			return nil, r.failf("enum %s has no symbol %d", n.name, i)
 		}
 		return n.symbolList[i], true
 	case vFixed:
@@ -210,7 +399,7 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		reflect.Copy(arr, reflect.ValueOf(p))
 		return arr.Interface(), true
 	case vArray:
-		return r.array(n.items)
+		return r.array(n)
 	case vMap:
 		return r.mapOf(n.items)
 	case vRecord:
@@ -250,7 +439,7 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		}
 		return ratOf(p, n.pow10Scale), true
 	}
-	return nil, false
+	return nil, r.failf("no decoding of schema kind %d", n.kind)
 }
 
 // timestamp is what hamba makes of sec and nsec since the epoch: a UTC
@@ -274,60 +463,68 @@ func ratOf(p []byte, pow10Scale *big.Int) *big.Rat {
 	return new(big.Rat).SetFrac(num, new(big.Int).Set(pow10Scale))
 }
 
-// array reads an array; an empty one is an empty slice, as hamba makes
-// it.
-func (r *binReader) array(items *vnode) (any, bool) {
+// array reads an array of node n; an empty one is an empty slice, as
+// hamba makes it.
+func (r *binReader) array(n *vnode) (any, bool) {
+	if !r.enter() {
+		return nil, false
+	}
 	out := []any{}
 	for {
-		count, ok := r.block()
+		count, ok := r.block(n.emptyItems)
 		if !ok {
 			return nil, false
 		}
 		if count == 0 {
 			break
 		}
-		out = growAny(out, count)
+		if free := cap(out) - len(out); free < count && free < maxPrealloc {
+			grown := make([]any, len(out), len(out)+min(count, maxPrealloc))
+			copy(grown, out)
+			out = grown
+		}
 		for range count {
-			v, ok := r.value(items)
+			v, ok := r.value(n.items)
 			if !ok {
 				return nil, false
 			}
 			out = append(out, v)
 		}
 	}
+	r.leave()
 	return out, true
-}
-
-func growAny(s []any, n int) []any {
-	if cap(s)-len(s) >= n {
-		return s
-	}
-	grown := make([]any, len(s), len(s)+n)
-	copy(grown, s)
-	return grown
 }
 
 // mapOf reads a map; an empty one is an empty map, as hamba makes it.
 func (r *binReader) mapOf(values *vnode) (any, bool) {
-	m := map[string]any{}
+	if !r.enter() {
+		return nil, false
+	}
+	var m map[string]any
 	for {
-		count, ok := r.block()
+		count, ok := r.block(false)
 		if !ok {
 			return nil, false
 		}
+		if m == nil {
+			m = make(map[string]any, min(count, maxPrealloc))
+		}
 		if count == 0 {
+			r.leave()
 			return m, true
 		}
 		for range count {
-			k, ok := r.raw()
+			k, ok := r.str()
 			if !ok {
 				return nil, false
 			}
 			v, ok := r.value(values)
 			if !ok {
+				// The key is data, maybe personal: not in the error.
+				r.path = append(r.path, "[]")
 				return nil, false
 			}
-			m[string(k)] = v
+			m[k] = v
 		}
 	}
 }
@@ -336,9 +533,14 @@ func (r *binReader) mapOf(values *vnode) (any, bool) {
 // the bare value for a branch hamba's type resolver knows, else
 // {name: value}.
 func (r *binReader) union(n *vnode) (any, bool) {
+	start := r.i
 	i, ok := r.int()
-	if !ok || i < 0 || int(i) >= len(n.arms) {
+	if !ok {
 		return nil, false
+	}
+	if i < 0 || int(i) >= len(n.arms) {
+		r.i = start
+		return nil, r.failf("union has no branch %d", i)
 	}
 	a := &n.arms[i]
 	if a.node.kind == vNull {

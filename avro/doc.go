@@ -88,11 +88,14 @@
 // because hamba encodes them through reflection at several times the cost
 // of a Go struct. It writes exactly the bytes hamba writes; anything it is
 // not sure of goes to hamba, and tests and the fuzzer hold it to hamba's
-// output. Decoding into a map[string]any works the same way (decode.go):
+// output. Decoding into a map[string]any has its counterpart (decode.go):
 // where the writer's schema needs no resolution to the reader's, a reader
 // driven by the compiled schema gives exactly hamba's native value at
-// about a third of its cost; a body it cannot read (or a resolved schema)
-// goes to hamba, which reads it or says what is wrong with it.
+// about a third of its cost; a resolved schema, or a Go value, is decoded
+// by hamba. Either way a malformed body is an ErrDecode: a truncated one
+// (which hamba's Unmarshal can take for whole), and one whose lengths or
+// counts exceed what is left of it, which is refused before anything is
+// allocated for it (hamba's arrays are capped at 2^20 items).
 //
 // # Wire format and evolution
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -19,11 +20,16 @@ import (
 // Struct fields are matched by their avro tag; a union branch of a
 // primitive type decodes bare and any other branch as {name: value}
 // (hamba's partial union resolution), which is the native form the
-// Validator produces.
+// Validator produces. An array may hold maxBytes items: hamba allocates an
+// array's items before reading them, so an unbounded count in a hostile
+// body would allocate without bound (every item but a null takes a byte
+// of the body, and a body of more than maxBytes is beyond Kafka's default
+// largest message).
 func newAPI() havro.API {
 	return havro.Config{
 		TagKey:                     "avro",
 		PartialUnionTypeResolution: true,
+		MaxSliceAllocSize:          maxBytes,
 	}.Freeze()
 }
 
@@ -92,6 +98,7 @@ type Serde struct {
 	unknown map[int]time.Time // ids the registry did not know, until when
 
 	writers sync.Pool // *havro.Writer
+	readers sync.Pool // *havro.Reader
 	scratch sync.Pool // *[]byte, native encodings
 }
 
@@ -144,6 +151,7 @@ func NewSerde(cl *sr.Client, schemas *Schemas, opts ...SerdeOpt) (*Serde, error)
 		unknown: map[int]time.Time{},
 	}
 	s.writers.New = func() any { return havro.NewWriter(nil, 1024, havro.WithWriterConfig(s.api)) }
+	s.readers.New = func() any { return havro.NewReader(nil, 0, havro.WithReaderConfig(s.api)) }
 	s.scratch.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return s, nil
 }
@@ -218,7 +226,10 @@ func (s *Serde) appendNative(b []byte, enc *encoding, m map[string]any) ([]byte,
 
 // Decode decodes a wire-format value into v, a pointer to a Go value
 // shaped like the record (a struct of package canonical, *map[string]any
-// or *any).
+// or *any). A body that is truncated, or malformed for its schema, is an
+// ErrDecode. Into a *map[string]any whose writer schema is the local one
+// (or there is none), the record is read without hamba (see Validator
+// for the native form).
 func (s *Serde) Decode(ctx context.Context, b []byte, v any) error {
 	err := s.dec.Decode(b, v)
 	if errors.Is(err, sr.ErrNotRegistered) {
@@ -382,7 +393,7 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 // addDecoding makes id decodable.
 func (s *Serde) addDecoding(d *decoding) {
 	if d.err == nil && !d.resolved {
-		if n, err := compileNode(d.reader, map[string]*vnode{}); err == nil && n.kind == vRecord && decodable(n, map[*vnode]bool{}) {
+		if n, err := compileNode(d.reader, map[string]*vnode{}); err == nil && n.kind == vRecord && prepareDecode(n) {
 			d.native = n
 		}
 	}
@@ -394,18 +405,40 @@ func (s *Serde) addDecoding(d *decoding) {
 			return d.err
 		}
 		if p, ok := v.(*map[string]any); ok && d.native != nil {
-			// What the native decoder cannot read, hamba reads or
-			// explains.
-			if m, ok := decodeRecord(body, d.native, *p); ok {
-				*p = m
-				return nil
+			// What the native decoder cannot read is not handed to
+			// hamba: a hostile block count would make it allocate
+			// without bound.
+			m, err := decodeRecord(body, d.native, *p)
+			if err != nil {
+				return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
 			}
+			*p = m
+			return nil
 		}
-		if err := s.api.Unmarshal(d.reader, body, v); err != nil {
+		r := s.readers.Get().(*havro.Reader)
+		err := readBody(r, d.reader, body, v)
+		r.Reset(nil)
+		s.readers.Put(r)
+		if err != nil {
 			return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
 		}
 		return nil
 	}))
+}
+
+// readBody decodes body with hamba's reader r into v. Unlike hamba's
+// Unmarshal, it refuses a body that ends inside a varint: Unmarshal takes
+// that end (io.EOF) for a clean one and leaves what follows unread, with
+// zero values.
+func readBody(r *havro.Reader, schema havro.Schema, body []byte, v any) error {
+	r.Reset(body)
+	r.ReadVal(schema, v)
+	err := r.Error
+	r.Error = nil
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("body ends early: %w", err)
+	}
+	return err
 }
 
 // fetch gets the schema with id from the registry and parses it, with its

@@ -239,6 +239,9 @@ type vnode struct {
 	pairArm int
 	// pow10Prec and pow10Scale are 10^prec and 10^scale (decimals).
 	pow10Prec, pow10Scale *big.Int
+	// emptyItems marks an array whose items take no bytes of a body (set
+	// by prepareDecode).
+	emptyItems bool
 }
 
 // vfield is a compiled record field.
