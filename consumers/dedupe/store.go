@@ -102,18 +102,15 @@ func Registerer(reg prometheus.Registerer) Opt { return func(s *Store) { s.reg =
 
 // register creates the store's metrics and registers them with reg.
 func (s *Store) register(reg prometheus.Registerer) error {
-	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+	s.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sluice_dedupe_records_total",
 		Help: "Claims by result: claimed, duplicate (dropped), busy (retried later).",
 	}, []string{"stage", "result"})
-	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+	s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sluice_dedupe_errors_total",
 		Help: "Redis failures by operation (claim, settle, release).",
 	}, []string{"stage", "op"})
-	var err1, err2 error
-	s.results, err1 = telemetry.Register(reg, results)
-	s.errors, err2 = telemetry.Register(reg, errs)
-	if err := errors.Join(err1, err2); err != nil {
+	if err := errors.Join(telemetry.Register(reg, &s.results), telemetry.Register(reg, &s.errors)); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil

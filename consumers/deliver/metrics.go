@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,20 +60,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var err error
-	for _, f := range []func() error{
-		func() error { m.attempts, err = telemetry.Register(reg, m.attempts); return err },
-		func() error { m.latency, err = telemetry.Register(reg, m.latency); return err },
-		func() error { m.deferred, err = telemetry.Register(reg, m.deferred); return err },
-		func() error { m.skipped, err = telemetry.Register(reg, m.skipped); return err },
-		func() error { m.breaker, err = telemetry.Register(reg, m.breaker); return err },
-		func() error { m.disabled, err = telemetry.Register(reg, m.disabled); return err },
-		func() error { m.inFlight, err = telemetry.Register(reg, m.inFlight); return err },
-		func() error { m.markers, err = telemetry.Register(reg, m.markers); return err },
-	} {
-		if err := f(); err != nil {
-			return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
-		}
+	if err := errors.Join(
+		telemetry.Register(reg, &m.attempts),
+		telemetry.Register(reg, &m.latency),
+		telemetry.Register(reg, &m.deferred),
+		telemetry.Register(reg, &m.skipped),
+		telemetry.Register(reg, &m.breaker),
+		telemetry.Register(reg, &m.disabled),
+		telemetry.Register(reg, &m.inFlight),
+		telemetry.Register(reg, &m.markers),
+	); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %v", ErrConfig, err)
 	}
 	return m, nil
 }

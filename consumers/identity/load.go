@@ -309,13 +309,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var errs [5]error
-	m.resolutions, errs[0] = telemetry.Register(reg, m.resolutions)
-	m.conflicts, errs[1] = telemetry.Register(reg, m.conflicts)
-	m.errors, errs[2] = telemetry.Register(reg, m.errors)
-	m.rebuilds, errs[3] = telemetry.Register(reg, m.rebuilds)
-	m.loaded, errs[4] = telemetry.Register(reg, m.loaded)
-	if err := errors.Join(errs[:]...); err != nil {
+	if err := errors.Join(
+		telemetry.Register(reg, &m.resolutions), telemetry.Register(reg, &m.conflicts),
+		telemetry.Register(reg, &m.errors), telemetry.Register(reg, &m.rebuilds),
+		telemetry.Register(reg, &m.loaded),
+	); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return m, nil

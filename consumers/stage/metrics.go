@@ -64,20 +64,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Runners of several stages may share a registry: the second finds the
 	// collectors registered and uses them, told apart by the stage label.
-	var err error
-	for _, f := range []func() error{
-		func() error { m.records, err = telemetry.Register(reg, m.records); return err },
-		func() error { m.batches, err = telemetry.Register(reg, m.batches); return err },
-		func() error { m.transactions, err = telemetry.Register(reg, m.transactions); return err },
-		func() error { m.handle, err = telemetry.Register(reg, m.handle); return err },
-		func() error { m.commit, err = telemetry.Register(reg, m.commit); return err },
-		func() error { m.lag, err = telemetry.Register(reg, m.lag); return err },
-		func() error { m.waits, err = telemetry.Register(reg, m.waits); return err },
-		func() error { m.panics, err = telemetry.Register(reg, m.panics); return err },
-	} {
-		if err := f(); err != nil {
-			return nil, configErr("metrics: %v", err)
-		}
+	if err := errors.Join(
+		telemetry.Register(reg, &m.records),
+		telemetry.Register(reg, &m.batches),
+		telemetry.Register(reg, &m.transactions),
+		telemetry.Register(reg, &m.handle),
+		telemetry.Register(reg, &m.commit),
+		telemetry.Register(reg, &m.lag),
+		telemetry.Register(reg, &m.waits),
+		telemetry.Register(reg, &m.panics),
+	); err != nil {
+		return nil, configErr("metrics: %v", err)
 	}
 	return m, nil
 }

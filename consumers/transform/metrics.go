@@ -54,36 +54,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var err error
-	if m.mapped, err = register(reg, m.mapped); err != nil {
-		return nil, err
-	}
-	if m.mappingErrors, err = register(reg, m.mappingErrors); err != nil {
-		return nil, err
-	}
-	if m.stitched, err = register(reg, m.stitched); err != nil {
-		return nil, err
-	}
-	if m.duplicates, err = register(reg, m.duplicates); err != nil {
-		return nil, err
-	}
-	if m.skipped, err = register(reg, m.skipped); err != nil {
-		return nil, err
-	}
-	if m.trips, err = register(reg, m.trips); err != nil {
-		return nil, err
+	if err := errors.Join(
+		telemetry.Register(reg, &m.mapped), telemetry.Register(reg, &m.mappingErrors),
+		telemetry.Register(reg, &m.stitched), telemetry.Register(reg, &m.duplicates),
+		telemetry.Register(reg, &m.skipped), telemetry.Register(reg, &m.trips),
+	); err != nil {
+		return nil, errors.Join(ErrConfig, err)
 	}
 	return m, nil
-}
-
-// register registers c with reg through telemetry.Register, as a
-// configuration error when it conflicts with a registered collector.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	c, err := telemetry.Register(reg, c)
-	if err != nil {
-		return c, errors.Join(ErrConfig, err)
-	}
-	return c, nil
 }
 
 // batchStats travel with a batch's context from the stage's outer

@@ -92,21 +92,23 @@ const (
 	FieldDestination = "destination"
 )
 
-// Register registers c with reg, or returns the collector already
-// registered under the same description, so that several instances of a
-// component in one process (two stages, two members in a test) share one
-// set of series, told apart by their labels. Any other registration error
-// is returned with c.
-func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
+// Register registers *c with reg, or replaces *c with the collector
+// already registered under the same description, so that several
+// instances of a component in one process (two stages, two members in a
+// test) share one set of series, told apart by their labels. Any other
+// registration error is returned, *c left as it was. A component joins
+// the errors of its collectors with errors.Join.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c *C) error {
+	err := reg.Register(*c)
 	if err == nil {
-		return c, nil
+		return nil
 	}
 	var are prometheus.AlreadyRegisteredError
 	if errors.As(err, &are) {
 		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
+			*c = existing
+			return nil
 		}
 	}
-	return c, err
+	return err
 }

@@ -9,19 +9,20 @@ import (
 func TestRegisterSharesACollector(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	opts := prometheus.CounterOpts{Name: "sluice_test_total", Help: "test"}
-	a, err := Register(reg, prometheus.NewCounterVec(opts, []string{"stage"}))
-	if err != nil {
+	a := prometheus.NewCounterVec(opts, []string{"stage"})
+	if err := Register(reg, &a); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Register(reg, prometheus.NewCounterVec(opts, []string{"stage"}))
-	if err != nil {
+	b := prometheus.NewCounterVec(opts, []string{"stage"})
+	if err := Register(reg, &b); err != nil {
 		t.Fatal(err)
 	}
 	if a != b {
 		t.Fatal("the second registration did not get the first collector")
 	}
 	// The same name with other labels is a real conflict.
-	if _, err := Register(reg, prometheus.NewCounterVec(opts, []string{"tenant"})); err == nil {
+	c := prometheus.NewCounterVec(opts, []string{"tenant"})
+	if err := Register(reg, &c); err == nil {
 		t.Fatal("a conflicting collector was accepted")
 	}
 }

@@ -57,24 +57,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	var errs []error
-	reuse := func(c **prometheus.CounterVec) {
-		var err error
-		if *c, err = telemetry.Register(reg, *c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, c := range []**prometheus.CounterVec{
-		&m.requests, &m.accepted, &m.duplicates, &m.signatures, &m.violations,
-		&m.rateLimited, &m.unavailable, &m.inProgress, &m.markerErrors,
-	} {
-		reuse(c)
-	}
-	var err error
-	if m.duration, err = telemetry.Register(reg, m.duration); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(
+		telemetry.Register(reg, &m.requests), telemetry.Register(reg, &m.accepted),
+		telemetry.Register(reg, &m.duplicates), telemetry.Register(reg, &m.signatures),
+		telemetry.Register(reg, &m.violations), telemetry.Register(reg, &m.rateLimited),
+		telemetry.Register(reg, &m.unavailable), telemetry.Register(reg, &m.inProgress),
+		telemetry.Register(reg, &m.markerErrors), telemetry.Register(reg, &m.duration),
+	); err != nil {
 		return nil, err
 	}
 	return m, nil
