@@ -160,40 +160,35 @@ func (r *binReader) failf(format string, args ...any) bool {
 	return r.fail(fmt.Errorf(format, args...))
 }
 
-// long reads a zig-zag varint long of at most 10 bytes, keeping the low 64
-// bits as hamba does.
-func (r *binReader) long() (int64, bool) {
+// varint reads a varint of at most max bytes, keeping its low 64 bits as
+// hamba does (which keeps the low 32 of an int's).
+func (r *binReader) varint(max int) (uint64, bool) {
 	var v uint64
-	for i, s := r.i, uint(0); i < len(r.b) && i-r.i < 10; i, s = i+1, s+7 {
+	for i, s := r.i, uint(0); i < len(r.b) && i-r.i < max; i, s = i+1, s+7 {
 		c := r.b[i]
 		v |= uint64(c&0x7f) << s
 		if c < 0x80 {
 			r.i = i + 1
-			return int64(v>>1) ^ -int64(v&1), true
+			return v, true
 		}
 	}
-	if len(r.b)-r.i < 10 {
+	if len(r.b)-r.i < max {
 		return 0, r.fail(errTruncated)
 	}
 	return 0, r.fail(errVarint)
 }
 
-// int reads a zig-zag varint int of at most 5 bytes, keeping the low 32
-// bits as hamba does.
+// long reads a zig-zag varint long of at most 10 bytes.
+func (r *binReader) long() (int64, bool) {
+	v, ok := r.varint(10)
+	return int64(v>>1) ^ -int64(v&1), ok
+}
+
+// int reads a zig-zag varint int of at most 5 bytes.
 func (r *binReader) int() (int32, bool) {
-	var v uint32
-	for i, s := r.i, uint(0); i < len(r.b) && i-r.i < 5; i, s = i+1, s+7 {
-		c := r.b[i]
-		v |= uint32(c&0x7f) << s
-		if c < 0x80 {
-			r.i = i + 1
-			return int32(v>>1) ^ -int32(v&1), true
-		}
-	}
-	if len(r.b)-r.i < 5 {
-		return 0, r.fail(errTruncated)
-	}
-	return 0, r.fail(errVarint)
+	v, ok := r.varint(5)
+	u := uint32(v)
+	return int32(u>>1) ^ -int32(u&1), ok
 }
 
 // raw reads the length-prefixed bytes of a string or bytes value, without
