@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -219,6 +220,8 @@ type item struct {
 	outs    []*kgo.Record
 	pending []identity.Binding
 	stats   []stitch
+	// err is why its canonical events could not be built (classified).
+	err error
 }
 
 // stitch is what identity stitching did for one object, for the metrics.
@@ -229,133 +232,230 @@ type stitch struct {
 
 // work is the decoding, mapping and identity resolution of a batch's
 // records, begun before dedupe claims them (see prefetch) or by Handle.
+// The records are prepared in chunks, one after the other, and each
+// chunk's identities are resolved as soon as it is mapped, so that the
+// Redis round trips of one chunk overlap the decoding of the next and the
+// encoding of the one before.
 type work struct {
 	index    map[*stage.Record]int
 	prepared []*item
 	errs     []error
-	// failed is an unclassified error of decoding (the registry is down):
-	// the batch's.
+	chunks   []*chunk
+	// stop tells the preparer that Handle gave up on the batch.
+	stop atomic.Bool
+	// all is done when the preparer and every resolution have returned.
+	all sync.WaitGroup
+}
+
+// chunk is a run of a batch's records, prepared and resolved together.
+type chunk struct {
+	lo, hi int
+	// failed is an unclassified error of decoding (the registry is
+	// down): the batch's.
 	failed   error
 	subjects []identity.Subject
-	done     chan struct{}
+	done     chan struct{} // closed when res and resErr are set
 	res      identity.Result
 	resErr   error
 }
 
 type workKey struct{}
 
-// begin decodes and maps recs, spread over the cores, and starts
-// resolving their identities in the background.
+// chunkRecords is the fewest records worth a chunk of their own: a chunk
+// costs two Redis round trips (identity resolve), however small.
+const chunkRecords = 128
+
+// pipelineDepth is how many chunks a large batch is cut into.
+const pipelineDepth = 4
+
+// begin starts preparing recs, chunk after chunk, each spread over the
+// cores, and resolving each chunk's identities once it is prepared. It
+// returns at once.
 func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 	w := &work{
 		index:    make(map[*stage.Record]int, len(recs)),
 		prepared: make([]*item, len(recs)),
 		errs:     make([]error, len(recs)),
-		done:     make(chan struct{}),
 	}
-	parallel(len(recs), func(i int) { w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i]) })
 	for i, r := range recs {
 		w.index[r] = i
-		it, err := w.prepared[i], w.errs[i]
-		if err != nil {
-			if !isClassified(err) && w.failed == nil {
-				w.failed = err
-			}
-			continue
-		}
-		it.first = len(w.subjects)
-		w.subjects = append(w.subjects, s.subjects(it)...)
 	}
-	if w.failed != nil || len(w.subjects) == 0 {
-		close(w.done)
-		return w
+	size := max(chunkRecords, (len(recs)+pipelineDepth-1)/pipelineDepth)
+	for lo := 0; lo < len(recs); lo += size {
+		w.chunks = append(w.chunks, &chunk{lo: lo, hi: min(lo+size, len(recs)), done: make(chan struct{})})
 	}
+	w.all.Add(1)
 	go func() {
-		defer close(w.done)
-		w.res, w.resErr = s.ids.Resolve(ctx, w.subjects)
+		defer w.all.Done()
+		for _, c := range w.chunks {
+			if w.stop.Load() {
+				c.failed = errStopped
+				close(c.done)
+				continue
+			}
+			s.prepareChunk(ctx, w, recs, c)
+		}
 	}()
 	return w
 }
 
-// prefetch is the stage's middleware outside dedupe: it decodes and maps
-// the batch and starts stitching its identities, so that the identity
-// pipeline to Redis runs while dedupe's claim pipeline does. Records that
-// dedupe then drops were resolved for nothing, which changes no id: an id
-// is the same whoever resolves it.
+// errStopped fails the chunks left unprepared once Handle gave up on the
+// batch; nobody reads it.
+var errStopped = errors.New("transform: batch abandoned")
+
+// prepareChunk decodes and maps the records of c and starts resolving
+// their identities; c.done closes when they are resolved.
+func (s *Stage) prepareChunk(ctx context.Context, w *work, recs []*stage.Record, c *chunk) {
+	parallel(c.hi-c.lo, func(i int) {
+		i += c.lo
+		w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i])
+	})
+	for i := c.lo; i < c.hi; i++ {
+		it, err := w.prepared[i], w.errs[i]
+		if err != nil {
+			if !isClassified(err) && c.failed == nil {
+				c.failed = err
+			}
+			continue
+		}
+		it.first = len(c.subjects)
+		c.subjects = append(c.subjects, s.subjects(it)...)
+	}
+	if c.failed != nil || len(c.subjects) == 0 {
+		close(c.done)
+		return
+	}
+	w.all.Add(1)
+	go func() {
+		defer w.all.Done()
+		defer close(c.done)
+		c.res, c.resErr = s.ids.Resolve(ctx, c.subjects)
+	}()
+}
+
+// prefetch is the stage's middleware outside dedupe: it starts decoding,
+// mapping and stitching the batch's identities before dedupe claims it,
+// so that the claim's round trip to Redis overlaps that work. Records
+// that dedupe then drops were resolved for nothing, which changes no id:
+// an id is the same whoever resolves it.
 func (s *Stage) prefetch() stage.Middleware {
 	return func(next stage.Handler) stage.Handler {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
 			w := s.begin(ctx, b.Records)
-			defer func() { <-w.done }()
+			defer w.all.Wait()
+			defer w.stop.Store(true)
 			return next.Handle(context.WithValue(ctx, workKey{}, w), b)
 		})
 	}
 }
 
 // Handle maps a batch of source events to canonical events: decode,
-// map, stitch identities (two Redis round trips for the batch), encode,
-// and emit the canonical events with the identity bindings they rely on,
-// in the batch's transaction.
+// map, stitch identities (two Redis round trips per chunk of the batch),
+// encode, and emit the canonical events with the identity bindings they
+// rely on, in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
 	w, ok := ctx.Value(workKey{}).(*work)
 	if !ok {
 		w = s.begin(ctx, b.Records)
+		defer w.all.Wait()
+		defer w.stop.Store(true)
 	}
-	<-w.done
-	if st != nil {
-		st.trips.Add(int64(w.res.RoundTrips))
+	// The batch's records by chunk, in order: dedupe may have taken some
+	// out.
+	byChunk := make([][]*stage.Record, len(w.chunks))
+	size := 0
+	if len(w.chunks) > 0 {
+		size = w.chunks[0].hi - w.chunks[0].lo
 	}
-	if w.failed != nil {
-		return w.failed // a dependency is down: the batch comes again
-	}
-	items := make([]*item, 0, len(b.Records))
 	for _, r := range b.Records {
 		i, ok := w.index[r]
 		if !ok {
 			return fmt.Errorf("transform: a record of the batch was not prepared")
 		}
-		it, err := w.prepared[i], w.errs[i]
+		byChunk[i/size] = append(byChunk[i/size], r)
+	}
+	var items []*item
+	for n, c := range w.chunks {
+		<-c.done
+		if st != nil {
+			st.trips.Add(int64(c.res.RoundTrips))
+		}
+		if c.failed != nil {
+			return c.failed // a dependency is down: the batch comes again
+		}
+		built, err := s.buildChunk(ctx, w, c, byChunk[n])
 		if err != nil {
+			return err
+		}
+		items = append(items, built...)
+	}
+	// Only now that the batch will not come again are records decided.
+	for _, r := range b.Records {
+		i := w.index[r]
+		it, err := w.prepared[i], w.errs[i]
+		switch {
+		case err != nil:
 			if errors.Is(err, mapping.ErrMapping) {
 				s.metrics.mappingErrors.WithLabelValues(r.Tenant, s.integrationOf(r)).Inc()
 			}
 			r.Fail(err)
-			continue
-		}
-		if len(it.objects) == 0 {
+		case len(it.objects) == 0:
 			r.Skip("unmapped")
-			continue
+		case it.err != nil:
+			r.Fail(it.err)
 		}
-		items = append(items, it)
+	}
+	if len(items) > 0 {
+		s.emit(b, st, items)
+	}
+	return nil
+}
+
+// buildChunk builds the canonical events of the records of c that were
+// mapped to objects, and returns their items; an item whose events could
+// not be built holds the error (classified) in err. The error returned is
+// the batch's.
+func (s *Stage) buildChunk(ctx context.Context, w *work, c *chunk, recs []*stage.Record) ([]*item, error) {
+	items := make([]*item, 0, len(recs))
+	for _, r := range recs {
+		i := w.index[r]
+		if it := w.prepared[i]; w.errs[i] == nil && len(it.objects) > 0 {
+			items = append(items, it)
+		}
 	}
 	if len(items) == 0 {
-		return nil
+		return nil, nil
 	}
-	if w.resErr != nil {
-		if errors.Is(w.resErr, identity.ErrSubject) {
+	if c.resErr != nil {
+		if errors.Is(c.resErr, identity.ErrSubject) {
 			// Cannot happen with a compiled mapping; never hold the
 			// partition up for it.
-			return stage.Permanent(w.resErr)
+			return nil, stage.Permanent(c.resErr)
 		}
-		return w.resErr
+		return nil, c.resErr
 	}
 	errs := make([]error, len(items))
-	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], w.res.Resolutions) })
+	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], c.res.Resolutions) })
 	for i, it := range items {
 		if err := errs[i]; err != nil {
 			if !isClassified(err) {
-				return err // the registry is down: the batch comes again
+				return nil, err // the registry is down: the batch comes again
 			}
-			it.r.Fail(err)
+			it.err = err
 		}
 	}
-	// Emit in record order, each binding once: it commits with the first
-	// event that relies on it.
+	return items, nil
+}
+
+// emit emits the items' canonical events in record order, each identity
+// binding once (it commits with the first event that relies on it), and
+// confirms the bindings and counts the events once the batch committed.
+func (s *Stage) emit(b *stage.Batch, st *batchStats, items []*item) {
 	emitted := map[string]bool{}
 	var confirm []identity.Binding
 	for _, it := range items {
-		if it.r.Outcome() == stage.OutcomeFailed {
+		if it.err != nil {
 			continue
 		}
 		for _, bd := range it.pending {
@@ -393,7 +493,6 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 			}
 		}
 	})
-	return nil
 }
 
 // parallel calls f(0) to f(n-1), spread over the available cores in

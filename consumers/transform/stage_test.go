@@ -1,11 +1,14 @@
 package transform_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,5 +376,89 @@ integrations:
 	}
 	if got := st.Inputs(); len(got) != 1 || got[0] != "sluice.in.x1" {
 		t.Errorf("inputs %v", got)
+	}
+}
+
+// TestLargeBatchesAreHandledInChunks sends 700 shop orders to one
+// partition, so that batches are cut into chunks that are decoded,
+// stitched and encoded one after the other, with resends (which dedupe
+// takes out of the batch) and an order the mapping cannot map among
+// them. Every order has its order and contact once, one customer one
+// contact id (whichever chunk saw it first), each order refers to its
+// customer's contact, and the bad order is dead-lettered alone.
+func TestLargeBatchesAreHandledInChunks(t *testing.T) {
+	t.Parallel()
+	const orders, customers = 700, 90
+	e := transformtest.NewEnv(t, transformtest.Config{
+		Connectors:   connectors(),
+		Integrations: []transformtest.Integration{{Source: "commerce", Partitions: 1}},
+	})
+	st := e.Stage(t, e.Identity(t))
+	bad := fixtures(t, "commerce")["OrderEvent/too-many-decimals"]
+	var sent, good []transformtest.Fixture
+	for i := range orders {
+		f := commerceOrder("acme", 5000+i, 100+i%customers, fmt.Sprintf("customer-%d@example.com", i%customers))
+		sent = append(sent, f)
+		good = append(good, f)
+		if i%97 == 0 {
+			sent = append(sent, f) // a resend, later in the same batch
+		}
+		if i == 450 {
+			sent = append(sent, bad)
+		}
+	}
+	e.Produce(t, records(t, e, "commerce", sent...)...)
+	var largest atomic.Int64
+	sizes := func(next stage.Handler) stage.Handler {
+		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+			for n := int64(len(b.Records)); ; {
+				old := largest.Load()
+				if n <= old || largest.CompareAndSwap(old, n) {
+					break
+				}
+			}
+			return next.Handle(ctx, b)
+		})
+	}
+	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t), stage.Use(sizes)))
+	dead := stagetest.WaitRecords(t, e.Kafka, kafka.DLQTopic(e.Name), 1, time.Minute)
+	evs := waitCanonical(t, e, st, 2*orders)
+	if got := largest.Load(); got < 300 {
+		t.Fatalf("the largest batch held %d records; the test needs batches of several chunks", got)
+	}
+	if kafka.Header(dead[0], kafka.HeaderEventID) != bad.Envelope.EventID {
+		t.Errorf("dead-lettered %s, want the bad order %s", kafka.Header(dead[0], kafka.HeaderEventID), bad.Envelope.EventID)
+	}
+	if len(evs) != 2*orders {
+		t.Errorf("%d canonical events for %d orders, want an order and a contact each", len(evs), orders)
+	}
+	causes := byCause(evs)
+	contactOf := map[string]string{} // by e-mail
+	for _, f := range good {
+		var order *canonical.Order
+		var contact *canonical.Contact
+		var contactID string
+		for _, ev := range causes[f.Envelope.EventID] {
+			switch x := ev.Event.(type) {
+			case canonical.OrderEvent:
+				order = &x.Data
+			case canonical.ContactEvent:
+				contact, contactID = &x.Data, ev.ID
+			}
+		}
+		if n := len(causes[f.Envelope.EventID]); n != 2 || order == nil || contact == nil {
+			t.Fatalf("order %s: %d canonical events, want its order and its contact", f.Envelope.EventID, n)
+		}
+		email := *contact.Email
+		if id, ok := contactOf[email]; ok && id != contactID {
+			t.Errorf("two contact ids for %s: %s and %s", email, id, contactID)
+		}
+		contactOf[email] = contactID
+		if order.ContactID == nil || *order.ContactID != contactID {
+			t.Errorf("order %s refers to contact %v, its customer is %s", f.Envelope.EventID, order.ContactID, contactID)
+		}
+	}
+	if len(contactOf) != customers {
+		t.Errorf("%d contacts, want %d", len(contactOf), customers)
 	}
 }
