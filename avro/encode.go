@@ -8,6 +8,8 @@ import (
 	"time"
 
 	havro "github.com/hamba/avro/v2"
+
+	"github.com/sluicehq/sluice/internal/canonical"
 )
 
 // This file holds the Serde's encoder of native values (see Validator):
@@ -16,8 +18,11 @@ import (
 // the same value (tests hold it to that, byte for byte), without hamba's
 // per-value reflection and encoder lookups.
 //
-// It handles the native forms the Validator and NativeEvent produce, and
-// the other Go types hamba encodes the same way without surprises. For
+// It handles the native forms the Validator and NativeEvent produce, the
+// canonical.Envelope and canonical.ExternalID structs in place of their
+// records' maps (hamba encodes them by their avro tags to the same
+// bytes), and the other Go types hamba encodes the same way without
+// surprises. For
 // anything else (a missing field that hamba would fill with its default,
 // a value of another Go type, a value hamba refuses) it reports !ok, and
 // the Serde encodes the whole value with hamba instead, so hamba stays
@@ -26,6 +31,69 @@ import (
 // blockLength is how many items hamba writes in one block of an array
 // or map (its default BlockLength).
 const blockLength = 100
+
+// appendStruct appends the encoding of record x of node n to b, taking
+// its fields' native values from field. It spares the canonical envelope
+// and external ids, written into every canonical event, a map each.
+func appendStruct[T any](b []byte, n *vnode, x *T, field func(*T, string) (any, bool)) ([]byte, bool) {
+	for i := range n.fields {
+		f := &n.fields[i]
+		v, present := field(x, f.name)
+		if !present {
+			return b, false
+		}
+		var ok bool
+		if b, ok = appendNative(b, f.node, v); !ok {
+			return b, false
+		}
+	}
+	return b, true
+}
+
+// envelopeField is the native value of an envelope field, as
+// NativeEnvelope has it.
+func envelopeField(e *canonical.Envelope, name string) (any, bool) {
+	switch name {
+	case "tenant_id":
+		return e.TenantID, true
+	case "event_id":
+		return e.EventID, true
+	case "event_type":
+		return e.EventType, true
+	case "integration":
+		return e.Integration, true
+	case "source":
+		return e.Source, true
+	case "occurred_at":
+		return optTime(e.OccurredAt), true
+	case "received_at":
+		return e.ReceivedAt.UTC().Truncate(time.Millisecond), true
+	case "schema_version":
+		return optString(e.SchemaVersion), true
+	case "trace_parent":
+		return optString(e.TraceParent), true
+	case "actor_id":
+		return optString(e.ActorID), true
+	case "caused_by":
+		return optString(e.CausedBy), true
+	}
+	return nil, false
+}
+
+// externalIDField is the native value of an external id field.
+func externalIDField(x *canonical.ExternalID, name string) (any, bool) {
+	switch name {
+	case "system":
+		return x.System, true
+	case "id":
+		return x.ID, true
+	case "integration":
+		return optString(x.Integration), true
+	case "url":
+		return optString(x.URL), true
+	}
+	return nil, false
+}
 
 // appendRecord appends the encoding of record m of node n to b.
 func appendRecord(b []byte, n *vnode, m map[string]any) ([]byte, bool) {
@@ -114,11 +182,14 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 		}
 		return appendMap(b, n.items, x)
 	case vRecord:
-		x, ok := v.(map[string]any)
-		if !ok {
-			return b, false
+		switch x := v.(type) {
+		case map[string]any:
+			return appendRecord(b, n, x)
+		case canonical.Envelope:
+			return appendStruct(b, n, &x, envelopeField)
+		case canonical.ExternalID:
+			return appendStruct(b, n, &x, externalIDField)
 		}
-		return appendRecord(b, n, x)
 	case vUnion:
 		return appendUnion(b, n, v)
 	case vTimestampMillis, vTimestampMicros, vLocalTimestampMillis, vLocalTimestampMicros:

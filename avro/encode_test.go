@@ -12,6 +12,7 @@ import (
 
 	havro "github.com/hamba/avro/v2"
 
+	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
@@ -398,5 +399,82 @@ func TestEncodeNativeLeavesOtherValuesToHamba(t *testing.T) {
 				t.Errorf("EncodeNative wrote\n%x\nhamba writes\n%x", got[len(enc.header):], want)
 			}
 		})
+	}
+}
+
+// TestEncodeNativeWritesCanonicalStructs gives EncodeNative canonical
+// events whose envelope is a canonical.Envelope and whose external ids
+// are canonical.ExternalIDs, as the transform stage builds them: its own
+// encoder writes them, byte for byte what it writes for their map forms
+// and what hamba writes for the same values (hamba's is the fallback).
+func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
+	t.Parallel()
+	s := loadSchemas(t)
+	reg := startRegistry(t)
+	ctx := testkit.Context(t, time.Minute)
+	sd := newSerde(t, reg, s)
+	api := newAPI()
+	str := func(s string) *string { return &s }
+	at := time.Date(2026, 3, 2, 10, 4, 5, 123456789, time.FixedZone("CET", 3600))
+	envelopes := map[string]canonical.Envelope{
+		"bare": {TenantID: "acme", EventID: "evt_1", EventType: "contact.updated", Integration: "crm-eu", Source: "crm", ReceivedAt: at},
+		"full": {TenantID: "acme", EventID: "evt_2", EventType: "order.created", Integration: "shop", Source: "commerce",
+			OccurredAt: &at, ReceivedAt: at.Add(time.Hour), SchemaVersion: str("2024-06"), TraceParent: str("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+			ActorID: str("user-7"), CausedBy: str("msg_9")},
+	}
+	ids := []canonical.ExternalID{
+		{System: "crm", ID: "901"},
+		{System: "commerce", ID: "cust-7", Integration: str("shop"), URL: str("https://shop.example/admin/customers/7")},
+	}
+	for _, fx := range canonicalFixtures() {
+		sc, _ := s.Lookup(fx.record)
+		native, err := sd.DecodeNative(ctx, mustEncode(t, sd, sc.Subject(), fx.value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, env := range envelopes {
+			t.Run(fx.record+"/"+name, func(t *testing.T) {
+				structs, maps := map[string]any{}, map[string]any{}
+				for k, v := range native["data"].(map[string]any) {
+					structs[k], maps[k] = v, v
+				}
+				var asStructs, asMaps []any
+				for _, x := range ids {
+					asStructs = append(asStructs, x)
+					asMaps = append(asMaps, map[string]any{"system": x.System, "id": x.ID, "integration": optString(x.Integration), "url": optString(x.URL)})
+				}
+				structs["external_ids"], maps["external_ids"] = asStructs, asMaps
+				value := map[string]any{"envelope": env, "data": structs}
+				enc, err := sd.encoding(ctx, sc.Subject())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := appendRecord(nil, enc.native, value); !ok {
+					t.Fatalf("the encoder leaves the structs to hamba")
+				}
+				got, err := sd.EncodeNative(ctx, sc.Subject(), value)
+				if err != nil {
+					t.Fatalf("EncodeNative: %v", err)
+				}
+				// The maps' form, for comparing: an Avro map of several
+				// entries may be written in any order.
+				mapForm := map[string]any{"envelope": NativeEnvelope(env), "data": maps}
+				tg := nativeTarget{schema: sc.parsed, node: enc.native}
+				want, err := sd.EncodeNative(ctx, sc.Subject(), mapForm)
+				if err != nil {
+					t.Fatalf("EncodeNative of the maps: %v", err)
+				}
+				if !sameEncoding(t, tg, mapForm, got[len(enc.header):], want[len(enc.header):]) {
+					t.Errorf("the structs encode to\n%x\nthe maps to\n%x", got, want)
+				}
+				body, err := api.Marshal(sc.parsed, value)
+				if err != nil {
+					t.Fatalf("hamba: %v", err)
+				}
+				if !sameEncoding(t, tg, mapForm, got[len(enc.header):], body) {
+					t.Errorf("the encoder wrote\n%x\nhamba writes\n%x", got[len(enc.header):], body)
+				}
+			})
+		}
 	}
 }

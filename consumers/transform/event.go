@@ -87,7 +87,7 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		}
 		topic := s.cfg.topic(o.Type, it.ig.lane)
 		value, err := s.serde.AppendEncode(ctx, nil, avro.Subject(topic, o.Record), map[string]any{
-			"envelope": avro.NativeEnvelope(env),
+			"envelope": env, // the serde writes the struct as it would its native map
 			"data":     data,
 		})
 		if err != nil {
@@ -120,29 +120,26 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 }
 
 // externalIDs is the native external_ids list of an object: every
-// external id of its canonical id, with the object's own URL.
+// external id of its canonical id, with the object's own URL. The items
+// are canonical.ExternalID structs, which the serde writes as it would
+// their records' maps.
 func externalIDs(list []canonical.ExternalID, ig *integration, o *mapping.Object) []any {
 	out := make([]any, 0, len(list)+1)
+	var url *string
+	if o.ExternalURL != "" {
+		url = &o.ExternalURL
+	}
 	own := false
 	for _, e := range list {
-		m := map[string]any{"system": e.System, "id": e.ID, "integration": nil, "url": nil}
-		if e.Integration != nil {
-			m["integration"] = *e.Integration
-		}
+		x := canonical.ExternalID{System: e.System, ID: e.ID, Integration: e.Integration}
 		if e.System == ig.source && e.ID == o.ExternalID && (e.Integration == nil || *e.Integration == ig.id) {
 			own = true
-			if o.ExternalURL != "" {
-				m["url"] = o.ExternalURL
-			}
+			x.URL = url
 		}
-		out = append(out, m)
+		out = append(out, x)
 	}
 	if !own {
-		m := map[string]any{"system": ig.source, "id": o.ExternalID, "integration": ig.id, "url": nil}
-		if o.ExternalURL != "" {
-			m["url"] = o.ExternalURL
-		}
-		out = append(out, m)
+		out = append(out, canonical.ExternalID{System: ig.source, ID: o.ExternalID, Integration: &ig.id, URL: url})
 	}
 	return out
 }
