@@ -4,20 +4,25 @@ import (
 	"fmt"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/gctune"
 	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
-// globals are the flags every subcommand takes.
+// globals are the flags every subcommand takes, and the collector
+// settings the command runs with.
 type globals struct {
 	getenv    func(string) string
 	config    string
 	logFormat string
 	logLevel  string
+	gc        gctune.Settings
+	gcErr     error
 }
 
 func newRootCmd(getenv func(string) string) *cobra.Command {
@@ -28,6 +33,9 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),
+		PersistentPreRun: func(*cobra.Command, []string) {
+			g.gc, g.gcErr = gctune.Apply()
+		},
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.config, "config", envOr(getenv, "SLUICE_CONFIG", "sluice.yaml"), "integration catalog (env SLUICE_CONFIG)")
@@ -58,8 +66,22 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// logger returns the command's logger, having logged the collector
+// settings with it.
 func (g *globals) logger() (*zap.Logger, error) {
-	return telemetry.NewLogger(telemetry.LogConfig{Format: g.logFormat, Level: g.logLevel})
+	log, err := telemetry.NewLogger(telemetry.LogConfig{Format: g.logFormat, Level: g.logLevel})
+	if err != nil {
+		return nil, err
+	}
+	limit := "none"
+	if !g.gc.NoLimit() {
+		limit = strconv.FormatInt(g.gc.MemoryLimit>>20, 10) + " MiB"
+	}
+	log.Info("go runtime", zap.Int("gogc", g.gc.GCPercent), zap.Bool("gogc_from_env", g.gc.GCPercentFromEnv), zap.String("memory_limit", limit))
+	if g.gcErr != nil {
+		log.Warn("the container's memory limit could not be read; the Go runtime has no soft memory limit (set GOMEMLIMIT)", zap.Error(g.gcErr))
+	}
+	return log, nil
 }
 
 func (g *globals) catalog() (*config.Catalog, error) {

@@ -34,7 +34,9 @@ import (
 // iteration and reports the ratio). Rates are events/s from the sink's
 // first request to its last. CPU per event (cpu-us/event beside
 // plain-cpu-us/event) is the test process's, so it includes the sink's
-// share, the same in both; the broker's and Redis's are not in it. BenchmarkDeliver also
+// share, the same in both; the broker's and Redis's are not in it. Both
+// run with the garbage collector set up as the sluice binary sets it
+// (stagetest.DeployedGC; the gogc metric says which GOGC). BenchmarkDeliver also
 // reports the latency it adds to one event: from the broker taking it to
 // the sink receiving it, sent one at a time, beside a plain client's
 // send-to-receive time in the same run.
@@ -173,6 +175,7 @@ func plainRun(b *testing.B, in []*kgo.Record, secret, url string, k *sink.Sink) 
 func BenchmarkPlainHTTP(b *testing.B) {
 	for _, latency := range benchSinkLatencies {
 		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
+			stagetest.DeployedGC(b)
 			secret, _ := standardwebhooks.GenerateSecret()
 			in := benchInput(benchEvents(b))
 			var took time.Duration
@@ -198,6 +201,7 @@ func BenchmarkPlainHTTP(b *testing.B) {
 func BenchmarkDeliver(b *testing.B) {
 	for _, latency := range benchSinkLatencies {
 		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
+			gogc := stagetest.DeployedGC(b)
 			e := newEnv(b, benchPartitions)
 			in := benchInput(benchEvents(b))
 			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
@@ -250,6 +254,7 @@ func BenchmarkDeliver(b *testing.B) {
 			b.ReportMetric(base, "plain-events/s")
 			b.ReportMetric(rate/base, "ratio")
 			b.ReportMetric(float64(len(in)*b.N)/txns, "events/txn")
+			b.ReportMetric(float64(gogc), "gogc")
 			if _, ok := stagetest.CPUTime(); ok {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(len(in)*b.N), "cpu-us/event")
 				b.ReportMetric(float64(plainCPU.Microseconds())/float64(len(in)*b.N), "plain-cpu-us/event")

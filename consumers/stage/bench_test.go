@@ -17,7 +17,8 @@ import (
 // benchmarks read an input of the same shape and report records/s from
 // the first record handled to the last commit, so group joins do not
 // count; compare BenchmarkRunner with BenchmarkBareTransactLoop of the
-// same run.
+// same run. Both run with the garbage collector set up as the sluice
+// binary sets it (stagetest.DeployedGC).
 const (
 	benchSize       = 256
 	benchPartitions = 6
@@ -39,6 +40,7 @@ func benchRecords(b *testing.B) int {
 // BenchmarkBareTransactLoop is the baseline: a kgo.GroupTransactSession
 // consume→produce loop copying every record, one transaction per poll.
 func BenchmarkBareTransactLoop(b *testing.B) {
+	stagetest.DeployedGC(b)
 	k := testkit.NewKafka(b)
 	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)
 	var took time.Duration
@@ -60,6 +62,7 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 // record and dedupe on, over the same shape of input, and reports the
 // Redis round trips per batch.
 func BenchmarkRunner(b *testing.B) {
+	stagetest.DeployedGC(b)
 	k := testkit.NewKafka(b)
 	r := testkit.NewRedis(b)
 	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)

@@ -75,6 +75,7 @@ func benchEnv(b *testing.B) (*transformtest.Env, stagetest.Input) {
 // GroupTransactSession copying the benchmark input, one transaction per
 // poll.
 func BenchmarkBareTransactLoop(b *testing.B) {
+	stagetest.DeployedGC(b)
 	e, in := benchEnv(b)
 	var took time.Duration
 	b.ResetTimer()
@@ -97,6 +98,9 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 // runs the bare loop over the same input, and the benchmark reports both
 // rates, their ratio, and the Redis round trips per batch.
 //
+// Both run with the garbage collector set up as the sluice binary sets
+// it (stagetest.DeployedGC; the gogc metric says which GOGC).
+//
 // It also reports the CPU time the test process spent per record in each
 // (cpu-us/record, bare-cpu-us/record): the stage's own work, steadier
 // than a rate on a shared machine. The broker's and Redis's CPU are not
@@ -117,6 +121,7 @@ func BenchmarkTransformStage(b *testing.B) {
 }
 
 func benchStage(b *testing.B, warm bool) {
+	gogc := stagetest.DeployedGC(b)
 	e, in := benchEnv(b)
 	var took, bare, cpu, bareCPU time.Duration
 	var trips, batches int64
@@ -176,4 +181,5 @@ func benchStage(b *testing.B, warm bool) {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(in.Records*b.N), "cpu-us/record")
 		b.ReportMetric(float64(bareCPU.Microseconds())/float64(in.Records*b.N), "bare-cpu-us/record")
 	}
+	b.ReportMetric(float64(gogc), "gogc")
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/gctune"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
@@ -251,4 +253,25 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 		}
 	}
 	return time.Since(first), nil
+}
+
+// DeployedGC runs the rest of the benchmark with the garbage collector
+// set up as the sluice binary sets it (gctune.Apply: GOGC=400 unless GOGC
+// is set, the container's memory limit), for the stage and its baseline
+// alike, and puts the test process's settings back when b ends. It
+// returns the GOGC in effect; `GOGC=100 make bench` measures with Go's
+// default.
+func DeployedGC(b testing.TB) int {
+	b.Helper()
+	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	b.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	})
+	s, err := gctune.Apply()
+	if err != nil {
+		b.Logf("stagetest: %v", err)
+	}
+	return s.GCPercent
 }
