@@ -32,10 +32,11 @@ import (
 // or map (its default BlockLength).
 const blockLength = 100
 
-// appendStruct appends the encoding of record x of node n to b, taking
-// its fields' native values from field. It spares the canonical envelope
-// and external ids, written into every canonical event, a map each.
-func appendStruct[T any](b []byte, n *vnode, x *T, field func(*T, string) (any, bool)) ([]byte, bool) {
+// appendFields appends the encoding of record x of node n to b, taking
+// its fields' native values from field: a map's entries, or a struct's
+// fields (which spares the canonical envelope and external ids, written
+// into every canonical event, a map each).
+func appendFields[T any](b []byte, n *vnode, x T, field func(T, string) (any, bool)) ([]byte, bool) {
 	for i := range n.fields {
 		f := &n.fields[i]
 		v, present := field(x, f.name)
@@ -48,6 +49,12 @@ func appendStruct[T any](b []byte, n *vnode, x *T, field func(*T, string) (any, 
 		}
 	}
 	return b, true
+}
+
+// mapField is the value of a record's field in its native map.
+func mapField(m map[string]any, name string) (any, bool) {
+	v, ok := m[name]
+	return v, ok
 }
 
 // envelopeField is the native value of an envelope field, as
@@ -97,18 +104,7 @@ func externalIDField(x *canonical.ExternalID, name string) (any, bool) {
 
 // appendRecord appends the encoding of record m of node n to b.
 func appendRecord(b []byte, n *vnode, m map[string]any) ([]byte, bool) {
-	for i := range n.fields {
-		f := &n.fields[i]
-		v, present := m[f.name]
-		if !present {
-			return b, false
-		}
-		var ok bool
-		if b, ok = appendNative(b, f.node, v); !ok {
-			return b, false
-		}
-	}
-	return b, true
+	return appendFields(b, n, m, mapField)
 }
 
 // appendNative appends the encoding of v as a value of node n to b. ok is
@@ -186,9 +182,9 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 		case map[string]any:
 			return appendRecord(b, n, x)
 		case canonical.Envelope:
-			return appendStruct(b, n, &x, envelopeField)
+			return appendFields(b, n, &x, envelopeField)
 		case canonical.ExternalID:
-			return appendStruct(b, n, &x, externalIDField)
+			return appendFields(b, n, &x, externalIDField)
 		}
 	case vUnion:
 		return appendUnion(b, n, v)

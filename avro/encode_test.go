@@ -13,7 +13,6 @@ import (
 	havro "github.com/hamba/avro/v2"
 
 	"github.com/sluicehq/sluice/internal/canonical"
-	"github.com/sluicehq/sluice/internal/testkit"
 )
 
 // nativeTarget is a schema with its compiled node.
@@ -267,10 +266,7 @@ func TestNativeEncoderWritesWhatHambaWrites(t *testing.T) {
 // its own encoder, byte for byte what hamba writes.
 func TestEncodeNativeWritesWhatHambaWrites(t *testing.T) {
 	t.Parallel()
-	s := loadSchemas(t)
-	reg := startRegistry(t)
-	ctx := testkit.Context(t, time.Minute)
-	sd := newSerde(t, reg, s)
+	s, ctx, sd := serdeEnv(t)
 	type sample struct {
 		name, record string
 		value        map[string]any
@@ -341,10 +337,7 @@ func TestEncodeNativeWritesWhatHambaWrites(t *testing.T) {
 // refused with ErrEncode as before.
 func TestEncodeNativeLeavesOtherValuesToHamba(t *testing.T) {
 	t.Parallel()
-	s := loadSchemas(t)
-	reg := startRegistry(t)
-	ctx := testkit.Context(t, time.Minute)
-	sd := newSerde(t, reg, s)
+	s, ctx, sd := serdeEnv(t)
 	record := "sluice.source.crm.ContactEvent"
 	sc, _ := s.Lookup(record)
 	v, err := s.Validator(record)
@@ -409,10 +402,7 @@ func TestEncodeNativeLeavesOtherValuesToHamba(t *testing.T) {
 // and what hamba writes for the same values (hamba's is the fallback).
 func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
 	t.Parallel()
-	s := loadSchemas(t)
-	reg := startRegistry(t)
-	ctx := testkit.Context(t, time.Minute)
-	sd := newSerde(t, reg, s)
+	s, ctx, sd := serdeEnv(t)
 	api := newAPI()
 	str := func(s string) *string { return &s }
 	at := time.Date(2026, 3, 2, 10, 4, 5, 123456789, time.FixedZone("CET", 3600))

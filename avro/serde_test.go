@@ -1,6 +1,7 @@
 package avro
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -77,6 +78,14 @@ func newClient(t testing.TB, u string) *sr.Client {
 		t.Fatal(err)
 	}
 	return cl
+}
+
+// serdeEnv returns the schemas, a context for the test and a serde of
+// them against a registry of the test's own.
+func serdeEnv(t testing.TB) (*Schemas, context.Context, *Serde) {
+	t.Helper()
+	s := loadSchemas(t)
+	return s, testkit.Context(t, time.Minute), newSerde(t, startRegistry(t), s)
 }
 
 func newSerde(t testing.TB, u string, s *Schemas, opts ...SerdeOpt) *Serde {
