@@ -374,8 +374,11 @@ const maxGroup = 200
 // planned is a subject turned into keys.
 type planned struct {
 	keys     []string
-	args     []any
 	bindings []Binding // in key order, from KEYS[2]; ID filled in later
+	// candKind and candValue derive the id a new object gets (NewID);
+	// computed only for the subjects the script resolves.
+	candKind  string
+	candValue string
 }
 
 func (m *Map) plan(s Subject) (planned, error) {
@@ -389,22 +392,23 @@ func (m *Map) plan(s Subject) (planned, error) {
 	}
 	ext := Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
 	p := planned{
-		keys:     []string{m.bindingKey(ext)},
-		bindings: []Binding{ext},
+		keys:      []string{m.bindingKey(ext)},
+		bindings:  []Binding{ext},
+		candKind:  KindExternal,
+		candValue: s.System + "\x00" + s.ExternalID,
 	}
-	candidate := NewID(s.Tenant, s.Object, KindExternal, s.System+"\x00"+s.ExternalID)
 	var match *Binding
 	switch {
 	case s.Email != "":
 		if e, ok := m.norm.Email(s.Email); ok {
 			match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindEmail, Hash: hashValue(e)}
-			candidate = NewID(s.Tenant, s.Object, KindEmail, e)
+			p.candKind, p.candValue = KindEmail, e
 		}
 	case len(s.Domains) > 0:
 		for _, raw := range s.Domains {
 			if d, ok := m.norm.Domain(raw); ok {
 				match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindDomain, Hash: hashValue(d)}
-				candidate = NewID(s.Tenant, s.Object, KindDomain, d)
+				p.candKind, p.candValue = KindDomain, d
 				break
 			}
 		}
@@ -413,12 +417,18 @@ func (m *Map) plan(s Subject) (planned, error) {
 		p.keys = append(p.keys, m.bindingKey(*match))
 		p.bindings = append(p.bindings, *match)
 	}
+	return p, nil
+}
+
+// args are the script's arguments for subject s planned as p: how many
+// keys, the id a new object gets, the external id's member and whether
+// the subject is an object (not a reference).
+func (p *planned) args(s Subject) []any {
 	want := "1"
 	if s.Ref {
 		want = "0"
 	}
-	p.args = []any{len(p.keys), candidate, member(s.System, s.Integration, s.ExternalID), want}
-	return p, nil
+	return []any{len(p.keys), NewID(s.Tenant, s.Object, p.candKind, p.candValue), member(s.System, s.Integration, s.ExternalID), want}
 }
 
 // Resolve gives each subject its canonical id, in two Redis pipelines (one
@@ -609,7 +619,7 @@ func (m *Map) script(ctx context.Context, pipe redis.Pipeliner, groups []group, 
 		args := []any{m.setKeyPrefix(grp.tenant)}
 		for _, i := range grp.subjects {
 			keys = append(keys, plans[i].keys...)
-			args = append(args, plans[i].args...)
+			args = append(args, plans[i].args(subjects[i])...)
 		}
 		return keys, args
 	})
