@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	reference "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/sluicehq/sluice/connectors/signature"
 	"github.com/sluicehq/sluice/connectors/standardwebhooks"
 	"github.com/sluicehq/sluice/consumers/deliver"
@@ -18,8 +20,9 @@ import (
 // TestEveryEventDeliveredOnceSigned sends events through a sink that
 // fails their first attempts in every way a destination fails: every event
 // is delivered exactly once, every request verifies with the destination's
-// secrets (v1 with the whsec_ secret, v1a with the whpk_ public key), and
-// every attempt is recorded.
+// secrets (v1 with the whsec_ secret, also through the Standard Webhooks
+// reference library; v1a with the whpk_ public key), and every attempt is
+// recorded.
 func TestEveryEventDeliveredOnceSigned(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
@@ -64,10 +67,18 @@ func TestEveryEventDeliveredOnceSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A receiver using the specification's own library, as it would.
+	ref, err := reference.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reqs := k.Requests()
 	for _, r := range reqs {
 		if _, err := v1a.Verify(signature.Request{Header: r.Header, Body: r.Body}, r.At); err != nil {
 			t.Errorf("request %s does not verify with the whpk_ public key: %v", r.ID, err)
+		}
+		if err := ref.Verify(r.Body, r.Header); err != nil {
+			t.Errorf("request %s does not verify with the Standard Webhooks reference library: %v", r.ID, err)
 		}
 		if got := r.Header.Get("Idempotency-Key"); got != r.ID {
 			t.Errorf("idempotency-key %q, want the webhook-id %q", got, r.ID)
