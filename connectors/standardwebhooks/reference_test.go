@@ -19,18 +19,7 @@ import (
 // fails both.
 func TestReferenceLibraryAgrees(t *testing.T) {
 	t.Parallel()
-	oldSecret, err := standardwebhooks.GenerateSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newSecret, err := standardwebhooks.GenerateSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sk, _, err := standardwebhooks.GenerateKeyPair()
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldSecret, newSecret, sk, _ := rotationKeys(t)
 	at := time.Now()
 	body := []byte(`{"type":"contact.updated","envelope":{"tenant_id":"acme"},"data":{"id":"con_1","email":"ada@example.com"}}`)
 	tampered := []byte(`{"type":"contact.updated","envelope":{"tenant_id":"acme"},"data":{"id":"con_2","email":"ada@example.com"}}`)

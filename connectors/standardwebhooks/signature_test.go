@@ -235,19 +235,28 @@ func TestPublishedVectors(t *testing.T) {
 
 // TestSignerRotation signs with every configured key and each receiver,
 // holding any one of them, accepts.
-func TestSignerRotation(t *testing.T) {
+// rotationKeys returns what a sender holds during a secret rotation: the
+// old and the new whsec_ secret, and a whsk_ secret key with its whpk_
+// public key.
+func rotationKeys(t *testing.T) (oldSecret, newSecret, sk, pk string) {
+	t.Helper()
 	oldSecret, err := standardwebhooks.GenerateSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
-	newSecret, err := standardwebhooks.GenerateSecret()
+	newSecret, err = standardwebhooks.GenerateSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, pk, err := standardwebhooks.GenerateKeyPair()
+	sk, pk, err = standardwebhooks.GenerateKeyPair()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return oldSecret, newSecret, sk, pk
+}
+
+func TestSignerRotation(t *testing.T) {
+	oldSecret, newSecret, sk, pk := rotationKeys(t)
 	s, err := standardwebhooks.NewSigner([]string{newSecret, oldSecret, sk})
 	if err != nil {
 		t.Fatal(err)
