@@ -125,9 +125,9 @@ func (r *Record) Emit(out *kgo.Record) {
 		return
 	}
 	for _, k := range [...]string{kafka.HeaderTenantID, kafka.HeaderEventID, kafka.HeaderTraceParent} {
-		if kafka.Header(out, k) == "" {
-			if v := kafka.Header(r.Raw, k); v != "" {
-				kafka.SetHeader(out, k, v)
+		if len(kafka.HeaderBytes(out, k)) == 0 {
+			if v := kafka.HeaderBytes(r.Raw, k); len(v) > 0 {
+				kafka.SetHeaderBytes(out, k, v) // shared: a consumed record's bytes do not change
 			}
 		}
 	}

@@ -102,17 +102,20 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		kafka.SetHeader(out, kafka.HeaderEventID, eventID)
 		kafka.SetHeader(out, kafka.HeaderEventType, eventType)
 		kafka.SetHeader(out, kafka.HeaderIntegration, it.ig.id)
-		if traceParent != "" {
+		// The source event's own header values are passed on as they are.
+		if tp := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceParent); len(tp) > 0 {
+			kafka.SetHeaderBytes(out, kafka.HeaderTraceParent, tp)
+		} else if traceParent != "" {
 			kafka.SetHeader(out, kafka.HeaderTraceParent, traceParent)
 		}
-		if ts := kafka.Header(it.r.Raw, kafka.HeaderTraceState); ts != "" {
-			kafka.SetHeader(out, kafka.HeaderTraceState, ts)
+		if ts := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceState); len(ts) > 0 {
+			kafka.SetHeaderBytes(out, kafka.HeaderTraceState, ts)
 		}
-		received := kafka.Header(it.r.Raw, kafka.HeaderReceivedAt)
-		if received == "" {
-			received = it.env.ReceivedAt.UTC().Format(receivedAtLayout)
+		if received := kafka.HeaderBytes(it.r.Raw, kafka.HeaderReceivedAt); len(received) > 0 {
+			kafka.SetHeaderBytes(out, kafka.HeaderReceivedAt, received)
+		} else {
+			kafka.SetHeader(out, kafka.HeaderReceivedAt, it.env.ReceivedAt.UTC().Format(receivedAtLayout))
 		}
-		kafka.SetHeader(out, kafka.HeaderReceivedAt, received)
 		kafka.SetHeader(out, kafka.HeaderLane, it.ig.lane)
 		it.outs = append(it.outs, out)
 	}

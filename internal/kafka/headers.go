@@ -49,15 +49,32 @@ func Header(r *kgo.Record, key string) string {
 	return ""
 }
 
+// HeaderBytes returns the value of the first header with key, or nil,
+// without copying it: for passing a header on to another record.
+func HeaderBytes(r *kgo.Record, key string) []byte {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
 // SetHeader replaces the header with key, or adds it.
 func SetHeader(r *kgo.Record, key, value string) {
+	SetHeaderBytes(r, key, []byte(value))
+}
+
+// SetHeaderBytes replaces the header with key, or adds it, with value
+// itself (not a copy): value must not change afterwards.
+func SetHeaderBytes(r *kgo.Record, key string, value []byte) {
 	for i := range r.Headers {
 		if r.Headers[i].Key == key {
-			r.Headers[i].Value = []byte(value)
+			r.Headers[i].Value = value
 			return
 		}
 	}
-	r.Headers = append(r.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: key, Value: value})
 }
 
 // HeaderInt returns the integer value of the header with key, or def when

@@ -74,6 +74,15 @@ func TestHeaders(t *testing.T) {
 	if got := HeaderInt(r, HeaderEventID, 7); got != 7 {
 		t.Errorf("missing header default = %d", got)
 	}
+	out := &kgo.Record{}
+	SetHeaderBytes(out, HeaderTenantID, HeaderBytes(r, HeaderTenantID))
+	SetHeaderBytes(out, HeaderTenantID, HeaderBytes(r, HeaderTenantID))
+	if len(out.Headers) != 1 || Header(out, HeaderTenantID) != "acme" {
+		t.Errorf("passed on: %v", out.Headers)
+	}
+	if HeaderBytes(r, HeaderTraceParent) != nil {
+		t.Errorf("a missing header's bytes are not nil")
+	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
