@@ -36,9 +36,18 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		ids[o.Name] = resolutions[it.first+i].ID
 	}
 	refIdx := it.first + len(it.objects)
-	traceParent := kafka.Header(it.r.Raw, kafka.HeaderTraceParent)
+	// The source event's header values, passed on to each event as they
+	// are; the trace context falls back to the envelope's.
+	traceParentHdr := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceParent)
+	traceParent := string(traceParentHdr)
 	if traceParent == "" && it.env.TraceParent != nil {
 		traceParent = *it.env.TraceParent
+		traceParentHdr = []byte(traceParent)
+	}
+	traceState := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceState)
+	received := kafka.HeaderBytes(it.r.Raw, kafka.HeaderReceivedAt)
+	if len(received) == 0 {
+		received = []byte(it.env.ReceivedAt.UTC().Format(receivedAtLayout))
 	}
 	for i := range it.objects {
 		o := &it.objects[i]
@@ -102,20 +111,13 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		kafka.SetHeader(out, kafka.HeaderEventID, eventID)
 		kafka.SetHeader(out, kafka.HeaderEventType, eventType)
 		kafka.SetHeader(out, kafka.HeaderIntegration, it.ig.id)
-		// The source event's own header values are passed on as they are.
-		if tp := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceParent); len(tp) > 0 {
-			kafka.SetHeaderBytes(out, kafka.HeaderTraceParent, tp)
-		} else if traceParent != "" {
-			kafka.SetHeader(out, kafka.HeaderTraceParent, traceParent)
+		if len(traceParentHdr) > 0 {
+			kafka.SetHeaderBytes(out, kafka.HeaderTraceParent, traceParentHdr)
 		}
-		if ts := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceState); len(ts) > 0 {
-			kafka.SetHeaderBytes(out, kafka.HeaderTraceState, ts)
+		if len(traceState) > 0 {
+			kafka.SetHeaderBytes(out, kafka.HeaderTraceState, traceState)
 		}
-		if received := kafka.HeaderBytes(it.r.Raw, kafka.HeaderReceivedAt); len(received) > 0 {
-			kafka.SetHeaderBytes(out, kafka.HeaderReceivedAt, received)
-		} else {
-			kafka.SetHeader(out, kafka.HeaderReceivedAt, it.env.ReceivedAt.UTC().Format(receivedAtLayout))
-		}
+		kafka.SetHeaderBytes(out, kafka.HeaderReceivedAt, received)
 		kafka.SetHeader(out, kafka.HeaderLane, it.ig.lane)
 		it.outs = append(it.outs, out)
 	}
