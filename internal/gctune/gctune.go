@@ -67,5 +67,16 @@ func current() int {
 	return p
 }
 
+// Saved returns a function that puts back the GOGC and soft memory limit
+// in effect now: for a test or benchmark that runs with Apply's settings
+// for a while.
+func Saved() (restore func()) {
+	p, l := current(), debug.SetMemoryLimit(-1)
+	return func() {
+		debug.SetGCPercent(p)
+		debug.SetMemoryLimit(l)
+	}
+}
+
 // NoLimit reports whether s has no soft memory limit.
 func (s Settings) NoLimit() bool { return s.MemoryLimit <= 0 || s.MemoryLimit == math.MaxInt64 }

@@ -9,11 +9,7 @@ import (
 // restore puts back the collector settings the test process had.
 func restore(t *testing.T) {
 	t.Helper()
-	p, l := current(), debug.SetMemoryLimit(-1)
-	t.Cleanup(func() {
-		debug.SetGCPercent(p)
-		debug.SetMemoryLimit(l)
-	})
+	t.Cleanup(Saved())
 }
 
 // unsetenv removes key for the test, putting it back after.

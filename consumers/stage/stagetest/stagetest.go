@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"testing"
@@ -263,12 +262,7 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 // default.
 func DeployedGC(b testing.TB) int {
 	b.Helper()
-	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
-	debug.SetGCPercent(gc)
-	b.Cleanup(func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	})
+	b.Cleanup(gctune.Saved())
 	s, err := gctune.Apply()
 	if err != nil {
 		b.Logf("stagetest: %v", err)
