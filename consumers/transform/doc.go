@@ -24,23 +24,19 @@
 //     (duplicates, unmapped events, Redis round trips).
 //  2. prefetch starts, in the background, decoding each record (the Avro
 //     serde, against the schema registry) and mapping it with its
-//     integration's mapping (package mapping), spread over the cores. A
-//     large batch is prepared in up to four chunks of at least 128
-//     records; as soon as a chunk is mapped, its objects' canonical ids
-//     are resolved (package identity, two Redis round trips per chunk)
-//     while the next chunk is decoded.
+//     integration's mapping (package mapping), spread over the cores,
+//     then resolving the objects' canonical ids (package identity, two
+//     Redis round trips for the batch).
 //  3. dedupe (consumers/dedupe) claims each event by tenant, stage and
 //     source event id in Redis, while the decoding runs; a copy of an
 //     event already transformed is skipped.
-//  4. Handle takes the chunks in order: it waits for a chunk's
-//     identities, fills in each object's tenant, id, external ids (every
-//     id it has in every system) and references (an order's account and
-//     contact) and encodes its canonical events, while later chunks are
-//     still being decoded or resolved. Then it emits the events in record
-//     order, with the identity bindings they rely on that may not be in
-//     the topic yet. Records are failed or skipped only once every chunk
-//     is through, so a batch that must come again (the registry or Redis
-//     is down) leaves nothing decided.
+//  4. Handle waits for the identities, fills in each object's tenant,
+//     id, external ids (every id it has in every system) and references
+//     (an order's account and contact), encodes the canonical events and
+//     emits them in record order, with the identity bindings they rely on
+//     that may not be in the topic yet. Records are failed or skipped only
+//     then, so a batch that must come again (the registry or Redis is
+//     down) leaves nothing decided.
 //
 // After the commit, the identity bindings written are confirmed durable
 // in Redis, and dedupe marks the events done.

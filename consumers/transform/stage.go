@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -231,106 +230,54 @@ type stitch struct {
 }
 
 // work is the decoding, mapping and identity resolution of a batch's
-// records, begun before dedupe claims them (see prefetch) or by Handle.
-// The records are prepared in chunks, one after the other, and each
-// chunk's identities are resolved as soon as it is mapped, so that the
-// Redis round trips of one chunk overlap the decoding of the next and the
-// encoding of the one before.
+// records, begun in the background before dedupe claims them (see
+// prefetch) or by Handle.
 type work struct {
 	index    map[*stage.Record]int
 	prepared []*item
 	errs     []error
-	chunks   []*chunk
-	// stop tells the preparer that Handle gave up on the batch.
-	stop atomic.Bool
-	// all is done when the preparer and every resolution have returned.
-	all sync.WaitGroup
-}
-
-// chunk is a run of a batch's records, prepared and resolved together.
-type chunk struct {
-	lo, hi int
-	// failed is an unclassified error of decoding (the registry is
-	// down): the batch's.
+	// failed is an unclassified error of decoding (the registry is down):
+	// the batch's.
 	failed   error
 	subjects []identity.Subject
-	done     chan struct{} // closed when res and resErr are set
+	done     chan struct{} // closed when the records are prepared and resolved
 	res      identity.Result
 	resErr   error
 }
 
 type workKey struct{}
 
-// chunkRecords is the fewest records worth a chunk of their own: a chunk
-// costs two Redis round trips (identity resolve), however small.
-const chunkRecords = 128
-
-// pipelineDepth is how many chunks a large batch is cut into.
-const pipelineDepth = 4
-
-// begin starts preparing recs, chunk after chunk, each spread over the
-// cores, and resolving each chunk's identities once it is prepared. It
-// returns at once.
+// begin starts decoding and mapping recs, spread over the cores, then
+// resolving their identities, in the background; w.done closes when all
+// is done.
 func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 	w := &work{
 		index:    make(map[*stage.Record]int, len(recs)),
 		prepared: make([]*item, len(recs)),
 		errs:     make([]error, len(recs)),
+		done:     make(chan struct{}),
 	}
 	for i, r := range recs {
 		w.index[r] = i
 	}
-	size := max(chunkRecords, (len(recs)+pipelineDepth-1)/pipelineDepth)
-	for lo := 0; lo < len(recs); lo += size {
-		w.chunks = append(w.chunks, &chunk{lo: lo, hi: min(lo+size, len(recs)), done: make(chan struct{})})
-	}
-	w.all.Add(1)
 	go func() {
-		defer w.all.Done()
-		for _, c := range w.chunks {
-			if w.stop.Load() {
-				c.failed = errStopped
-				close(c.done)
+		defer close(w.done)
+		parallel(len(recs), func(i int) { w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i]) })
+		for i, it := range w.prepared {
+			if err := w.errs[i]; err != nil {
+				if !isClassified(err) && w.failed == nil {
+					w.failed = err
+				}
 				continue
 			}
-			s.prepareChunk(ctx, w, recs, c)
+			it.first = len(w.subjects)
+			w.subjects = append(w.subjects, s.subjects(it)...)
+		}
+		if w.failed == nil && len(w.subjects) > 0 {
+			w.res, w.resErr = s.ids.Resolve(ctx, w.subjects)
 		}
 	}()
 	return w
-}
-
-// errStopped fails the chunks left unprepared once Handle gave up on the
-// batch; nobody reads it.
-var errStopped = errors.New("transform: batch abandoned")
-
-// prepareChunk decodes and maps the records of c and starts resolving
-// their identities; c.done closes when they are resolved.
-func (s *Stage) prepareChunk(ctx context.Context, w *work, recs []*stage.Record, c *chunk) {
-	parallel(c.hi-c.lo, func(i int) {
-		i += c.lo
-		w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i])
-	})
-	for i := c.lo; i < c.hi; i++ {
-		it, err := w.prepared[i], w.errs[i]
-		if err != nil {
-			if !isClassified(err) && c.failed == nil {
-				c.failed = err
-			}
-			continue
-		}
-		it.first = len(c.subjects)
-		c.subjects = append(c.subjects, s.subjects(it)...)
-	}
-	if c.failed != nil || len(c.subjects) == 0 {
-		close(c.done)
-		return
-	}
-	w.all.Add(1)
-	go func() {
-		defer w.all.Done()
-		defer close(c.done)
-		c.res, c.resErr = s.ids.Resolve(ctx, c.subjects)
-	}()
 }
 
 // prefetch is the stage's middleware outside dedupe: it starts decoding,
@@ -342,53 +289,41 @@ func (s *Stage) prefetch() stage.Middleware {
 	return func(next stage.Handler) stage.Handler {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
 			w := s.begin(ctx, b.Records)
-			defer w.all.Wait()
-			defer w.stop.Store(true)
+			defer func() { <-w.done }()
 			return next.Handle(context.WithValue(ctx, workKey{}, w), b)
 		})
 	}
 }
 
 // Handle maps a batch of source events to canonical events: decode,
-// map, stitch identities (two Redis round trips per chunk of the batch),
-// encode, and emit the canonical events with the identity bindings they
-// rely on, in the batch's transaction.
+// map, stitch identities (two Redis round trips for the batch), encode,
+// and emit the canonical events with the identity bindings they rely on,
+// in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
 	w, ok := ctx.Value(workKey{}).(*work)
 	if !ok {
 		w = s.begin(ctx, b.Records)
-		defer w.all.Wait()
-		defer w.stop.Store(true)
 	}
-	// The batch's records by chunk, in order: dedupe may have taken some
-	// out.
-	byChunk := make([][]*stage.Record, len(w.chunks))
-	size := 0
-	if len(w.chunks) > 0 {
-		size = w.chunks[0].hi - w.chunks[0].lo
+	<-w.done
+	if st != nil {
+		st.trips.Add(int64(w.res.RoundTrips))
 	}
+	if w.failed != nil {
+		return w.failed // a dependency is down: the batch comes again
+	}
+	items := make([]*item, 0, len(b.Records))
 	for _, r := range b.Records {
 		i, ok := w.index[r]
 		if !ok {
 			return fmt.Errorf("transform: a record of the batch was not prepared")
 		}
-		byChunk[i/size] = append(byChunk[i/size], r)
+		if it := w.prepared[i]; w.errs[i] == nil && len(it.objects) > 0 {
+			items = append(items, it)
+		}
 	}
-	var items []*item
-	for n, c := range w.chunks {
-		<-c.done
-		if st != nil {
-			st.trips.Add(int64(c.res.RoundTrips))
-		}
-		if c.failed != nil {
-			return c.failed // a dependency is down: the batch comes again
-		}
-		built, err := s.buildChunk(ctx, w, c, byChunk[n])
-		if err != nil {
-			return err
-		}
-		items = append(items, built...)
+	if err := s.buildAll(ctx, w, items); err != nil {
+		return err
 	}
 	// Only now that the batch will not come again are records decided.
 	for _, r := range b.Records {
@@ -412,40 +347,32 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	return nil
 }
 
-// buildChunk builds the canonical events of the records of c that were
-// mapped to objects, and returns their items; an item whose events could
-// not be built holds the error (classified) in err. The error returned is
-// the batch's.
-func (s *Stage) buildChunk(ctx context.Context, w *work, c *chunk, recs []*stage.Record) ([]*item, error) {
-	items := make([]*item, 0, len(recs))
-	for _, r := range recs {
-		i := w.index[r]
-		if it := w.prepared[i]; w.errs[i] == nil && len(it.objects) > 0 {
-			items = append(items, it)
-		}
-	}
+// buildAll builds the canonical events of items; an item whose events
+// could not be built holds the error (classified) in err. The error
+// returned is the batch's.
+func (s *Stage) buildAll(ctx context.Context, w *work, items []*item) error {
 	if len(items) == 0 {
-		return nil, nil
+		return nil
 	}
-	if c.resErr != nil {
-		if errors.Is(c.resErr, identity.ErrSubject) {
+	if w.resErr != nil {
+		if errors.Is(w.resErr, identity.ErrSubject) {
 			// Cannot happen with a compiled mapping; never hold the
 			// partition up for it.
-			return nil, stage.Permanent(c.resErr)
+			return stage.Permanent(w.resErr)
 		}
-		return nil, c.resErr
+		return w.resErr
 	}
 	errs := make([]error, len(items))
-	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], c.res.Resolutions) })
+	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], w.res.Resolutions) })
 	for i, it := range items {
 		if err := errs[i]; err != nil {
 			if !isClassified(err) {
-				return nil, err // the registry is down: the batch comes again
+				return err // the registry is down: the batch comes again
 			}
 			it.err = err
 		}
 	}
-	return items, nil
+	return nil
 }
 
 // emit emits the items' canonical events in record order, each identity

@@ -379,14 +379,14 @@ integrations:
 	}
 }
 
-// TestLargeBatchesAreHandledInChunks sends 700 shop orders to one
-// partition, so that batches are cut into chunks that are decoded,
-// stitched and encoded one after the other, with resends (which dedupe
-// takes out of the batch) and an order the mapping cannot map among
-// them. Every order has its order and contact once, one customer one
-// contact id (whichever chunk saw it first), each order refers to its
-// customer's contact, and the bad order is dead-lettered alone.
-func TestLargeBatchesAreHandledInChunks(t *testing.T) {
+// TestLargeBatchesStitchEveryRecord sends 700 shop orders to one
+// partition, so that batches of hundreds of records are prepared and
+// stitched together, with resends (which dedupe takes out of the batch
+// after it was prepared) and an order the mapping cannot map among them.
+// Every order has its order and contact once, one customer one contact
+// id, each order refers to its customer's contact, and the bad order is
+// dead-lettered alone.
+func TestLargeBatchesStitchEveryRecord(t *testing.T) {
 	t.Parallel()
 	const orders, customers = 700, 90
 	e := transformtest.NewEnv(t, transformtest.Config{
@@ -424,7 +424,7 @@ func TestLargeBatchesAreHandledInChunks(t *testing.T) {
 	dead := stagetest.WaitRecords(t, e.Kafka, kafka.DLQTopic(e.Name), 1, time.Minute)
 	evs := waitCanonical(t, e, st, 2*orders)
 	if got := largest.Load(); got < 300 {
-		t.Fatalf("the largest batch held %d records; the test needs batches of several chunks", got)
+		t.Fatalf("the largest batch held %d records; the test needs batches of hundreds", got)
 	}
 	if kafka.Header(dead[0], kafka.HeaderEventID) != bad.Envelope.EventID {
 		t.Errorf("dead-lettered %s, want the bad order %s", kafka.Header(dead[0], kafka.HeaderEventID), bad.Envelope.EventID)
