@@ -36,10 +36,10 @@ import (
 // plain-cpu-us/event) is the test process's, so it includes the sink's
 // share, the same in both; the broker's and Redis's are not in it. Both
 // run with the garbage collector set up as the sluice binary sets it
-// (stagetest.DeployedGC; the gogc metric says which GOGC). BenchmarkDeliver also
-// reports the latency it adds to one event: from the broker taking it to
-// the sink receiving it, sent one at a time, beside a plain client's
-// send-to-receive time in the same run.
+// (stagetest.DeployedGC; the gogc metric says which GOGC).
+// BenchmarkDeliver also reports the latency it adds to one event: from
+// the broker taking it to the sink receiving it, sent one at a time,
+// beside a plain client's send-to-receive time in the same run.
 const (
 	benchConcurrency = 16
 	benchTenants     = 50
@@ -283,9 +283,9 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.InputTopic(func(string, string) string { return topic }))
 	start(b, s)
 	// committed waits until the stage committed n events (whatever
-	// became of them), so that each
-	// event meets an idle stage, as each request of the plain client
-	// below starts after the previous one's answer.
+	// became of them), so that each event meets an idle stage, as each
+	// request of the plain client below starts after the previous one's
+	// answer.
 	committed := func(n int) {
 		testkit.CheckFor(b, time.Minute, 200*time.Microsecond, func() error {
 			if got := metric(b, reg, "sluice_stage_records_total", nil); got < float64(n) {

@@ -102,9 +102,10 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 // it (stagetest.DeployedGC; the gogc metric says which GOGC).
 //
 // It also reports the CPU time the test process spent per record in each
-// (cpu-us/record, bare-cpu-us/record): the stage's own work, steadier
-// than a rate on a shared machine. The broker's and Redis's CPU are not
-// in it.
+// (cpu-us/record, bare-cpu-us/record): the stage's own work. Between runs
+// made close together it varies far less than a rate; over hours it
+// drifts with the load on a shared host. The broker's and Redis's CPU
+// are not in it.
 //
 // cold: an empty identity map, so every event brings a new CRM contact
 // id (bound, written to the identity topic and confirmed) and a quarter
