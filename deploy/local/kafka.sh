@@ -2,15 +2,19 @@
 # kafka.sh: a real Apache Kafka 4.x broker for local work and CI, without Docker.
 #
 #   deploy/local/kafka.sh start     install (once) and start; waits until the broker answers
+#   deploy/local/kafka.sh start --fresh
+#                                   the same, from an empty log dir: a broker these scripts
+#                                   started is stopped and its topics deleted first (CI)
 #   deploy/local/kafka.sh stop      stop it
 #   deploy/local/kafka.sh status    version, pid, addresses
 #   deploy/local/kafka.sh version   the running broker's version (from its log)
 #   deploy/local/kafka.sh topics    list topics with the Kafka tools (a real metadata request)
 #   deploy/local/kafka.sh reset     stop, delete every topic and record, start empty
 #
-# Tests create uniquely named topics and leave them; each full run adds about
-# 2,000 partitions, each holding open files. After many runs on one broker,
-# reset it (CI starts from an empty one).
+# Tests and benchmarks create uniquely named topics and delete them when they
+# pass; failed ones keep theirs for inspection. Every partition holds open
+# files and lengthens the broker's start, so reset a broker that has
+# gathered many (CI starts from an empty one).
 #
 # One KRaft node, broker and controller in one JVM: clients on 127.0.0.1:9092,
 # controller on 127.0.0.1:9093. The broker's jars come from Maven Central with
@@ -20,7 +24,8 @@
 # packages when they are missing and the script runs as root.
 #
 # Environment: KAFKA_VERSION (default 4.4.0, needs Java 17), KAFKA_HEAP_OPTS
-# (default -Xms256m -Xmx1g), KAFKA_START_TIMEOUT (seconds, default 90),
+# (default -Xms256m -Xmx1g), KAFKA_START_TIMEOUT (seconds; default 90, plus a
+# second per 50 partitions already in the log dir, which the broker loads),
 # SLUICE_CACHE, SLUICE_STATE, SLUICE_MAVEN_REPO (Maven's local repository,
 # default $SLUICE_CACHE/maven so the whole download is in one cache).
 set -euo pipefail
@@ -36,7 +41,6 @@ HOST=127.0.0.1
 PORT=9092
 CONTROLLER_PORT=9093
 HEAP=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
-TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
 HOME_DIR=$SLUICE_CACHE/kafka/$VERSION
 LIBS=$HOME_DIR/libs
@@ -262,6 +266,10 @@ format_storage() {
 
 running() { pid_alive "$PIDFILE" kafka.Kafka; }
 
+partitions() { # how many partition directories the log dir holds
+	find "$DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l
+}
+
 # raise_open_files lifts this shell's open-file limit (inherited by the
 # broker) as far as it may go, up to 1048576.
 raise_open_files() {
@@ -272,10 +280,10 @@ raise_open_files() {
 	[[ $hard == unlimited ]] && hard=$want
 	ulimit -n "$((hard < want ? hard : want))" 2>/dev/null || true
 	say "open-file limit for the broker: $(ulimit -n)"
-	# Each partition keeps several files open; tests create topics and
-	# never delete them, so a long-used data dir can exhaust the limit.
+	# Each partition keeps several files open; a long-used data dir can
+	# exhaust the limit.
 	local parts
-	parts=$(find "$DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)
+	parts=$(partitions)
 	if ((parts * 2 > $(ulimit -n))); then
 		say "WARNING: $parts partitions in $DATA against an open-file limit of $(ulimit -n); the broker may run out of files. Start afresh with: $0 reset"
 	fi
@@ -302,7 +310,20 @@ print_usage_hint() {
 }
 
 start() {
+	local fresh=0
+	case ${1:-} in
+	"") ;;
+	--fresh) fresh=1 ;;
+	*) die "unknown option $1 for start (want --fresh)" ;;
+	esac
 	with_lock kafka
+	if ((fresh)); then
+		if running; then
+			stop_pid "$PIDFILE" "Kafka" 60
+		fi
+		say "starting from an empty log dir: deleting $DATA"
+		rm -rf "$DATA"
+	fi
 	if running; then
 		say "already running"
 		print_usage_hint
@@ -322,7 +343,10 @@ start() {
 	[[ -f $LOG ]] && mv -f "$LOG" "$LOG.prev"
 	: >"$OUT"
 	say "starting Kafka $VERSION (KRaft, broker+controller) with $HEAP"
-	local t0=$SECONDS
+	local t0=$SECONDS parts timeout
+	# The broker loads every partition of its log dir before it answers.
+	parts=$(partitions)
+	timeout=${KAFKA_START_TIMEOUT:-$((90 + parts / 50))}
 	# Every partition holds open files; a test suite creates thousands of
 	# partitions, more than a default limit of open files allows (the
 	# broker then stops accepting connections: "Too many open files").
@@ -337,7 +361,7 @@ start() {
 	local pid=$!
 	echo "$pid" >"$PIDFILE"
 	local i up=0
-	for ((i = 0; i < TIMEOUT * 2; i++)); do
+	for ((i = 0; i < timeout * 2; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			show_log "$OUT" 30
 			show_log "$LOG" 40
@@ -353,7 +377,7 @@ start() {
 	if ((!up)); then
 		show_log "$OUT" 20
 		show_log "$LOG" 40
-		die "Kafka did not come up on $HOST:$PORT within ${TIMEOUT}s (still running as pid $(<"$PIDFILE"); stop it with $here/kafka.sh stop)"
+		die "Kafka did not come up on $HOST:$PORT within ${timeout}s, with $parts partitions to load (still running as pid $(<"$PIDFILE"); stop it with $here/kafka.sh stop)"
 	fi
 	# A real request through the admin client, not only an open port.
 	if ! topics >"$STATE/check.out" 2>&1; then
@@ -390,26 +414,21 @@ status() {
 }
 
 case ${1:-} in
-start) start ;;
+start) start "${2:-}" ;;
 stop) stop ;;
 status) status ;;
 version)
 	running || die "not running"
 	broker_version
 	;;
-reset)
-	stop
-	say "deleting $DATA"
-	rm -rf "$DATA"
-	start
-	;;
+reset) start --fresh ;;
 topics)
 	running || die "not running"
 	ensure_java
 	topics
 	;;
 *)
-	echo "usage: $0 start|stop|status|version|topics|reset" >&2
+	echo "usage: $0 start [--fresh]|stop|status|version|topics|reset" >&2
 	exit 2
 	;;
 esac

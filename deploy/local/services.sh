@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # services.sh: the real services sluice's tests and roles use, without Docker.
 #
-#   deploy/local/services.sh start [kafka] [redis] [postgres]   install (once) and start; default all three
+#   deploy/local/services.sh start [--fresh] [kafka] [redis] [postgres]
+#                                      install (once) and start; default all three;
+#                                      --fresh starts Kafka from an empty log dir
 #   deploy/local/services.sh stop  [kafka] [redis] [postgres]
 #   deploy/local/services.sh status
 #   deploy/local/services.sh env       export lines for the running services:
@@ -52,7 +54,11 @@ env_lines() { # export lines for the services that run
 }
 
 start() {
-	local want=() s t0=$SECONDS rc=0 kpid="" kout="$SLUICE_STATE/kafka-start.out"
+	local want=() s t0=$SECONDS rc=0 kpid="" kout="$SLUICE_STATE/kafka-start.out" kargs=()
+	if [[ ${1:-} == --fresh ]]; then
+		kargs=(--fresh)
+		shift
+	fi
 	pick "$@" >/dev/null
 	mapfile -t want < <(pick "$@")
 	mkdir -p "$SLUICE_STATE"
@@ -78,7 +84,7 @@ start() {
 		say "starting kafka in the background (output follows when it is up)"
 		(
 			t=$SECONDS
-			if "$here/kafka.sh" start; then
+			if "$here/kafka.sh" start "${kargs[@]}"; then
 				echo "[kafka] took $((SECONDS - t))s"
 			else
 				r=$?
@@ -143,7 +149,7 @@ stop) stop "$@" ;;
 status) status ;;
 env) env_lines ;;
 *)
-	echo "usage: $0 start|stop [kafka] [redis] [postgres] | status | env" >&2
+	echo "usage: $0 start [--fresh] [kafka] [redis] [postgres] | stop [kafka] [redis] [postgres] | status | env" >&2
 	exit 2
 	;;
 esac

@@ -134,3 +134,92 @@ func (k *Kafka) Records(t testing.TB, topic string) []*kgo.Record {
 	}
 	return out
 }
+
+// dropKafkaNamesAtEnd deletes, when t ends, the topics and consumer groups
+// of the broker in KAFKA_BROKERS whose names hold token as a whole word
+// (not inside a longer run of hex digits). A failed test keeps them for
+// inspection. Deleting is housekeeping: a failure is logged, not fatal.
+func dropKafkaNamesAtEnd(t testing.TB, token string) {
+	env := os.Getenv("KAFKA_BROKERS")
+	if env == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("testkit: keeping the topics and groups named with %s for inspection", token)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(env, ",")...))
+		if err != nil {
+			t.Logf("testkit: drop topics of %s: %v", token, err)
+			return
+		}
+		defer cl.Close()
+		if err := dropNamed(ctx, kadm.NewClient(cl), token); err != nil {
+			t.Logf("testkit: drop topics and groups of %s: %v", token, err)
+		}
+	})
+}
+
+// dropNamed deletes the topics and groups whose names hold token.
+func dropNamed(ctx context.Context, adm *kadm.Client, token string) error {
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for _, name := range topics.Names() {
+		if holdsToken(name, token) {
+			drop = append(drop, name)
+		}
+	}
+	if len(drop) > 0 {
+		resp, err := adm.DeleteTopics(ctx, drop...)
+		if err != nil {
+			return err
+		}
+		if err := resp.Error(); err != nil {
+			return err
+		}
+	}
+	groups, err := adm.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	drop = drop[:0]
+	for _, name := range groups.Groups() {
+		if holdsToken(name, token) {
+			drop = append(drop, name)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	resp, err := adm.DeleteGroups(ctx, drop...)
+	if err != nil {
+		return err
+	}
+	return resp.Error()
+}
+
+// holdsToken reports whether token occurs in name with no hex digit right
+// before or after it.
+func holdsToken(name, token string) bool {
+	for i := 0; ; {
+		j := strings.Index(name[i:], token)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(token)
+		if (start == 0 || !isHex(name[start-1])) && (end == len(name) || !isHex(name[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

@@ -29,20 +29,34 @@ import (
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
-// Name returns a name unique to this test run, built from prefix and the
-// test's name, safe for Kafka topics, consumer groups and Redis keys.
+// Name returns a name unique to this test run, built from prefix, the
+// test's name and a Token, safe for Kafka topics, consumer groups and Redis
+// keys.
 func Name(t testing.TB, prefix string) string {
 	t.Helper()
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatalf("testkit: random name: %v", err)
-	}
 	name := unsafeChars.ReplaceAllString(t.Name(), "-")
 	if len(name) > 60 {
 		name = name[len(name)-60:]
 	}
 	name = strings.Trim(name, "-.")
-	return fmt.Sprintf("%s.%s.%s", prefix, name, hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s.%s.%s", prefix, name, Token(t))
+}
+
+// Token returns 8 random lowercase hex digits for names unique to t.
+//
+// On a real broker (KAFKA_BROKERS) the topics and consumer groups whose
+// names hold the token are deleted when t ends, unless t failed: a shared
+// broker would otherwise gather thousands of partitions over a few runs,
+// and with them open files and start-up time.
+func Token(t testing.TB) string {
+	t.Helper()
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatalf("testkit: random name: %v", err)
+	}
+	token := hex.EncodeToString(b[:])
+	dropKafkaNamesAtEnd(t, token)
+	return token
 }
 
 // Context returns a context that ends when the test ends or after timeout,

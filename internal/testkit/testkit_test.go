@@ -3,6 +3,8 @@ package testkit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,4 +102,73 @@ func TestPostgres(t *testing.T) {
 		t.Fatal("empty server version")
 	}
 	t.Logf("postgres %s", version)
+}
+
+func TestHoldsToken(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"st.TestX.0a1b2c3d", true},
+		{"st.TestX.0a1b2c3d.retry.1", true},
+		{"sluice.in.crm-0a1b2c3d-0", true},
+		{"0a1b2c3d", true},
+		{"st.TestX.f0a1b2c3d", false},
+		{"st.TestX.0a1b2c3de.in", false},
+		{"st.TestX.0a1b2c3e", false},
+	} {
+		if got := holdsToken(c.name, "0a1b2c3d"); got != c.want {
+			t.Errorf("holdsToken(%q) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A passing test's named topics and groups leave the shared broker with it.
+func TestNamedTopicsAndGroupsGoWithTheTest(t *testing.T) {
+	t.Parallel()
+	k := NewKafka(t)
+	if !k.Real() {
+		t.Skip("an embedded cluster ends with its test; nothing to delete (set KAFKA_BROKERS)")
+	}
+	var topic, group string
+	t.Run("user", func(t *testing.T) {
+		topic = k.Topic(t, 1)
+		group = Name(t, "group")
+		ctx := Context(t, 60*time.Second)
+		p := k.Client(t, kgo.DefaultProduceTopic(topic))
+		if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+		c := k.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumerGroup(group),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+		if fs := c.PollFetches(ctx); fs.NumRecords() != 1 {
+			t.Fatalf("poll: %d records, errors %v", fs.NumRecords(), fs.Errors())
+		}
+		if err := c.CommitUncommittedOffsets(ctx); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		groups, err := k.Admin(t).ListGroups(ctx)
+		if err != nil || !slices.Contains(groups.Groups(), group) {
+			t.Fatalf("group %s not listed while in use (err %v)", group, err)
+		}
+	})
+	adm := k.Admin(t)
+	ctx := Context(t, 60*time.Second)
+	CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		topics, err := adm.ListTopics(ctx)
+		if err != nil {
+			return err
+		}
+		if topics.Has(topic) {
+			return fmt.Errorf("topic %s still there", topic)
+		}
+		groups, err := adm.ListGroups(ctx)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(groups.Groups(), group) {
+			return fmt.Errorf("group %s still there", group)
+		}
+		return nil
+	})
 }

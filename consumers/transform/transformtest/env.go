@@ -2,8 +2,6 @@ package transformtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -96,12 +94,6 @@ func (e *Env) validator(record string) (*avro.Validator, error) {
 	return v, nil
 }
 
-func random() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // NewEnv starts an environment for t.
 func NewEnv(t testing.TB, cfg Config) *Env {
 	t.Helper()
@@ -135,7 +127,7 @@ func NewEnv(t testing.TB, cfg Config) *Env {
 		}
 	}
 	y.WriteString("integrations:\n")
-	run := random()
+	run := testkit.Token(t)
 	for i, in := range cfg.Integrations {
 		id := fmt.Sprintf("%s-%s-%d", in.Source, run, i)
 		if _, ok := e.IDs[in.Source]; !ok {
