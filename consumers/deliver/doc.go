@@ -172,8 +172,9 @@
 //
 // Results: delivered, failed, rejected, gone, and produced (Kafka
 // destinations). A webhook attempt happened whether or not the batch's
-// transaction commits, so its record is produced at once, outside the
-// transaction, and the batch waits for the broker to take its records
+// transaction commits, so its record is produced outside the
+// transaction, by a producer that lingers 2ms to put several records in
+// one request, and the batch waits for the broker to take its records
 // before it commits; an aborted batch's attempts stay on record, and its
 // events are not sent again when their markers say they were delivered.
 // (Record.Emit could not carry them: a failed record emits nothing.) A
