@@ -210,7 +210,7 @@ func TestGoneDisablesTheDestination(t *testing.T) {
 	if msg := dls["acme-0"][kafka.HeaderErrorMessage]; !strings.Contains(msg, "410") || !strings.Contains(msg, "enable") {
 		t.Errorf("dead letter says %q", msg)
 	}
-	if got := metric(t, reg, "sluice_deliver_disabled", map[string]string{"destination": d.Config.ID}); got != 1 {
+	if got := testkit.Metric(t, reg, "sluice_deliver_disabled", map[string]string{"destination": d.Config.ID}); got != 1 {
 		t.Errorf("sluice_deliver_disabled = %v, want 1", got)
 	}
 	st := destinationStatus(t, admin.URL, d.Config.ID)
@@ -242,7 +242,7 @@ func TestGoneDisablesTheDestination(t *testing.T) {
 	}
 	stagetest.Produce(t, e.k, topic, event("acme", 2, "contact.created"))
 	waitDelivered(t, k, []string{"acme-2"}, 60*time.Second)
-	if got := metric(t, reg, "sluice_deliver_disabled", map[string]string{"destination": d.Config.ID}); got != 0 {
+	if got := testkit.Metric(t, reg, "sluice_deliver_disabled", map[string]string{"destination": d.Config.ID}); got != 0 {
 		t.Errorf("sluice_deliver_disabled = %v after enable, want 0", got)
 	}
 }

@@ -235,7 +235,7 @@ func BenchmarkDeliver(b *testing.B) {
 				cpu += c1 - c0
 				// Let the last transaction commit before stopping.
 				testkit.CheckFor(b, time.Minute, 20*time.Millisecond, func() error {
-					if got := metric(b, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got < float64(len(in)) {
+					if got := testkit.Metric(b, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got < float64(len(in)) {
 						return fmt.Errorf("%v of %d committed", got, len(in))
 					}
 					return nil
@@ -245,7 +245,7 @@ func BenchmarkDeliver(b *testing.B) {
 					b.Fatalf("delivered more than once: %d", len(dups))
 				}
 				took += window(k)
-				txns += metric(b, reg, "sluice_stage_transactions_total", map[string]string{"result": "committed"})
+				txns += testkit.Metric(b, reg, "sluice_stage_transactions_total", map[string]string{"result": "committed"})
 				b.StartTimer()
 			}
 			rate := float64(len(in)*b.N) / took.Seconds()
@@ -288,7 +288,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	// answer.
 	committed := func(n int) {
 		testkit.CheckFor(b, time.Minute, 200*time.Microsecond, func() error {
-			if got := metric(b, reg, "sluice_stage_records_total", nil); got < float64(n) {
+			if got := testkit.Metric(b, reg, "sluice_stage_records_total", nil); got < float64(n) {
 				return fmt.Errorf("%v of %d committed", got, n)
 			}
 			return nil

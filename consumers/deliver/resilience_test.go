@@ -51,7 +51,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 
 	state := map[string]string{"destination": d.Config.ID}
 	testkit.CheckFor(t, 60*time.Second, 20*time.Millisecond, func() error {
-		if got := metric(t, reg, "sluice_deliver_breaker_state", state); got != 2 {
+		if got := testkit.Metric(t, reg, "sluice_deliver_breaker_state", state); got != 2 {
 			return fmt.Errorf("breaker state %v, want 2 (open)", got)
 		}
 		return nil
@@ -63,7 +63,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	// more than once.
 	deferred := map[string]string{"destination": d.Config.ID, "reason": "circuit_open"}
 	testkit.CheckFor(t, 60*time.Second, 50*time.Millisecond, func() error {
-		if got := metric(t, reg, "sluice_deliver_deferred_total", deferred); got < 2*n {
+		if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", deferred); got < 2*n {
 			return fmt.Errorf("%v events deferred by the open breaker, want %d", got, 2*n)
 		}
 		return nil
@@ -76,7 +76,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	down.Store(false)
 	waitDelivered(t, k, ids(in), 60*time.Second)
 	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
-		if got := metric(t, reg, "sluice_deliver_breaker_state", state); got != 0 {
+		if got := testkit.Metric(t, reg, "sluice_deliver_breaker_state", state); got != 0 {
 			return fmt.Errorf("breaker state %v, want 0 (closed)", got)
 		}
 		return nil
@@ -258,7 +258,7 @@ func TestRateLimitHoldsAcrossInstances(t *testing.T) {
 		t.Errorf("%d requests within one second, limit %d/s with a burst of 1", worst, rate)
 	}
 	for name, reg := range map[string]*prometheus.Registry{"interactive": regA, "batch": regB} {
-		if got := metric(t, reg, "sluice_deliver_attempts_total", map[string]string{"result": deliver.ResultDelivered}); got != n {
+		if got := testkit.Metric(t, reg, "sluice_deliver_attempts_total", map[string]string{"result": deliver.ResultDelivered}); got != n {
 			t.Errorf("the %s instance delivered %v events, want %d", name, got, n)
 		}
 	}
@@ -294,7 +294,7 @@ func TestTenantRateLimitDoesNotHoldOthers(t *testing.T) {
 		t.Errorf("the noisy tenant's %d events all went before the quiet tenant's %d", got, len(quiet))
 	}
 	waitDelivered(t, k, ids(in), 90*time.Second)
-	if got := metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "rate_limit_tenant"}); got == 0 {
+	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "rate_limit_tenant"}); got == 0 {
 		t.Error("no event was deferred by the tenant limit")
 	}
 }
@@ -315,7 +315,7 @@ func TestBatchBudgetBoundsSlowBatches(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.BatchBudget(200*time.Millisecond)))
 	waitDelivered(t, k, ids(in), 60*time.Second)
-	if got := metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
+	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
 		t.Error("no event was deferred past the batch budget")
 	}
 	if dups := k.Duplicates(); len(dups) > 0 {

@@ -97,8 +97,8 @@ func TestKillMidBatch(t *testing.T) {
 	link.Restore()
 	close(release)
 	testkit.CheckFor(t, 60*time.Second, 100*time.Millisecond, func() error {
-		ended := metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "failed"}) +
-			metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "aborted"})
+		ended := testkit.Metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "failed"}) +
+			testkit.Metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "aborted"})
 		if ended < 1 {
 			return errors.New("the zombie's transaction has not ended yet")
 		}

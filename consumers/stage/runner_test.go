@@ -113,41 +113,6 @@ func TestRunnerCopiesEveryRecordOnce(t *testing.T) {
 	}
 }
 
-// metric returns the sum of the samples of the counter or gauge name whose
-// labels include labels.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			if c := m.GetCounter(); c != nil {
-				sum += c.GetValue()
-			}
-			if g := m.GetGauge(); g != nil {
-				sum += g.GetValue()
-			}
-		}
-	}
-	return sum
-}
-
 // checkDeadLetter checks the headers of a dead letter of input in.
 func checkDeadLetter(t *testing.T, stageName string, dl, in *kgo.Record, class, attempts, message string) {
 	t.Helper()
@@ -409,7 +374,7 @@ func TestRetryNotDueDoesNotBlock(t *testing.T) {
 	// The runner polls the retry record, finds it not due and pauses its
 	// partition; input keeps flowing.
 	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
-		if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got < 1 {
+		if got := testkit.Metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got < 1 {
 			return fmt.Errorf("the retry record has not been polled yet")
 		}
 		return nil
@@ -438,7 +403,7 @@ func TestRetryNotDueDoesNotBlock(t *testing.T) {
 	if tries < 1 || tries > 2 {
 		t.Errorf("the waiting record was handled %d times, want 1 (2 after an aborted first transaction)", tries)
 	}
-	if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got > 2 {
+	if got := testkit.Metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "not_due"}); got > 2 {
 		t.Errorf("the retry partition was paused %v times while waiting: the runner polls it in a loop", got)
 	}
 }
@@ -478,7 +443,7 @@ func TestBatchErrorBacksOffAndComesBack(t *testing.T) {
 	if aborts < failures || commits == 0 {
 		t.Errorf("%d abort hooks and %d commit hooks; want at least %d aborts and some commits", aborts, commits, failures)
 	}
-	if got := metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "backoff"}); got < failures {
+	if got := testkit.Metric(t, reg, "sluice_stage_pauses_total", map[string]string{"stage": e.name, "reason": "backoff"}); got < failures {
 		t.Errorf("%v backoff pauses, want at least %d", got, failures)
 	}
 	if dls := e.k.Records(t, kafka.DLQTopic(e.name)); len(dls) != 0 {

@@ -145,8 +145,8 @@ func TestKillMidBatch(t *testing.T) {
 	link.Restore()
 	close(release)
 	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		if metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "failed"})+
-			metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "aborted"}) < 1 {
+		if testkit.Metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "failed"})+
+			testkit.Metric(t, regA, "sluice_stage_transactions_total", map[string]string{"result": "aborted"}) < 1 {
 			return fmt.Errorf("the zombie's transaction has not ended")
 		}
 		return nil

@@ -26,6 +26,7 @@ import (
 	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
 )
 
 // TestStitchesOneCustomerFromTwoSources sends the same person through the
@@ -132,7 +133,7 @@ func TestDuplicatesAreDroppedAndReplaysKeepIDs(t *testing.T) {
 	if len(outs) != 2 || outs[0].Outcome != stage.OutcomeDone || outs[1].Outcome != stage.OutcomeSkipped || outs[1].Reason != "duplicate" {
 		t.Errorf("outcomes %+v; want done, then skipped as a duplicate", outs)
 	}
-	if got := metric(t, reg, "sluice_transform_duplicates_total", map[string]string{"tenant": "acme"}); got != 1 {
+	if got := testkit.Metric(t, reg, "sluice_transform_duplicates_total", map[string]string{"tenant": "acme"}); got != 1 {
 		t.Errorf("duplicates counted %v, want 1", got)
 	}
 
@@ -179,7 +180,7 @@ func TestMappingErrorsAreDeadLettered(t *testing.T) {
 	if kafka.Header(d, kafka.HeaderAttempts) != "1" {
 		t.Errorf("attempts %s, want 1: a mapping error is not retried", kafka.Header(d, kafka.HeaderAttempts))
 	}
-	if got := metric(t, reg, "sluice_transform_mapping_errors_total", map[string]string{"tenant": "globex"}); got != 1 {
+	if got := testkit.Metric(t, reg, "sluice_transform_mapping_errors_total", map[string]string{"tenant": "globex"}); got != 1 {
 		t.Errorf("mapping errors counted %v, want 1", got)
 	}
 }
@@ -305,14 +306,14 @@ func TestMetrics(t *testing.T) {
 		{"sluice_identity_resolutions_total", map[string]string{"object": "account", "outcome": "known"}, 1},
 	}
 	for _, c := range checks {
-		if got := metric(t, reg, c.name, c.labels); got != c.want {
+		if got := testkit.Metric(t, reg, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	if got := metric(t, reg, "sluice_transform_redis_round_trips", nil); got < 1 {
+	if got := testkit.Metric(t, reg, "sluice_transform_redis_round_trips", nil); got < 1 {
 		t.Errorf("no batch observed its Redis round trips")
 	}
-	if got := metric(t, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got != 2 {
+	if got := testkit.Metric(t, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got != 2 {
 		t.Errorf("stage counted %v done, want 2", got)
 	}
 }
