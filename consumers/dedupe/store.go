@@ -78,6 +78,7 @@ type Store struct {
 	scriptClaims atomic.Bool
 	results      *prometheus.CounterVec
 	errors       *prometheus.CounterVec
+	seconds      *prometheus.HistogramVec
 }
 
 // Opt configures a Store.
@@ -110,7 +111,12 @@ func (s *Store) register(reg prometheus.Registerer) error {
 		Name: "sluice_dedupe_errors_total",
 		Help: "Redis failures by operation (claim, settle, release).",
 	}, []string{"stage", "op"})
-	if err := errors.Join(telemetry.Register(reg, &s.results), telemetry.Register(reg, &s.errors)); err != nil {
+	s.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sluice_dedupe_seconds",
+		Help:    "Time of one batch's Redis work, by operation: claim (every round trip of Claim), settle (after a commit), release (after an abort).",
+		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 16),
+	}, []string{"stage", "op"})
+	if err := errors.Join(telemetry.Register(reg, &s.results), telemetry.Register(reg, &s.errors), telemetry.Register(reg, &s.seconds)); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
@@ -196,7 +202,9 @@ func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		return nil, nil
 	}
 	s.batches.Add(1)
+	began := time.Now()
 	out, err := s.claim(ctx, claims)
+	s.seconds.WithLabelValues(claims[0].Stage, "claim").Observe(time.Since(began).Seconds())
 	if err != nil {
 		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
 		return nil, fmt.Errorf("%w: claim: %w", ErrUnavailable, err)
@@ -293,12 +301,15 @@ func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
 	if len(done)+len(release) == 0 {
 		return nil
 	}
-	var stage string
+	stage, op := "", "settle"
 	if len(done) > 0 {
 		stage = done[0].Stage
 	} else {
-		stage = release[0].Stage
+		stage, op = release[0].Stage, "release"
 	}
+	defer func(began time.Time) {
+		s.seconds.WithLabelValues(stage, op).Observe(time.Since(began).Seconds())
+	}(time.Now())
 	s.roundTrips.Add(1)
 	pipe := s.c.Pipeline()
 	sets := make([]*redis.StatusCmd, len(done))
@@ -311,7 +322,7 @@ func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
 	}
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	fail := func(err error) error {
-		s.errors.WithLabelValues(stage, "settle").Inc()
+		s.errors.WithLabelValues(stage, op).Inc()
 		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
 	}
 	for _, cmd := range sets {

@@ -532,3 +532,35 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// Each call's Redis work is timed, by operation.
+func TestStoreTimesItsRedisWork(t *testing.T) {
+	t.Parallel()
+	r := testkit.NewRedis(t)
+	reg := prometheus.NewRegistry()
+	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.Registerer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Context(t, 30*time.Second)
+	claims := make([]dedupe.Claim, 4)
+	for i := range claims {
+		claims[i] = dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: fmt.Sprintf("e-%d", i), Owner: fmt.Sprintf("in/0/%d", i)}
+	}
+	for range 2 {
+		if _, err := s.Claim(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Settle(ctx, claims[:2], claims[2:3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, claims[3:]); err != nil {
+		t.Fatal(err)
+	}
+	for op, want := range map[string]float64{"claim": 2, "settle": 1, "release": 1} {
+		if got := testkit.Metric(t, reg, "sluice_dedupe_seconds", map[string]string{"stage": "transform", "op": op}); got != want {
+			t.Errorf("sluice_dedupe_seconds{op=%q}: %v samples, want %v", op, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -518,5 +519,21 @@ func TestDurableSubjectsAreRead(t *testing.T) {
 	}
 	if r := res.Resolutions[0]; r.ID != id || r.Outcome != identity.Known || res.RoundTrips != 3 {
 		t.Errorf("without its set: %+v in %d round trips; want %s known, in 3", r, res.RoundTrips, id)
+	}
+}
+
+// Resolve and Confirm are timed, one sample per call.
+func TestCallsAreTimed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	m := e.open(t, identity.Registerer(reg))
+	first := resolve(t, m, contact("crm", "7", "lin@example.com"))
+	e.commit(t, m, first...)
+	resolve(t, m, contact("crm", "7", "lin@example.com"), contact("crm", "8", ""))
+	for op, want := range map[string]float64{"resolve": 2, "confirm": 1} {
+		if got := testkit.Metric(t, reg, "sluice_identity_seconds", map[string]string{"op": op}); got != want {
+			t.Errorf("sluice_identity_seconds{op=%q}: %v samples, want %v", op, got, want)
+		}
 	}
 }

@@ -279,6 +279,7 @@ type metrics struct {
 	errors      *prometheus.CounterVec // op
 	rebuilds    prometheus.Counter
 	loaded      prometheus.Gauge
+	seconds     *prometheus.HistogramVec // op
 }
 
 // newMetrics creates the map's metrics, registered with reg unless it is
@@ -305,6 +306,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "sluice_identity_loaded_records",
 			Help: "Identity topic records the last rebuild read.",
 		}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_identity_seconds",
+			Help:    "Time of one call, by operation: resolve (a batch's objects, with a rebuild if one was needed), confirm (after a commit).",
+			Buckets: prometheus.ExponentialBuckets(0.00025, 2, 16),
+		}, []string{"op"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -312,7 +318,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err := errors.Join(
 		telemetry.Register(reg, &m.resolutions), telemetry.Register(reg, &m.conflicts),
 		telemetry.Register(reg, &m.errors), telemetry.Register(reg, &m.rebuilds),
-		telemetry.Register(reg, &m.loaded),
+		telemetry.Register(reg, &m.loaded), telemetry.Register(reg, &m.seconds),
 	); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

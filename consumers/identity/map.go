@@ -458,6 +458,9 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 	}
 	m.resolves.Add(1)
 	m.subjects.Add(int64(len(subjects)))
+	defer func(began time.Time) {
+		m.metrics.seconds.WithLabelValues("resolve").Observe(time.Since(began).Seconds())
+	}(time.Now())
 	groups := m.group(subjects)
 	for attempt := 0; ; attempt++ {
 		out, reload, trips, err := m.resolveOnce(ctx, subjects, plans, groups)
@@ -823,6 +826,9 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 	if len(bindings) == 0 {
 		return 0, nil
 	}
+	defer func(began time.Time) {
+		m.metrics.seconds.WithLabelValues("confirm").Observe(time.Since(began).Seconds())
+	}(time.Now())
 	byTenant := map[string][]Binding{}
 	var tenants []string
 	for _, b := range bindings {

@@ -114,6 +114,9 @@
 // is a histogram of Redis round trips per batch (identity resolve and
 // confirm, dedupe claim and settle: five for a batch that binds new
 // identities, four otherwise). The runner, dedupe and identity add their
-// own. Log lines carry tenant, event id, topic, partition and offset,
+// own; sluice_dedupe_seconds{op} (claim, settle, release) and
+// sluice_identity_seconds{op} (resolve, confirm) time each batch's Redis
+// work, beside sluice_stage_handle_seconds and sluice_stage_commit_seconds,
+// so a slow batch can be told to be Redis, Kafka or the stage. Log lines carry tenant, event id, topic, partition and offset,
 // never payloads.
 package transform
