@@ -239,6 +239,9 @@ type Batch struct {
 	Records []*Record
 
 	hooks *hooks
+	// end is the last offset polled of the partition, a transaction
+	// marker after the last record included.
+	end int64
 }
 
 type hooks struct {

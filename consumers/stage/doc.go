@@ -21,6 +21,13 @@
 // new owner. Consumers of the outputs use read_committed and see each
 // output once.
 //
+// The offsets committed step over the transaction markers that follow the
+// polled records, as the Java consumer's do (the runner fetches markers
+// and keeps them from the handler), so a caught-up partition of a
+// transactional topic shows no lag in Kafka's tools, Kafka UI or
+// sluice_stage_lag_records. A poll of markers alone (the end of an
+// aborted transaction) is committed in a transaction of its own.
+//
 // Each Runner has its own transactional id (TransactionalID). A zombie
 // member cannot commit: its offset commit carries a stale group generation
 // (KIP-447) and is refused, which aborts its transaction. A member that

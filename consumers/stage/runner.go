@@ -223,6 +223,12 @@ func (rn *Runner) session(ctx context.Context) error {
 		kgo.ConsumeTopics(rn.Topics()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come with the records, so that the offsets
+		// committed step over a marker that ends a partition, as the Java
+		// consumer's do: else Kafka's tools and Kafka UI show a lag of one
+		// on every caught-up partition of a transactional topic. split
+		// keeps them from the handler.
+		kgo.KeepControlRecords(),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.TransactionalID(rn.cfg.txnID),
 		kgo.TransactionTimeout(rn.cfg.txnTimeout),
@@ -331,8 +337,11 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	if fatal != nil {
 		return fatal
 	}
-	works := rn.split(ctx, s, p, fs)
+	works, idle := rn.split(ctx, s, p, fs)
 	if len(works) == 0 {
+		if len(idle) > 0 {
+			return rn.commitMarkers(ctx, s, idle)
+		}
 		return nil
 	}
 	if err := s.Begin(); err != nil {
@@ -425,14 +434,14 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 		return nil
 	}
 	rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
+	rn.setIdleLag(idle)
 	for _, w := range works {
 		if w.failed != nil {
 			continue
 		}
 		b := w.b
-		last := b.Records[len(b.Records)-1].Raw
 		delete(rn.failures, topicPartition{b.Topic, b.Partition})
-		rn.metrics.setLag(rn.name, b.Topic, b.Partition, max(b.HighWatermark-last.Offset-1, 0))
+		rn.metrics.setLag(rn.name, b.Topic, b.Partition, max(b.HighWatermark-b.end-1, 0))
 		type key struct {
 			tenant  string
 			outcome Outcome
@@ -449,11 +458,20 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	return nil
 }
 
+// idlePartition is a partition of which a poll brought only transaction
+// markers.
+type idlePartition struct {
+	topic         string
+	partition     int32
+	highWatermark int64
+	end           int64 // the last marker's offset
+}
+
 // split turns a poll into partition batches. A retry partition is cut at
 // its first record not yet due: the partition rewinds to that record and
-// pauses until it is due.
-func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) []*work {
-	var works []*work
+// pauses until it is due. Transaction markers go in no batch; idle lists
+// the partitions that brought nothing else.
+func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) (works []*work, idle []idlePartition) {
 	now := rn.cfg.clock.Now()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 		recs := ftp.Records
@@ -463,6 +481,9 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 		lane := rn.lanes[ftp.Topic]
 		if lane > 0 {
 			for i, raw := range recs {
+				if raw.Attrs.IsControl() {
+					continue
+				}
 				if d := due(raw); d.After(now) {
 					tp := topicPartition{ftp.Topic, ftp.Partition}
 					s.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.topic: {tp.partition: {Epoch: -1, Offset: raw.Offset}}})
@@ -482,15 +503,56 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 			Partition:     ftp.Partition,
 			Lane:          lane,
 			HighWatermark: ftp.HighWatermark,
-			Records:       make([]*Record, len(recs)),
+			Records:       make([]*Record, 0, len(recs)),
 			hooks:         &hooks{},
+			end:           recs[len(recs)-1].Offset,
 		}
-		for i, raw := range recs {
-			b.Records[i] = newRecord(ctx, raw, lane)
+		for _, raw := range recs {
+			if !raw.Attrs.IsControl() {
+				b.Records = append(b.Records, newRecord(ctx, raw, lane))
+			}
 		}
-		works = append(works, &work{b: b})
+		if len(b.Records) > 0 {
+			works = append(works, &work{b: b})
+		} else {
+			idle = append(idle, idlePartition{ftp.Topic, ftp.Partition, ftp.HighWatermark, b.end})
+		}
 	})
-	return works
+	return works, idle
+}
+
+// setIdleLag sets the lag of partitions whose markers just committed.
+func (rn *Runner) setIdleLag(idle []idlePartition) {
+	for _, ip := range idle {
+		rn.metrics.setLag(rn.name, ip.topic, ip.partition, max(ip.highWatermark-ip.end-1, 0))
+	}
+}
+
+// commitMarkers commits the offsets of a poll that held only transaction
+// markers (the end of a transaction whose records came in an earlier poll,
+// or of an aborted one), in a transaction with nothing else in it.
+func (rn *Runner) commitMarkers(ctx context.Context, s *kgo.GroupTransactSession, idle []idlePartition) error {
+	if err := s.Begin(); err != nil {
+		return fmt.Errorf("%w: begin: %w", ErrTransaction, err)
+	}
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.txnTimeout)
+	defer cancel()
+	try := kgo.TryCommit
+	if ctx.Err() != nil {
+		try = kgo.TryAbort
+	}
+	committed, err := s.End(endCtx, try)
+	switch {
+	case err != nil:
+		rn.metrics.transactions.WithLabelValues(rn.name, "failed").Inc()
+		return fmt.Errorf("%w: end: %w", ErrTransaction, err)
+	case committed:
+		rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
+		rn.setIdleLag(idle)
+	default:
+		rn.metrics.transactions.WithLabelValues(rn.name, "aborted").Inc()
+	}
+	return nil
 }
 
 // work handles one batch and produces what it decided: outputs of done

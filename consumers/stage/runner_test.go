@@ -450,3 +450,73 @@ func TestBatchErrorBacksOffAndComesBack(t *testing.T) {
 		t.Errorf("a failed batch was dead-lettered: %d records", len(dls))
 	}
 }
+
+// The committed offsets of a transactional input step over the marker
+// that ends each partition, as the Java consumer's do: a caught-up
+// partition shows no lag in Kafka's tools, nor in the stage's gauge. A
+// partition whose last transaction aborted (only its marker is left to
+// read) is committed to its end too.
+func TestCaughtUpTransactionalInputShowsNoLag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	ctx := testkit.Context(t, 2*time.Minute)
+	p := e.k.Client(t, kgo.TransactionalID(testkit.Name(t, "txn")), kgo.DefaultProduceTopic(e.in), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	const n = 12
+	recs := inputs(n, "acme", "globex")
+	txn := func(rs []*kgo.Record, commit kgo.TransactionEndTry) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.EndTransaction(ctx, commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range recs {
+		recs[i].Partition = int32(i % 2)
+	}
+	txn(recs[:n/2], kgo.TryCommit)
+	txn(recs[n/2:], kgo.TryCommit)
+
+	reg := prometheus.NewRegistry()
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Registerer(reg)))
+	outs := stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	if err := exactlyOnce(outs, n); err != nil {
+		t.Fatal(err)
+	}
+	adm := e.k.Admin(t)
+	caughtUp := func() error {
+		ends, err := adm.ListEndOffsets(ctx, e.in)
+		if err != nil {
+			return err
+		}
+		committed, err := adm.FetchOffsets(ctx, e.name)
+		if err != nil {
+			return err
+		}
+		for part := range e.parts {
+			end, _ := ends.Lookup(e.in, part)
+			c, ok := committed.Lookup(e.in, part)
+			if !ok || c.At != end.Offset {
+				return fmt.Errorf("partition %d: committed %v (found %v), end %d", part, c.At, ok, end.Offset)
+			}
+			lag := testkit.Metric(t, reg, "sluice_stage_lag_records", map[string]string{"topic": e.in, "partition": fmt.Sprint(part)})
+			if lag != 0 {
+				return fmt.Errorf("partition %d: sluice_stage_lag_records %v, want 0", part, lag)
+			}
+		}
+		return nil
+	}
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, caughtUp)
+
+	// An aborted transaction on partition 0, once the stage has caught
+	// up: its record is never read, and a poll brings only its marker.
+	txn([]*kgo.Record{{Partition: 0, Value: []byte("aborted")}}, kgo.TryAbort)
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, caughtUp)
+	if outs := e.k.Records(t, e.out); len(outs) != n {
+		t.Fatalf("%d outputs after the aborted transaction, want %d", len(outs), n)
+	}
+}
