@@ -34,18 +34,20 @@ func TestTransformCommand(t *testing.T) {
 	}
 	// Unique names: the canonical and identity topics are shared with
 	// other tests on a real broker, the group and keys must not be.
-	integration := testkit.Name(t, "crm")
-	integration = integration[len(integration)-8:] // the random part
+	integration := testkit.Token(t)
+	// A tenant of its own too: its identity bindings go to the shared
+	// identity topic, where a `sluice dev` on the same broker reads them.
+	tenant := "t" + integration
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sluice.yaml")
 	catalog := fmt.Sprintf(`version: 1
-tenants: [{id: demo}]
+tenants: [{id: %s}]
 integrations:
   - id: crm-%s
     kind: sync
     source: crm
     contract: {events: [{type: "contact.*", record: sluice.source.crm.ContactEvent}, {type: "company.*", record: sluice.source.crm.CompanyEvent}]}
-`, integration)
+`, tenant, integration)
 	if err := os.WriteFile(path, []byte(catalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ integrations:
 		t.Fatal(err)
 	}
 	eventID := testkit.Name(t, "msg")
-	event := avro.NativeEvent(canonical.Envelope{TenantID: "demo", EventID: eventID, EventType: "contact.created",
+	event := avro.NativeEvent(canonical.Envelope{TenantID: tenant, EventID: eventID, EventType: "contact.created",
 		Integration: "crm-" + integration, Source: "crm", ReceivedAt: time.Now()}, data)
 	cl, err := sr.NewClient(sr.URLs(registryURL))
 	if err != nil {
@@ -108,8 +110,8 @@ integrations:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &kgo.Record{Topic: in, Key: []byte("demo"), Value: value}
-	kafka.SetHeader(rec, kafka.HeaderTenantID, "demo")
+	rec := &kgo.Record{Topic: in, Key: []byte(tenant), Value: value}
+	kafka.SetHeader(rec, kafka.HeaderTenantID, tenant)
 	kafka.SetHeader(rec, kafka.HeaderEventID, eventID)
 	kafka.SetHeader(rec, kafka.HeaderEventType, "contact.created")
 	if err := k.Client(t).ProduceSync(ctx, rec).FirstErr(); err != nil {
