@@ -25,8 +25,9 @@
 // polled records, as the Java consumer's do (the runner fetches markers
 // and keeps them from the handler), so a caught-up partition of a
 // transactional topic shows no lag in Kafka's tools, Kafka UI or
-// sluice_stage_lag_records. A poll of markers alone (the end of an
-// aborted transaction) is committed in a transaction of its own.
+// sluice_stage_lag_records. A partition that brought only markers (the
+// end of an aborted transaction) is an empty batch: no handler sees it,
+// its offsets commit with the poll's.
 //
 // Each Runner has its own transactional id (TransactionalID). A zombie
 // member cannot commit: its offset commit carries a stale group generation

@@ -337,11 +337,8 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	if fatal != nil {
 		return fatal
 	}
-	works, idle := rn.split(ctx, s, p, fs)
+	works := rn.split(ctx, s, p, fs)
 	if len(works) == 0 {
-		if len(idle) > 0 {
-			return rn.commitMarkers(ctx, s, idle)
-		}
 		return nil
 	}
 	if err := s.Begin(); err != nil {
@@ -434,7 +431,6 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 		return nil
 	}
 	rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
-	rn.setIdleLag(idle)
 	for _, w := range works {
 		if w.failed != nil {
 			continue
@@ -458,20 +454,15 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	return nil
 }
 
-// idlePartition is a partition of which a poll brought only transaction
-// markers.
-type idlePartition struct {
-	topic         string
-	partition     int32
-	highWatermark int64
-	end           int64 // the last marker's offset
-}
-
 // split turns a poll into partition batches. A retry partition is cut at
 // its first record not yet due: the partition rewinds to that record and
-// pauses until it is due. Transaction markers go in no batch; idle lists
-// the partitions that brought nothing else.
-func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) (works []*work, idle []idlePartition) {
+// pauses until it is due. Transaction markers go in no batch's records: a
+// partition that brought only markers (the end of a transaction whose
+// records came in an earlier poll, or of an aborted one) has a batch of
+// none, which no handler sees, so that its offsets commit and its lag is
+// measured as any other's.
+func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) []*work {
+	var works []*work
 	now := rn.cfg.clock.Now()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 		recs := ftp.Records
@@ -512,47 +503,9 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 				b.Records = append(b.Records, newRecord(ctx, raw, lane))
 			}
 		}
-		if len(b.Records) > 0 {
-			works = append(works, &work{b: b})
-		} else {
-			idle = append(idle, idlePartition{ftp.Topic, ftp.Partition, ftp.HighWatermark, b.end})
-		}
+		works = append(works, &work{b: b})
 	})
-	return works, idle
-}
-
-// setIdleLag sets the lag of partitions whose markers just committed.
-func (rn *Runner) setIdleLag(idle []idlePartition) {
-	for _, ip := range idle {
-		rn.metrics.setLag(rn.name, ip.topic, ip.partition, max(ip.highWatermark-ip.end-1, 0))
-	}
-}
-
-// commitMarkers commits the offsets of a poll that held only transaction
-// markers (the end of a transaction whose records came in an earlier poll,
-// or of an aborted one), in a transaction with nothing else in it.
-func (rn *Runner) commitMarkers(ctx context.Context, s *kgo.GroupTransactSession, idle []idlePartition) error {
-	if err := s.Begin(); err != nil {
-		return fmt.Errorf("%w: begin: %w", ErrTransaction, err)
-	}
-	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.txnTimeout)
-	defer cancel()
-	try := kgo.TryCommit
-	if ctx.Err() != nil {
-		try = kgo.TryAbort
-	}
-	committed, err := s.End(endCtx, try)
-	switch {
-	case err != nil:
-		rn.metrics.transactions.WithLabelValues(rn.name, "failed").Inc()
-		return fmt.Errorf("%w: end: %w", ErrTransaction, err)
-	case committed:
-		rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
-		rn.setIdleLag(idle)
-	default:
-		rn.metrics.transactions.WithLabelValues(rn.name, "aborted").Inc()
-	}
-	return nil
+	return works
 }
 
 // work handles one batch and produces what it decided: outputs of done
