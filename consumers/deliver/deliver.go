@@ -96,7 +96,7 @@ func New(kc kafka.Config, rc redis.UniversalClient, dests []Destination, opts ..
 		}
 	}
 	cl, err := kafka.NewClient(kc, "deliver-attempts", o.log, o.reg,
-		append([]kgo.Opt{kgo.ProducerLinger(attemptsLinger), kgo.RecordDeliveryTimeout(30 * time.Second)}, o.kafkaOpts...)...)
+		append([]kgo.Opt{kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(30 * time.Second)}, o.kafkaOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -173,10 +173,14 @@
 // Results: delivered, failed, rejected, gone, and produced (Kafka
 // destinations). A webhook attempt happened whether or not the batch's
 // transaction commits, so its record is produced outside the
-// transaction, by a producer that lingers 2ms to put several records in
-// one request, and the batch waits for the broker to take its records
-// before it commits; an aborted batch's attempts stay on record, and its
-// events are not sent again when their markers say they were delivered.
+// transaction. A batch gathers its attempt records and produces them
+// together, every 10ms and when it ends (the broker's work goes with the
+// number of requests more than with the number of records), and waits
+// for the broker to take them before it commits; an aborted batch's
+// attempts stay on record, and its events are not sent again when their
+// markers say they were delivered. A process that dies loses the attempt
+// records it had not produced yet, those of its last 10ms at most; its
+// events are safe (see Effectively once).
 // (Record.Emit could not carry them: a failed record emits nothing.) A
 // Kafka destination's attempt is emitted in the transaction with the copy
 // of the event, so it is recorded exactly when the copy is.

@@ -131,7 +131,7 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 	}
 	h.d.setDisabled(dis)
 	bs := &batch{
-		rec:        &recorder{cl: h.s.attempts, topic: h.s.opts.attemptsTopic},
+		rec:        newRecorder(ctx, h.s.attempts, h.s.opts.attemptsTopic),
 		deferUntil: map[string]time.Time{},
 		deadline:   time.Now().Add(h.s.opts.batchBudget),
 	}
@@ -354,7 +354,7 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 	f, due := h.settle(ctx, bs, r, res, a)
 	h.s.metrics.attempts.WithLabelValues(d.cfg.ID, r.Tenant, a.Result).Inc()
 	h.s.metrics.latency.WithLabelValues(d.cfg.ID, a.Result).Observe(res.Latency.Seconds())
-	bs.rec.add(ctx, a, r)
+	bs.rec.add(a, r)
 	return f, due
 }
 

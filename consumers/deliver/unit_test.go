@@ -2,10 +2,12 @@ package deliver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/stage"
@@ -224,4 +226,66 @@ func TestOrderQueue(t *testing.T) {
 	step("f2 waits for f1 within the staleness", ok, false)
 	ok, _ = admit(keys, "f2", now.Add(time.Second+stale+time.Millisecond))
 	step("f2 goes once f1 is stale", ok, true)
+}
+
+// The attempts of a batch are gathered and produced together; wait
+// produces what is gathered and returns once the broker has every one.
+func TestRecorderProducesGatheredAttemptsBeforeTheBatchEnds(t *testing.T) {
+	k := testkit.NewKafka(t)
+	topic := k.Topic(t, 3)
+	cl := k.Client(t, kgo.ProducerLinger(0))
+	ctx := testkit.Context(t, time.Minute)
+	rec := func(i int) (*Attempt, *stage.Record) {
+		raw := &kgo.Record{Topic: "in", Partition: 1, Offset: int64(i)}
+		r := &stage.Record{Raw: raw, Source: stage.Source{Topic: "in", Partition: 1, Offset: int64(i)}}
+		return &Attempt{Tenant: fmt.Sprintf("t-%d", i%5), Destination: "d", EventID: fmt.Sprintf("e-%d", i), Result: ResultDelivered}, r
+	}
+	ended := func() int64 {
+		offs, err := k.Admin(t).ListEndOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n
+	}
+
+	// A burst's worth goes out at once; the rest waits for the window
+	// or the end of the batch.
+	rc := newRecorder(ctx, cl, topic)
+	for i := range attemptsBurst + 3 {
+		rc.add(rec(i))
+	}
+	rc.mu.Lock()
+	pending := len(rc.pending)
+	rc.mu.Unlock()
+	if pending != 3 {
+		t.Fatalf("%d attempts still gathered after %d, want 3", pending, attemptsBurst+3)
+	}
+	if err := rc.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ended(), int64(attemptsBurst+3); got != want {
+		t.Fatalf("the broker has %d attempt records once the batch ended, want %d", got, want)
+	}
+
+	// A few attempts, and the batch ends before the window does.
+	rc = newRecorder(ctx, cl, topic)
+	for i := range 4 {
+		rc.add(rec(1000 + i))
+	}
+	if err := rc.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ended(), int64(attemptsBurst+7); got != want {
+		t.Fatalf("the broker has %d attempt records once the second batch ended, want %d", got, want)
+	}
+	got := k.Records(t, topic)
+	if len(got) != attemptsBurst+7 {
+		t.Fatalf("read %d attempt records, want %d", len(got), attemptsBurst+7)
+	}
+	var a Attempt
+	if err := json.Unmarshal(got[0].Value, &a); err != nil || a.Destination != "d" || string(got[0].Key) != a.Tenant {
+		t.Fatalf("attempt record %s (key %s): %+v, %v", got[0].Value, got[0].Key, a, err)
+	}
 }
