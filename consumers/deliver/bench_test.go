@@ -25,13 +25,15 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
-// The benchmarks deliver benchEvents events (SLUICE_BENCH_RECORDS
+// The benchmarks deliver benchEvents events (10000; SLUICE_BENCH_RECORDS
 // overrides) of 50 tenants from 6 partitions to a local sink that
 // verifies every signature, at benchConcurrency requests in flight, with
 // the sink answering at once and after 5ms. The baseline is a plain
 // net/http client signing and sending the same requests at the same
-// concurrency (BenchmarkPlainHTTP alone; BenchmarkDeliver runs it in each
-// iteration and reports the ratio). Rates are events/s from the sink's
+// concurrency (BenchmarkPlainHTTP alone; BenchmarkDeliver runs it and
+// then the stage in each of stagetest.BenchRounds rounds per iteration,
+// and reports the median rates and ratio of the rounds, and the ratio's
+// range). Rates are events/s from the sink's
 // first request to its last. CPU per event (cpu-us/event beside
 // plain-cpu-us/event) is the test process's, so it includes the sink's
 // share, the same in both; the broker's and Redis's are not in it. Both
@@ -49,16 +51,7 @@ const (
 
 var benchSinkLatencies = []time.Duration{0, 5 * time.Millisecond}
 
-func benchEvents(b *testing.B) int {
-	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
-		}
-		return n
-	}
-	return 5000
-}
+func benchEvents(b *testing.B) int { return stagetest.BenchRecords(b, 10000) }
 
 func benchInput(n int) []*kgo.Record {
 	recs := make([]*kgo.Record, n)
@@ -195,9 +188,10 @@ func BenchmarkPlainHTTP(b *testing.B) {
 	}
 }
 
-// BenchmarkDeliver runs the stage over the events, and in each iteration
-// the plain client of BenchmarkPlainHTTP over the same events and a sink
-// of the same kind, and reports both rates and their ratio.
+// BenchmarkDeliver runs, in each round, the plain client of
+// BenchmarkPlainHTTP over the events and then the stage over the same
+// events, each to a sink of its own of the same kind, and reports both
+// rates and their ratio (medians of the rounds).
 func BenchmarkDeliver(b *testing.B) {
 	for _, latency := range benchSinkLatencies {
 		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
@@ -205,17 +199,18 @@ func BenchmarkDeliver(b *testing.B) {
 			e := newEnv(b, benchPartitions)
 			in := benchInput(benchEvents(b))
 			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
-			var took, bare, cpu, plainCPU time.Duration
+			rounds := stagetest.BenchRounds(b)
+			var pairs stagetest.Pairs
+			var cpu, plainCPU time.Duration
 			var txns float64
 			b.ResetTimer()
-			for range b.N {
+			for range b.N * rounds {
 				b.StopTimer()
 				d, secret := e.dest(b, "")
 				pk, purl := benchSink(b, secret, latency)
 				c0, _ := stagetest.CPUTime()
 				pd, _ := plainRun(b, in, secret, purl, pk)
 				c1, _ := stagetest.CPUTime()
-				bare += pd
 				plainCPU += c1 - c0
 				k, url := benchSink(b, secret, latency)
 				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
@@ -244,20 +239,17 @@ func BenchmarkDeliver(b *testing.B) {
 				if dups := k.Duplicates(); len(dups) > 0 {
 					b.Fatalf("delivered more than once: %d", len(dups))
 				}
-				took += window(k)
+				pairs.Add(float64(len(in))/window(k).Seconds(), float64(len(in))/pd.Seconds())
 				txns += testkit.Metric(b, reg, "sluice_stage_transactions_total", map[string]string{"result": "committed"})
 				b.StartTimer()
 			}
-			rate := float64(len(in)*b.N) / took.Seconds()
-			base := float64(len(in)*b.N) / bare.Seconds()
-			b.ReportMetric(rate, "events/s")
-			b.ReportMetric(base, "plain-events/s")
-			b.ReportMetric(rate/base, "ratio")
-			b.ReportMetric(float64(len(in)*b.N)/txns, "events/txn")
+			all := float64(len(in) * b.N * rounds)
+			pairs.Report(b, "events/s", "plain-events/s")
+			b.ReportMetric(all/txns, "events/txn")
 			b.ReportMetric(float64(gogc), "gogc")
 			if _, ok := stagetest.CPUTime(); ok {
-				b.ReportMetric(float64(cpu.Microseconds())/float64(len(in)*b.N), "cpu-us/event")
-				b.ReportMetric(float64(plainCPU.Microseconds())/float64(len(in)*b.N), "plain-cpu-us/event")
+				b.ReportMetric(float64(cpu.Microseconds())/all, "cpu-us/event")
+				b.ReportMetric(float64(plainCPU.Microseconds())/all, "plain-cpu-us/event")
 			}
 			b.StopTimer()
 			sluice, plain := benchLatency(b, e, latency)

@@ -1,8 +1,6 @@
 package stage_test
 
 import (
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,7 +11,7 @@ import (
 )
 
 // The benchmark input: records of about benchSize bytes over 6 partitions
-// and 50 tenants; SLUICE_BENCH_RECORDS overrides the count. Both
+// and 50 tenants; SLUICE_BENCH_RECORDS overrides the count (20000). Both
 // benchmarks read an input of the same shape and report records/s from
 // the first record handled to the last commit, so group joins do not
 // count; compare BenchmarkRunner with BenchmarkBareTransactLoop of the
@@ -26,23 +24,12 @@ const (
 	benchPoll       = 1000
 )
 
-func benchRecords(b *testing.B) int {
-	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
-		}
-		return n
-	}
-	return 20000
-}
-
 // BenchmarkBareTransactLoop is the baseline: a kgo.GroupTransactSession
 // consume→produce loop copying every record, one transaction per poll.
 func BenchmarkBareTransactLoop(b *testing.B) {
 	stagetest.DeployedGC(b)
 	k := testkit.NewKafka(b)
-	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)
+	in := stagetest.NewInput(b, k, stagetest.BenchRecords(b, 20000), benchSize, benchPartitions, benchTenants)
 	var took time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -65,7 +52,7 @@ func BenchmarkRunner(b *testing.B) {
 	stagetest.DeployedGC(b)
 	k := testkit.NewKafka(b)
 	r := testkit.NewRedis(b)
-	in := stagetest.NewInput(b, k, benchRecords(b), benchSize, benchPartitions, benchTenants)
+	in := stagetest.NewInput(b, k, stagetest.BenchRecords(b, 20000), benchSize, benchPartitions, benchTenants)
 	var took time.Duration
 	var trips, batches int64
 	b.ResetTimer()

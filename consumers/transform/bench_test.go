@@ -2,8 +2,6 @@ package transform_test
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,29 +20,19 @@ import (
 // tenants, 4 events per person on average (so most are stitched to an id
 // already given), one transaction per poll of up to 1000 records, with
 // the same fetch settings (franz-go's defaults) for the stage and the bare
-// loop. SLUICE_BENCH_RECORDS overrides the count. Against kfake and miniredis
-// by default; KAFKA_BROKERS and REDIS_URL point it at real services.
+// loop. SLUICE_BENCH_RECORDS overrides the count (20000). Against kfake
+// and miniredis by default; KAFKA_BROKERS and REDIS_URL point it at real
+// services.
 const (
 	benchPartitions = 6
 	benchTenants    = 48
 	benchPoll       = 1000
 )
 
-func benchRecords(b *testing.B) int {
-	if v := os.Getenv("SLUICE_BENCH_RECORDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("SLUICE_BENCH_RECORDS=%q", v)
-		}
-		return n
-	}
-	return 20000
-}
-
 // benchEnv produces the input and returns the environment and the input.
 func benchEnv(b *testing.B) (*transformtest.Env, stagetest.Input) {
 	b.Helper()
-	n := benchRecords(b)
+	n := stagetest.BenchRecords(b, 20000)
 	tenants := make([]string, benchTenants)
 	for i := range tenants {
 		tenants[i] = fmt.Sprintf("tenant-%02d", i)
@@ -94,9 +82,11 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 
 // BenchmarkTransformStage runs the whole stage over the input: decode,
 // map, dedupe, stitch identities, encode, and produce canonical events
-// and identity bindings in the poll's transaction. Each iteration also
-// runs the bare loop over the same input, and the benchmark reports both
-// rates, their ratio, and the Redis round trips per batch.
+// and identity bindings in the poll's transaction. Each iteration runs
+// stagetest.BenchRounds rounds (SLUICE_BENCH_ROUNDS, default 3) of the
+// bare loop and then the stage over the same input, and the benchmark
+// reports the median rates and ratio of the rounds, the ratio's range,
+// and the Redis round trips per batch.
 //
 // Both run with the garbage collector set up as the sluice binary sets
 // it (stagetest.DeployedGC; the gogc metric says which GOGC).
@@ -124,7 +114,9 @@ func BenchmarkTransformStage(b *testing.B) {
 func benchStage(b *testing.B, warm bool) {
 	gogc := stagetest.DeployedGC(b)
 	e, in := benchEnv(b)
-	var took, bare, cpu, bareCPU time.Duration
+	rounds := stagetest.BenchRounds(b)
+	var pairs stagetest.Pairs
+	var cpu, bareCPU time.Duration
 	var trips, batches int64
 	// run runs a new stage (its own group and dedupe keys) over the
 	// input and returns the time taken and the Redis round trips.
@@ -144,16 +136,15 @@ func benchStage(b *testing.B, warm bool) {
 		return d, ids.Stats().RoundTrips - idTrips + dd.Stats().RoundTrips, meter.Batches()
 	}
 	b.ResetTimer()
-	for i := range b.N {
+	for i := range b.N * rounds {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
 		c0, _ := stagetest.CPUTime()
-		d, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
+		bare, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
 		if err != nil {
 			b.Fatal(err)
 		}
 		c1, _ := stagetest.CPUTime()
-		bare += d
 		bareCPU += c1 - c0
 		name := fmt.Sprintf("%s-%d", e.Name, i)
 		ids := e.Identity(b, identity.Topic(name+".identity"), identity.Prefix(e.Redis.Prefix+name+":"), identity.Logger(testkit.Logger(b)))
@@ -166,21 +157,18 @@ func benchStage(b *testing.B, warm bool) {
 		b.StopTimer()
 		c1, _ = stagetest.CPUTime()
 		cpu += c1 - c0
-		took += d
 		trips += n
 		batches += int64(bs)
+		pairs.Add(float64(in.Records)/d.Seconds(), float64(in.Records)/bare.Seconds())
 		b.StartTimer()
 	}
-	rate := float64(in.Records*b.N) / took.Seconds()
-	base := float64(in.Records*b.N) / bare.Seconds()
-	b.ReportMetric(rate, "records/s")
-	b.ReportMetric(base, "bare-records/s")
-	b.ReportMetric(rate/base, "ratio")
+	all := float64(in.Records * b.N * rounds)
+	pairs.Report(b, "records/s", "bare-records/s")
 	b.ReportMetric(float64(trips)/float64(batches), "redis-trips/batch")
-	b.ReportMetric(float64(in.Records*b.N)/float64(batches), "records/batch")
+	b.ReportMetric(all/float64(batches), "records/batch")
 	if _, ok := stagetest.CPUTime(); ok {
-		b.ReportMetric(float64(cpu.Microseconds())/float64(in.Records*b.N), "cpu-us/record")
-		b.ReportMetric(float64(bareCPU.Microseconds())/float64(in.Records*b.N), "bare-cpu-us/record")
+		b.ReportMetric(float64(cpu.Microseconds())/all, "cpu-us/record")
+		b.ReportMetric(float64(bareCPU.Microseconds())/all, "bare-cpu-us/record")
 	}
 	b.ReportMetric(float64(gogc), "gogc")
 }

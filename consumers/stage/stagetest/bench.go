@@ -1,0 +1,80 @@
+package stagetest
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// BenchRecords is how many records a benchmark's input holds:
+// SLUICE_BENCH_RECORDS, or def.
+func BenchRecords(b testing.TB, def int) int {
+	return benchInt(b, "SLUICE_BENCH_RECORDS", def)
+}
+
+// BenchRounds is how many rounds a paired benchmark runs in each
+// iteration: SLUICE_BENCH_ROUNDS, or 3.
+func BenchRounds(b testing.TB) int {
+	return benchInt(b, "SLUICE_BENCH_ROUNDS", 3)
+}
+
+func benchInt(b testing.TB, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("stagetest: %s=%q is not a positive number", name, v)
+	}
+	return n
+}
+
+// Pairs holds the rounds of a paired benchmark: a stage and its baseline
+// measured one right after the other, round after round, so that a
+// shared machine's changing load weighs on both of a round alike. The
+// ratio of a round is the stage's rate over the baseline's; a single
+// pair can be off by a fifth either way on a busy host, the median of
+// several far less.
+type Pairs struct {
+	rates, bases []float64
+}
+
+// Add records one round: the stage's rate and the baseline's.
+func (p *Pairs) Add(rate, base float64) {
+	p.rates = append(p.rates, rate)
+	p.bases = append(p.bases, base)
+}
+
+// Report reports the median rate of the stage (unit) and of the baseline
+// (baseUnit), the median of the rounds' ratios (ratio), the lowest and
+// highest (ratio-min, ratio-max), and the number of rounds.
+func (p *Pairs) Report(b *testing.B, unit, baseUnit string) {
+	if len(p.rates) == 0 {
+		b.Fatal("stagetest: no rounds to report")
+	}
+	ratios := make([]float64, len(p.rates))
+	for i := range p.rates {
+		ratios[i] = p.rates[i] / p.bases[i]
+	}
+	b.ReportMetric(Median(p.rates), unit)
+	b.ReportMetric(Median(p.bases), baseUnit)
+	b.ReportMetric(Median(ratios), "ratio")
+	b.ReportMetric(slices.Min(ratios), "ratio-min")
+	b.ReportMetric(slices.Max(ratios), "ratio-max")
+	b.ReportMetric(float64(len(ratios)), "rounds")
+}
+
+// Median returns the median of xs (the mean of the middle two when
+// there is an even number); xs must not be empty.
+func Median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 0 {
+		return (s[m-1] + s[m]) / 2
+	}
+	return s[m]
+}
