@@ -22,21 +22,24 @@
 //
 //  1. observe counts what the others decided once the batch commits
 //     (duplicates, unmapped events, Redis round trips).
-//  2. prefetch starts, in the background, decoding each record (the Avro
-//     serde, against the schema registry) and mapping it with its
-//     integration's mapping (package mapping), spread over the cores,
-//     then resolving the objects' canonical ids (package identity, two
-//     Redis round trips for the batch).
+//  2. prefetch starts working on the batch in the background, in chunks
+//     of 256 records, as a pipeline: decoding each record of a chunk (the
+//     Avro serde, against the schema registry) and mapping it with its
+//     integration's mapping (package mapping), spread over the cores;
+//     then resolving the chunk's canonical ids (package identity, two
+//     Redis round trips, one chunk after another in batch order) while
+//     the next chunk is decoded; then building the chunk's canonical
+//     events: each object's tenant, id, external ids (every id it has in
+//     every system) and references (an order's account and contact),
+//     encoded. The stage's cores work while Redis answers.
 //  3. dedupe (consumers/dedupe) claims each event by tenant, stage and
-//     source event id in Redis, while the decoding runs; a copy of an
-//     event already transformed is skipped.
-//  4. Handle waits for the identities, fills in each object's tenant,
-//     id, external ids (every id it has in every system) and references
-//     (an order's account and contact), encodes the canonical events and
-//     emits them in record order, with the identity bindings they rely on
-//     that may not be in the topic yet. Records are failed or skipped only
-//     then, so a batch that must come again (the registry or Redis is
-//     down) leaves nothing decided.
+//     source event id in Redis, while that runs; a copy of an event
+//     already transformed is skipped.
+//  4. Handle waits for the work and emits the canonical events of the
+//     records dedupe let through, in record order, with the identity
+//     bindings they rely on that may not be in the topic yet. Records are
+//     failed or skipped only then, so a batch that must come again (the
+//     registry or Redis is down) leaves nothing decided.
 //
 // After the commit, the identity bindings written are confirmed durable
 // in Redis, and dedupe marks the events done.
@@ -111,9 +114,9 @@
 // conflict), sluice_transform_duplicates_total (dedupe hits),
 // sluice_transform_skipped_total{reason}, and
 // sluice_transform_mapping_errors_total; sluice_transform_redis_round_trips
-// is a histogram of Redis round trips per batch (identity resolve and
-// confirm, dedupe claim and settle: five for a batch that binds new
-// identities, four otherwise). The runner, dedupe and identity add their
+// is a histogram of Redis round trips per batch (identity resolve, two
+// for each chunk of 256 records, and confirm, one for a batch that binds
+// new identities; dedupe claim and settle, two). The runner, dedupe and identity add their
 // own; sluice_dedupe_seconds{op} (claim, settle, release) and
 // sluice_identity_seconds{op} (resolve, confirm) time each batch's Redis
 // work, beside sluice_stage_handle_seconds and sluice_stage_commit_seconds,

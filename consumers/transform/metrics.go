@@ -47,8 +47,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"tenant", "integration", "reason"}),
 		trips: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_transform_redis_round_trips",
-			Help:    "Redis round trips per committed batch: identity resolve and confirm, plus dedupe's claim and settle.",
-			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 12, 16},
+			Help:    "Redis round trips per committed batch: identity resolve (two per chunk of 256 records) and confirm, plus dedupe's claim and settle.",
+			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 11, 16, 24, 32},
 		}, []string{"stage"}),
 	}
 	if reg == nil {

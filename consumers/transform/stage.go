@@ -229,27 +229,47 @@ type stitch struct {
 	outcome string
 }
 
-// work is the decoding, mapping and identity resolution of a batch's
-// records, begun in the background before dedupe claims them (see
-// prefetch) or by Handle.
+// work is the decoding, mapping, identity resolution and building of a
+// batch's canonical events, begun in the background before dedupe claims
+// the records (see prefetch) or by Handle. Records that dedupe then drops
+// were worked on for nothing, which changes nothing: an id is the same
+// whoever resolves it, and building emits nothing.
 type work struct {
 	index    map[*stage.Record]int
 	prepared []*item
 	errs     []error
-	// failed is an unclassified error of decoding (the registry is down):
-	// the batch's.
-	failed   error
-	subjects []identity.Subject
-	done     chan struct{} // closed when the records are prepared and resolved
-	res      identity.Result
-	resErr   error
+	done     chan struct{} // closed when every chunk is built
+
+	mu sync.Mutex
+	// failed is an unclassified error of decoding or building (the
+	// registry is down), resErr one of identity resolution: the batch's.
+	failed, resErr error
+	trips          int
+}
+
+func (w *work) fail(err *error, with error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if *err == nil {
+		*err = with
+	}
 }
 
 type workKey struct{}
 
-// begin starts decoding and mapping recs, spread over the cores, then
-// resolving their identities, in the background; w.done closes when all
-// is done.
+// chunkSize is how many records of a batch go through decoding and
+// identity resolution together. A batch goes through in chunks, as a
+// pipeline: while the ids of one chunk are resolved in Redis, the next
+// chunk is decoded and mapped and the one before is built, so the stage
+// does not sit idle through the round trips. Each chunk costs its own two
+// round trips.
+const chunkSize = 256
+
+// begin starts working on recs in the background, chunk after chunk:
+// decoding and mapping a chunk spread over the cores, then resolving its
+// identities (one chunk at a time, in batch order, as one Resolve of the
+// whole batch would), then building its canonical events; w.done closes
+// when all is done.
 func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 	w := &work{
 		index:    make(map[*stage.Record]int, len(recs)),
@@ -262,29 +282,58 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 	}
 	go func() {
 		defer close(w.done)
-		parallel(len(recs), func(i int) { w.prepared[i], w.errs[i] = s.prepare(ctx, recs[i]) })
-		for i, it := range w.prepared {
-			if err := w.errs[i]; err != nil {
-				if !isClassified(err) && w.failed == nil {
-					w.failed = err
+		var chunks sync.WaitGroup
+		defer chunks.Wait()
+		var prev chan struct{} // closed when the chunk before is resolved
+		for lo := 0; lo < len(recs); lo += chunkSize {
+			hi := min(lo+chunkSize, len(recs))
+			parallel(hi-lo, func(i int) { w.prepared[lo+i], w.errs[lo+i] = s.prepare(ctx, recs[lo+i]) })
+			var items []*item
+			var subjects []identity.Subject
+			for i := lo; i < hi; i++ {
+				if err := w.errs[i]; err != nil {
+					if !isClassified(err) {
+						w.fail(&w.failed, err)
+						return // the batch comes again
+					}
+					continue
 				}
+				if it := w.prepared[i]; len(it.objects) > 0 {
+					it.first = len(subjects)
+					subjects = append(subjects, s.subjects(it)...)
+					items = append(items, it)
+				}
+			}
+			if len(items) == 0 {
 				continue
 			}
-			it.first = len(w.subjects)
-			w.subjects = append(w.subjects, s.subjects(it)...)
-		}
-		if w.failed == nil && len(w.subjects) > 0 {
-			w.res, w.resErr = s.ids.Resolve(ctx, w.subjects)
+			after, resolved := prev, make(chan struct{})
+			prev = resolved
+			chunks.Add(1)
+			go func() {
+				defer chunks.Done()
+				if after != nil {
+					<-after
+				}
+				res, err := s.ids.Resolve(ctx, subjects)
+				close(resolved)
+				w.mu.Lock()
+				w.trips += res.RoundTrips
+				w.mu.Unlock()
+				if err != nil {
+					w.fail(&w.resErr, err)
+					return
+				}
+				s.buildAll(ctx, w, items, res.Resolutions)
+			}()
 		}
 	}()
 	return w
 }
 
-// prefetch is the stage's middleware outside dedupe: it starts decoding,
-// mapping and stitching the batch's identities before dedupe claims it,
-// so that the claim's round trip to Redis overlaps that work. Records
-// that dedupe then drops were resolved for nothing, which changes no id:
-// an id is the same whoever resolves it.
+// prefetch is the stage's middleware outside dedupe: it starts working on
+// the batch before dedupe claims it, so that the claim's round trip to
+// Redis overlaps that work.
 func (s *Stage) prefetch() stage.Middleware {
 	return func(next stage.Handler) stage.Handler {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
@@ -296,9 +345,9 @@ func (s *Stage) prefetch() stage.Middleware {
 }
 
 // Handle maps a batch of source events to canonical events: decode,
-// map, stitch identities (two Redis round trips for the batch), encode,
-// and emit the canonical events with the identity bindings they rely on,
-// in the batch's transaction.
+// map, stitch identities (two Redis round trips for each chunk of the
+// batch), encode, and emit the canonical events with the identity
+// bindings they rely on, in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
 	w, ok := ctx.Value(workKey{}).(*work)
@@ -307,7 +356,7 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	}
 	<-w.done
 	if st != nil {
-		st.trips.Add(int64(w.res.RoundTrips))
+		st.trips.Add(int64(w.trips))
 	}
 	if w.failed != nil {
 		return w.failed // a dependency is down: the batch comes again
@@ -322,8 +371,13 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 			items = append(items, it)
 		}
 	}
-	if err := s.buildAll(ctx, w, items); err != nil {
-		return err
+	if len(items) > 0 && w.resErr != nil {
+		if errors.Is(w.resErr, identity.ErrSubject) {
+			// Cannot happen with a compiled mapping; never hold the
+			// partition up for it.
+			return stage.Permanent(w.resErr)
+		}
+		return w.resErr
 	}
 	// Only now that the batch will not come again are records decided.
 	for _, r := range b.Records {
@@ -347,32 +401,21 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	return nil
 }
 
-// buildAll builds the canonical events of items; an item whose events
-// could not be built holds the error (classified) in err. The error
-// returned is the batch's.
-func (s *Stage) buildAll(ctx context.Context, w *work, items []*item) error {
-	if len(items) == 0 {
-		return nil
-	}
-	if w.resErr != nil {
-		if errors.Is(w.resErr, identity.ErrSubject) {
-			// Cannot happen with a compiled mapping; never hold the
-			// partition up for it.
-			return stage.Permanent(w.resErr)
-		}
-		return w.resErr
-	}
+// buildAll builds the canonical events of items, spread over the cores;
+// an item whose events could not be built holds the error (classified)
+// in err. An unclassified error (the registry is down) is the batch's.
+func (s *Stage) buildAll(ctx context.Context, w *work, items []*item, resolutions []identity.Resolution) {
 	errs := make([]error, len(items))
-	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], w.res.Resolutions) })
+	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], resolutions) })
 	for i, it := range items {
 		if err := errs[i]; err != nil {
 			if !isClassified(err) {
-				return err // the registry is down: the batch comes again
+				w.fail(&w.failed, err)
+				continue
 			}
 			it.err = err
 		}
 	}
-	return nil
 }
 
 // emit emits the items' canonical events in record order, each identity
