@@ -72,6 +72,16 @@ func benchSink(b *testing.B, secret string, latency time.Duration) (*sink.Sink, 
 	return newSink(b, []string{secret}, sink.WithScript(script))
 }
 
+// headerNames lists the header names of the sink's first request.
+func headerNames(k *sink.Sink) []string {
+	var names []string
+	for name := range k.Requests()[0].Header {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // window is the time from the sink's first request to its last.
 func window(k *sink.Sink) time.Duration {
 	reqs := k.Requests()
@@ -139,8 +149,11 @@ func plainRun(b *testing.B, in []*kgo.Record, secret, url string, k *sink.Sink) 
 					return
 				}
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i]))
+				// The headers sluice sends.
 				signed.Set(req.Header)
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("User-Agent", "sluice-webhooks/1")
+				req.Header["idempotency-key"] = []string{id}
 				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
@@ -238,6 +251,9 @@ func BenchmarkDeliver(b *testing.B) {
 				stop()
 				if dups := k.Duplicates(); len(dups) > 0 {
 					b.Fatalf("delivered more than once: %d", len(dups))
+				}
+				if p, q := headerNames(pk), headerNames(k); !slices.Equal(p, q) {
+					b.Fatalf("the plain client sends headers %v, sluice %v: not the same requests", p, q)
 				}
 				pairs.Add(float64(len(in))/window(k).Seconds(), float64(len(in))/pd.Seconds())
 				txns += testkit.Metric(b, reg, "sluice_stage_transactions_total", map[string]string{"result": "committed"})
