@@ -25,7 +25,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
-// The benchmarks deliver benchEvents events (10000; SLUICE_BENCH_RECORDS
+// The benchmarks deliver benchEvents events (20000; SLUICE_BENCH_RECORDS
 // overrides) of 50 tenants from 6 partitions to a local sink that
 // verifies every signature, at benchConcurrency requests in flight, with
 // the sink answering at once and after 5ms. The baseline is a plain
@@ -51,7 +51,7 @@ const (
 
 var benchSinkLatencies = []time.Duration{0, 5 * time.Millisecond}
 
-func benchEvents(b *testing.B) int { return stagetest.BenchRecords(b, 10000) }
+func benchEvents(b *testing.B) int { return stagetest.BenchRecords(b, 20000) }
 
 func benchInput(n int) []*kgo.Record {
 	recs := make([]*kgo.Record, n)
