@@ -111,16 +111,19 @@ type recorder struct {
 	// so it is recorded even when the stage is stopping, within the
 	// client's delivery timeout.
 	ctx context.Context
-	wg  sync.WaitGroup
+	// window and burst: attemptsWindow and attemptsBurst.
+	window time.Duration
+	burst  int
+	wg     sync.WaitGroup
 
 	mu      sync.Mutex
 	pending []*kgo.Record
-	window  *time.Timer // produces pending when the window ends
+	timer   *time.Timer // produces pending when the window ends
 	err     error
 }
 
 func newRecorder(ctx context.Context, cl *kgo.Client, topic string) *recorder {
-	return &recorder{cl: cl, topic: topic, ctx: context.WithoutCancel(ctx)}
+	return &recorder{cl: cl, topic: topic, ctx: context.WithoutCancel(ctx), window: attemptsWindow, burst: attemptsBurst}
 }
 
 // add gathers the record of an attempt.
@@ -130,10 +133,10 @@ func (rc *recorder) add(a *Attempt, r *stage.Record) {
 	rc.pending = append(rc.pending, out)
 	var now []*kgo.Record
 	switch {
-	case len(rc.pending) >= attemptsBurst:
+	case len(rc.pending) >= rc.burst:
 		now = rc.take()
 	case len(rc.pending) == 1:
-		rc.window = time.AfterFunc(attemptsWindow, rc.flush)
+		rc.timer = time.AfterFunc(rc.window, rc.flush)
 	}
 	rc.mu.Unlock()
 	rc.produce(now)
@@ -142,9 +145,9 @@ func (rc *recorder) add(a *Attempt, r *stage.Record) {
 // take empties pending and counts its records as in flight; rc.mu is
 // held.
 func (rc *recorder) take() []*kgo.Record {
-	if rc.window != nil {
-		rc.window.Stop()
-		rc.window = nil
+	if rc.timer != nil {
+		rc.timer.Stop()
+		rc.timer = nil
 	}
 	recs := rc.pending
 	rc.pending = nil

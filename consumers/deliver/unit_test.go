@@ -228,17 +228,22 @@ func TestOrderQueue(t *testing.T) {
 	step("f2 goes once f1 is stale", ok, true)
 }
 
-// The attempts of a batch are gathered and produced together; wait
+// The attempts of a batch are gathered and produced together: a burst's
+// worth at once, the rest when the window ends or the batch does; wait
 // produces what is gathered and returns once the broker has every one.
 func TestRecorderProducesGatheredAttemptsBeforeTheBatchEnds(t *testing.T) {
 	k := testkit.NewKafka(t)
 	topic := k.Topic(t, 3)
 	cl := k.Client(t, kgo.ProducerLinger(0))
 	ctx := testkit.Context(t, time.Minute)
-	rec := func(i int) (*Attempt, *stage.Record) {
-		raw := &kgo.Record{Topic: "in", Partition: 1, Offset: int64(i)}
-		r := &stage.Record{Raw: raw, Source: stage.Source{Topic: "in", Partition: 1, Offset: int64(i)}}
-		return &Attempt{Tenant: fmt.Sprintf("t-%d", i%5), Destination: "d", EventID: fmt.Sprintf("e-%d", i), Result: ResultDelivered}, r
+	next := 0
+	add := func(rc *recorder, n int) {
+		for range n {
+			raw := &kgo.Record{Topic: "in", Partition: 1, Offset: int64(next)}
+			r := &stage.Record{Raw: raw, Source: stage.Source{Topic: "in", Partition: 1, Offset: int64(next)}}
+			rc.add(&Attempt{Tenant: fmt.Sprintf("t-%d", next%5), Destination: "d", EventID: fmt.Sprintf("e-%d", next), Result: ResultDelivered}, r)
+			next++
+		}
 	}
 	ended := func() int64 {
 		offs, err := k.Admin(t).ListEndOffsets(ctx, topic)
@@ -249,18 +254,19 @@ func TestRecorderProducesGatheredAttemptsBeforeTheBatchEnds(t *testing.T) {
 		offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
 		return n
 	}
-
-	// A burst's worth goes out at once; the rest waits for the window
-	// or the end of the batch.
-	rc := newRecorder(ctx, cl, topic)
-	for i := range attemptsBurst + 3 {
-		rc.add(rec(i))
+	gathered := func(rc *recorder) int {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.pending)
 	}
-	rc.mu.Lock()
-	pending := len(rc.pending)
-	rc.mu.Unlock()
-	if pending != 3 {
-		t.Fatalf("%d attempts still gathered after %d, want 3", pending, attemptsBurst+3)
+
+	// A window that does not end within the test: a burst goes out at
+	// once, the rest when the batch ends.
+	rc := newRecorder(ctx, cl, topic)
+	rc.window = time.Hour
+	add(rc, attemptsBurst+3)
+	if n := gathered(rc); n != 3 {
+		t.Fatalf("%d attempts still gathered after %d, want 3", n, attemptsBurst+3)
 	}
 	if err := rc.wait(); err != nil {
 		t.Fatal(err)
@@ -269,20 +275,23 @@ func TestRecorderProducesGatheredAttemptsBeforeTheBatchEnds(t *testing.T) {
 		t.Fatalf("the broker has %d attempt records once the batch ended, want %d", got, want)
 	}
 
-	// A few attempts, and the batch ends before the window does.
+	// A short window: the attempts go out without the batch ending.
 	rc = newRecorder(ctx, cl, topic)
-	for i := range 4 {
-		rc.add(rec(1000 + i))
-	}
+	rc.window = time.Millisecond
+	add(rc, 2)
+	testkit.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
+		if got, want := ended(), int64(attemptsBurst+5); got != want {
+			return fmt.Errorf("the broker has %d attempt records, want %d once the window ended", got, want)
+		}
+		return nil
+	})
 	if err := rc.wait(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ended(), int64(attemptsBurst+7); got != want {
-		t.Fatalf("the broker has %d attempt records once the second batch ended, want %d", got, want)
-	}
+
 	got := k.Records(t, topic)
-	if len(got) != attemptsBurst+7 {
-		t.Fatalf("read %d attempt records, want %d", len(got), attemptsBurst+7)
+	if len(got) != attemptsBurst+5 {
+		t.Fatalf("read %d attempt records, want %d", len(got), attemptsBurst+5)
 	}
 	var a Attempt
 	if err := json.Unmarshal(got[0].Value, &a); err != nil || a.Destination != "d" || string(got[0].Key) != a.Tenant {
