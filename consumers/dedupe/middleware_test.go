@@ -306,12 +306,19 @@ func TestRoundTripsPerBatch(t *testing.T) {
 	perBatch := float64(st.RoundTrips) / float64(batches)
 	t.Logf("%d batches of %.1f records on average, %d Redis round trips: %.2f per batch", batches, float64(n)/float64(batches), st.RoundTrips, perBatch)
 	// One to claim and one to settle each batch, plus at most one per
-	// script the first time a server has not seen it.
-	if st.RoundTrips > int64(2*batches+2) {
-		t.Errorf("%d round trips for %d batches, want at most 2 per batch", st.RoundTrips, batches)
+	// script the first time a server has not seen it. A transaction may
+	// abort (kfake has refused a produce with OUT_OF_ORDER_SEQUENCE_NUMBER):
+	// its batch is claimed and released, then claimed again with its keys
+	// renewed by the script, three more.
+	if st.Batches < int64(batches) {
+		t.Fatalf("%d claim calls for %d committed batches", st.Batches, batches)
 	}
-	if st.Batches != int64(batches) {
-		t.Errorf("%d claim calls for %d batches", st.Batches, batches)
+	again := st.Batches - int64(batches)
+	if again > 0 {
+		t.Logf("%d batches were handled again after an aborted transaction", again)
+	}
+	if limit := int64(2*batches) + 3*again + 2; st.RoundTrips > limit {
+		t.Errorf("%d round trips for %d batches (%d handled again), want at most %d", st.RoundTrips, batches, again, limit)
 	}
 	if int64(trips) != st.RoundTrips {
 		t.Errorf("the client saw %d round trips, the store counted %d", trips, st.RoundTrips)
