@@ -90,9 +90,10 @@ func (a *Attempt) record(topic string, r *stage.Record) *kgo.Record {
 // attemptsBurst are gathered, and when the batch ends. The broker's work
 // goes with the number of produce requests and record batches far more
 // than with the number of records: attempts produced one by one as they
-// happen (even lingering 2ms to share a request) cost the broker about
+// happen (even lingering 2ms to share a request) cost the broker two to
 // three times the CPU per attempt that attempts produced together every
-// 10ms do, on a machine where the broker shares the cores with the stage.
+// 10ms do (Kafka 4.4, 13k attempts/s), and on a machine where the broker
+// shares the cores with the stage that CPU is the stage's.
 // The price is a window: a process that dies loses the attempt records
 // it has not produced yet, those of the last attemptsWindow at most (the
 // events themselves are safe; see the package doc).

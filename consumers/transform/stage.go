@@ -247,6 +247,8 @@ type work struct {
 	trips          int
 }
 
+// fail keeps with in *err (w.failed or w.resErr) unless it holds an
+// error already.
 func (w *work) fail(err *error, with error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -314,6 +316,13 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 				defer chunks.Done()
 				if after != nil {
 					<-after
+				}
+				w.mu.Lock()
+				failed := w.resErr != nil
+				w.mu.Unlock()
+				if failed {
+					close(resolved) // the batch fails; no need to resolve the rest
+					return
 				}
 				res, err := s.ids.Resolve(ctx, subjects)
 				close(resolved)
