@@ -1,8 +1,9 @@
 // Package stagetest helps test and benchmark stages built on the stage
 // runner: input records with sluice's headers, a runner started for the
-// length of a test, a meter of committed records, and the baseline every
-// stage benchmark is compared with, a bare franz-go transactional
-// consume→produce loop over the same input.
+// length of a test, a meter of committed records, the baseline every
+// stage benchmark is compared with (a bare franz-go transactional
+// consume→produce loop over the same input), and the rounds of a paired
+// benchmark (Pairs).
 package stagetest
 
 import (
