@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -381,20 +383,75 @@ integrations:
 }
 
 // TestLargeBatchesStitchEveryRecord sends 700 shop orders to one
-// partition, so that batches of hundreds of records are prepared and
-// stitched together, with resends (which dedupe takes out of the batch
-// after it was prepared) and an order the mapping cannot map among them.
-// Every order has its order and contact once, one customer one contact
-// id, each order refers to its customer's contact, and the bad order is
-// dead-lettered alone.
+// partition, so that batches of hundreds of records (several chunks of
+// the stage's pipeline) are prepared and stitched together, with resends
+// (which dedupe takes out of the batch after it was prepared) and an
+// order the mapping cannot map among them. Every order has its order and
+// contact once, one customer one contact id, each order refers to its
+// customer's contact, and the bad order is dead-lettered alone.
+//
+// "redis fails mid-batch": the second read of identities fails as a lost
+// connection would, after the batch's first chunk was resolved and
+// built. The batch comes again as a whole, and the outcome is the same.
 func TestLargeBatchesStitchEveryRecord(t *testing.T) {
 	t.Parallel()
+	t.Run("steady", func(t *testing.T) { largeBatches(t, 0) })
+	t.Run("redis fails mid-batch", func(t *testing.T) { largeBatches(t, 2) })
+}
+
+// failRead fails the nth Redis pipeline that reads identity keys (MGET),
+// once, as a lost connection would.
+type failRead struct {
+	n    int
+	mu   sync.Mutex
+	seen int
+}
+
+func (h *failRead) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *failRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *failRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "mget" {
+			h.mu.Lock()
+			h.seen++
+			fail := h.seen == h.n
+			h.mu.Unlock()
+			if fail {
+				err := errors.New("injected: connection reset by peer")
+				for _, c := range cmds {
+					c.SetErr(err)
+				}
+				return err
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h *failRead) failed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seen >= h.n
+}
+
+// largeBatches runs TestLargeBatchesStitchEveryRecord; with failAt > 0
+// the failAt-th identity read fails.
+func largeBatches(t *testing.T, failAt int) {
 	const orders, customers = 700, 90
 	e := transformtest.NewEnv(t, transformtest.Config{
 		Connectors:   connectors(),
 		Integrations: []transformtest.Integration{{Source: "commerce", Partitions: 1}},
 	})
-	st := e.Stage(t, e.Identity(t))
+	ids := e.Identity(t)
+	fault := &failRead{n: failAt}
+	if failAt > 0 {
+		// Added after the map loaded, so that the reads failed are the
+		// stage's.
+		e.Redis.Client.AddHook(fault)
+	}
+	st := e.Stage(t, ids)
 	bad := fixtures(t, "commerce")["OrderEvent/too-many-decimals"]
 	var sent, good []transformtest.Fixture
 	for i := range orders {
@@ -461,5 +518,11 @@ func TestLargeBatchesStitchEveryRecord(t *testing.T) {
 	}
 	if len(contactOf) != customers {
 		t.Errorf("%d contacts, want %d", len(contactOf), customers)
+	}
+	if failAt > 0 && !fault.failed() {
+		t.Fatalf("the stage read identities fewer than %d times: no failure was injected", failAt)
+	}
+	if dead := e.Kafka.Records(t, kafka.DLQTopic(e.Name)); len(dead) != 1 {
+		t.Errorf("%d dead letters, want the bad order's alone", len(dead))
 	}
 }
