@@ -390,9 +390,10 @@ integrations:
 // contact once, one customer one contact id, each order refers to its
 // customer's contact, and the bad order is dead-lettered alone.
 //
-// "redis fails mid-batch": the second read of identities fails as a lost
-// connection would, after the batch's first chunk was resolved and
-// built. The batch comes again as a whole, and the outcome is the same.
+// "redis fails mid-batch": the stage's second read of identities fails
+// as a lost connection would (a read of a later chunk, or the one after
+// the map was found unloaded). The batch comes again as a whole, and the
+// outcome is the same.
 func TestLargeBatchesStitchEveryRecord(t *testing.T) {
 	t.Parallel()
 	t.Run("steady", func(t *testing.T) { largeBatches(t, 0) })

@@ -41,12 +41,7 @@ const (
 
 // Header returns the value of the first header with key, or "".
 func Header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
+	return string(HeaderBytes(r, key))
 }
 
 // HeaderBytes returns the value of the first header with key, or nil,

@@ -169,13 +169,7 @@ func dropNamed(ctx context.Context, adm *kadm.Client, token string) error {
 	if err != nil {
 		return err
 	}
-	var drop []string
-	for _, name := range topics.Names() {
-		if holdsToken(name, token) {
-			drop = append(drop, name)
-		}
-	}
-	if len(drop) > 0 {
+	if drop := holding(topics.Names(), token); len(drop) > 0 {
 		resp, err := adm.DeleteTopics(ctx, drop...)
 		if err != nil {
 			return err
@@ -188,12 +182,7 @@ func dropNamed(ctx context.Context, adm *kadm.Client, token string) error {
 	if err != nil {
 		return err
 	}
-	drop = drop[:0]
-	for _, name := range groups.Groups() {
-		if holdsToken(name, token) {
-			drop = append(drop, name)
-		}
-	}
+	drop := holding(groups.Groups(), token)
 	if len(drop) == 0 {
 		return nil
 	}
@@ -202,6 +191,17 @@ func dropNamed(ctx context.Context, adm *kadm.Client, token string) error {
 		return err
 	}
 	return resp.Error()
+}
+
+// holding returns the names that hold token.
+func holding(names []string, token string) []string {
+	var out []string
+	for _, name := range names {
+		if holdsToken(name, token) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // holdsToken reports whether token occurs in name with no hex digit right
