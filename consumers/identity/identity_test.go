@@ -537,3 +537,21 @@ func TestCallsAreTimed(t *testing.T) {
 		}
 	}
 }
+
+// An external id may hold '|', the separator of an id set's members: it
+// comes back whole, new or known.
+func TestExternalIDsMayHoldTheSeparator(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	odd := contact("crm", "51|odd|id", "odd@example.com")
+	first := resolve(t, m, odd)
+	if got := ext(first[0]); got != "crm:51|odd|id" {
+		t.Fatalf("new: external ids %q, want crm:51|odd|id", got)
+	}
+	e.commit(t, m, first...)
+	again := resolve(t, m, odd)
+	if r := again[0]; r.Outcome != identity.Known || ext(r) != "crm:51|odd|id" {
+		t.Fatalf("known: %+v, external ids %q; want known with crm:51|odd|id", r, ext(r))
+	}
+}

@@ -186,10 +186,13 @@ func member(system, integration, externalID string) string {
 	return system + "|" + integration + "|" + externalID
 }
 
+// parseMember splits a member of an id's set (see member); the external
+// id may hold '|'.
 func parseMember(s string) (system, integration, externalID string, ok bool) {
-	parts := strings.SplitN(s, "|", 3)
-	if len(parts) != 3 {
+	system, rest, ok1 := strings.Cut(s, "|")
+	integration, externalID, ok2 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 {
 		return "", "", "", false
 	}
-	return parts[0], parts[1], parts[2], true
+	return system, integration, externalID, true
 }
