@@ -59,8 +59,13 @@
 // committed, Batch.AfterAbort when it is certain nothing of the batch
 // committed; neither runs when the end of the transaction failed and the
 // outcome is unknown. Side effects outside Kafka (an HTTP delivery) are at
-// least once; a stage records them in AfterCommit (a done-marker) to make
-// them effectively once.
+// least once; a stage makes them effectively once by recording each as it
+// happens (deliver's done-marker in Redis), so that a record consumed again
+// after a crash or an abort is not acted on twice. Batch.Committed gives
+// the offsets the stage's group has committed: a record below its
+// partition's offset went through a committed transaction (dedupe reads
+// them to tell a copy of an event already carried through from one still
+// in flight).
 //
 // # Failure routing
 //
