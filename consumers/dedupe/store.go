@@ -118,7 +118,7 @@ func (s *Store) register(reg prometheus.Registerer) error {
 	}, []string{"stage", "op"})
 	s.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "sluice_dedupe_seconds",
-		Help:    "Time of one batch's dedupe work, by operation: claim (all of Claim, with the committed offsets when it asks for them), release (after an abort, or of records sent to a retry or dead-letter topic).",
+		Help:    "Time of one batch's Redis work, by operation: claim (all of Claim), release (after an abort, or of records sent to a retry or dead-letter topic).",
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 16),
 	}, []string{"stage", "op"})
 	if err := errors.Join(telemetry.Register(reg, &s.results), telemetry.Register(reg, &s.errors), telemetry.Register(reg, &s.seconds)); err != nil {
