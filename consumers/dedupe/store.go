@@ -268,6 +268,7 @@ func (s *Store) claim(ctx context.Context, claims []Claim, committed Offsets) ([
 // claimKeys sets each claim's key to its marker where it is absent and
 // returns each key's earlier value (nil where it was absent).
 func (s *Store) claimKeys(ctx context.Context, claims []Claim) ([]*string, error) {
+	held := make([]*string, len(claims))
 	if s.scriptClaims.Load() {
 		ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
 		cmds, err := s.evalAll(ctx, claimScript, len(claims), func(i int) (string, []any) {
@@ -277,7 +278,17 @@ func (s *Store) claimKeys(ctx context.Context, claims []Claim) ([]*string, error
 		if err != nil {
 			return nil, err
 		}
-		return earlier(len(cmds), func(i int) (string, error) { return cmds[i].Text() })
+		for i, cmd := range cmds {
+			v, err := cmd.Text()
+			switch {
+			case err == redis.Nil:
+			case err != nil:
+				return nil, err
+			default:
+				held[i] = &v
+			}
+		}
+		return held, nil
 	}
 	s.roundTrips.Add(1)
 	pipe := s.c.Pipeline()
@@ -296,15 +307,8 @@ func (s *Store) claimKeys(ctx context.Context, claims []Claim) ([]*string, error
 		s.scriptClaims.Store(true)
 		return s.claimKeys(ctx, claims)
 	}
-	return earlier(len(cmds), func(i int) (string, error) { return cmds[i].Result() })
-}
-
-// earlier reads n answers of SET ... GET or the claim script: each key's
-// earlier value, nil where it was absent.
-func earlier(n int, answer func(i int) (string, error)) ([]*string, error) {
-	held := make([]*string, n)
-	for i := range n {
-		v, err := answer(i)
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
 		switch {
 		case err == redis.Nil:
 		case err != nil:
