@@ -14,68 +14,53 @@
 //
 // # State machine
 //
-// A key is absent or claimed (value "p:<owner>", expiring after the TTL).
-// A claim is done when its owner's offset is committed: the stage's
-// consumer group has committed an offset past the owner record, so the
-// transaction that consumed it, with its outputs, committed. Nothing is
-// written to Redis after the commit; the commit itself is the done-marker.
+// A key is absent, pending (value "p:<owner>", expiring after the lease)
+// or done (value "d:<owner>", expiring after the TTL).
 //
 //	state          event                                   next state      the record
-//	absent         Claim                                   claimed(owner)  is processed
-//	claimed(own)   Claim (the same record again)           claimed(own)    is processed
-//	claimed(other) Claim, other's offset committed         unchanged       is skipped as a duplicate
-//	claimed(other) Claim, other's offset not committed     unchanged       fails retryable (ErrBusy), comes back later
-//	               (or the offsets cannot be fetched)
-//	claimed(own)   transaction committed, record sent to   absent          its copy in the retry topic claims again
-//	               a retry or dead-letter topic (Release)
-//	claimed(own)   transaction aborted (Release)           absent          is consumed again
-//	claimed(any)   TTL ends                                absent          —
+//	absent         Claim                                   pending(owner)  is processed
+//	pending(own)   Claim (same record again)               pending(own)    is processed, lease renewed
+//	pending(other) Claim                                   unchanged       fails retryable (ErrBusy), comes back later
+//	done           Claim                                   done            is skipped as a duplicate
+//	pending(own)   transaction committed, record done      done            —
+//	               or skipped (Settle)
+//	pending(own)   transaction committed, record sent to   absent          its copy in the retry topic claims again
+//	               a retry or dead-letter topic (Settle)
+//	pending(own)   transaction aborted (Release)           absent          is consumed again
+//	pending(any)   lease ends                              absent          —
+//	done           TTL ends                                absent          —
 //
-// Why no event is lost: a copy is skipped only when another record of the
-// event is below its partition's committed offset, and a committed offset
-// means the transaction holding that record's outputs (or its trip to a
-// retry or dead-letter topic) committed. A copy that meets a claim whose
-// record is not committed yet is retried, not dropped, because that
-// transaction may still abort. A record that meets its own claim goes on,
-// so an abort, a crash or a retry never locks an event out.
+// Why no event is lost: done is written only after the Kafka transaction
+// holding the event's outputs committed, so "done" is never said of an
+// event whose output was not committed. A copy that meets a live pending
+// claim of another record is retried, not dropped, because that claim may
+// still abort. A record that meets its own claim goes on, so an abort, a
+// crash or a retry never locks an event out.
 //
-// Why none is processed twice: the claim holds for the TTL from the first
-// time the event is seen, and becomes done the moment its transaction
-// commits, so a crash after the commit leaves nothing unsettled. A copy is
-// processed again only after a release: its first record went to a retry
-// or dead-letter topic, or its transaction aborted.
-//
-// The committed offsets come from the group's coordinator
-// (stage.Batch.Committed), asked once per Claim call and only when a key is
-// held by another record, which only a second copy of an event makes. The
-// coordinator shows a transaction's offsets only once its markers are
-// written, a few milliseconds after the commit: a copy arriving within
-// them is busy and comes back from the retry topic as a duplicate.
-//
-// Limits: the owner must be a record of a topic the stage's group
-// consumes, as Owner gives it. If an operator moves the group's offsets
-// past records it never handled, their claims read as done, and copies of
-// those events are skipped: moving offsets forward drops events anyway. A
-// claim left by a release that failed holds until its TTL; its own record
-// still goes through.
+// What can go wrong is a duplicate, never a loss: if the process dies (or
+// Redis fails) between the commit and Settle, the marker stays pending
+// until its lease ends and then vanishes, and a copy of the event arriving
+// after that is processed again. Settle is tried a few times to keep that
+// window rare. The lease must outlast a stage's longest transaction.
 //
 // # Redis
 //
 // Claim sends one pipeline per batch (one round trip) of one plain
-// command per key, SET key "p:<owner>" NX PX <ttl> GET, which takes an
+// command per key, SET key "p:<owner>" NX PX <lease> GET, which takes an
 // absent key and answers a present one's value in one atomic step (Redis
-// 7.0 or later). On a server before 7.0, which refuses NX with GET, the
-// store says so once in the log and claims every key with a script doing
-// the same (EVALSHA, and EVAL again for the calls a node answers
-// NOSCRIPT), several times the server's work per key. Release sends a
-// pipeline of the release script, only after an abort or for records sent
-// to a retry or dead-letter topic. Every command touches exactly one key,
-// so the pipelines work on Redis Cluster, where a batch's keys hash to many
-// slots: go-redis splits them per node. sluice adds no hash tag, so tenants
-// spread over the cluster (an event id that holds "{...}" only moves its
-// own key). On the embedded miniredis of sluice dev the scripts run in a
-// Go Lua interpreter, several times slower than on Redis: fine for
-// development, not a measure of the stage.
+// 7.0 or later). A key found pending for its own owner is renewed by a
+// Lua script in a second round trip, which only a record handled again
+// needs. On a server before 7.0, which refuses NX with GET, the store
+// says so once in the log and claims every key with the script (EVALSHA,
+// and EVAL again for the calls a node answers NOSCRIPT), several times
+// the server's work per key. Settle sends one more pipeline after the
+// commit: a SET per done key, the release script per released one.
+// Every command touches exactly one key, so the pipelines work on Redis Cluster, where a batch's
+// keys hash to many slots: go-redis splits them per node. sluice adds no
+// hash tag, so tenants spread over the cluster (an event id that holds
+// "{...}" only moves its own key). On the embedded miniredis of sluice dev
+// the scripts run in a Go Lua interpreter, several times slower than on
+// Redis: fine for development, not a measure of the stage.
 //
 // If Redis cannot be reached, Claim fails and the middleware fails the
 // batch as a whole (ErrUnavailable): the runner commits nothing of it,

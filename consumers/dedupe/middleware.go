@@ -21,9 +21,8 @@ func Owner(r *stage.Record) string {
 }
 
 // Middleware deduplicates a stage's records by tenant and event id, with
-// one Redis round trip to claim a batch; the commit of the batch's
-// transaction is what makes its claims done, with nothing more to write.
-// Per record:
+// one Redis round trip to claim a batch and one to settle it after the
+// commit. Per record:
 //
 //   - no event-id header: failed as permanent (ErrNoEventID);
 //   - the same event earlier in the batch: skipped as a duplicate;
@@ -31,11 +30,11 @@ func Owner(r *stage.Record) string {
 //   - Busy: failed as retryable (ErrBusy), tried again from a retry topic;
 //   - Claimed: handed to the next handler.
 //
-// After the transaction commits, the claims of records routed to a retry
-// or dead-letter topic are released (a round trip only when there are
-// any). After an abort every claim is released. If Redis fails to claim,
-// the batch fails as a whole (unclassified, wrapping ErrUnavailable) and
-// the runner handles it again after a backoff.
+// After the transaction commits, claimed records that are done or skipped
+// become done, those routed to a retry or dead-letter topic are released.
+// After an abort every claim is released. If Redis fails to claim, the
+// batch fails as a whole (unclassified, wrapping ErrUnavailable) and the
+// runner handles it again after a backoff.
 func (s *Store) Middleware() stage.Middleware {
 	return func(next stage.Handler) stage.Handler {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
@@ -59,7 +58,7 @@ func (s *Store) Middleware() stage.Middleware {
 				claims = append(claims, c)
 				recs = append(recs, r)
 			}
-			statuses, err := s.Claim(ctx, claims, b.Committed)
+			statuses, err := s.Claim(ctx, claims)
 			if err != nil {
 				return err
 			}
@@ -80,18 +79,19 @@ func (s *Store) Middleware() stage.Middleware {
 			}
 			if len(held) > 0 {
 				b.AfterCommit(func(ctx context.Context) {
-					var release []Claim
+					var done, release []Claim
 					for i, r := range heldRecs {
 						switch r.Outcome() {
 						case stage.OutcomeDone, stage.OutcomeSkipped:
+							done = append(done, held[i])
 						default:
 							release = append(release, held[i])
 						}
 					}
-					s.release(ctx, b, release)
+					s.settle(ctx, b, done, release)
 				})
 				b.AfterAbort(func(ctx context.Context) {
-					s.release(ctx, b, held)
+					s.settle(ctx, b, nil, held)
 				})
 			}
 			if len(pass) == 0 {
@@ -102,19 +102,14 @@ func (s *Store) Middleware() stage.Middleware {
 	}
 }
 
-// release calls Release, trying again a few times. A claim that cannot
-// be released stays until its TTL ends: its own record, consumed again,
-// still goes through; another copy of the event counts as a duplicate once
-// the record's offset is committed (it is then in a retry or dead-letter
-// topic), and as busy until then.
-func (s *Store) release(ctx context.Context, b *stage.Batch, claims []Claim) {
-	if len(claims) == 0 {
-		return
-	}
+// settle calls Settle, trying again a few times: a done-marker that cannot
+// be written leaves the event pending until its lease ends, after which a
+// late duplicate would get through.
+func (s *Store) settle(ctx context.Context, b *stage.Batch, done, release []Claim) {
 	wait := 50 * time.Millisecond
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = s.Release(ctx, claims); err == nil {
+		if err = s.Settle(ctx, done, release); err == nil {
 			return
 		}
 		if attempt == 4 || !sleep(ctx, wait) {
@@ -122,9 +117,9 @@ func (s *Store) release(ctx context.Context, b *stage.Batch, claims []Claim) {
 		}
 		wait *= 2
 	}
-	s.log.Error("dedupe: claims not released; they hold until their TTL ends",
+	s.log.Error("dedupe: markers not settled; they stay pending until their lease ends",
 		zap.String(telemetry.FieldStage, b.Stage), zap.String(telemetry.FieldTopic, b.Topic),
-		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("claims", len(claims)),
+		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", len(done)), zap.Int("release", len(release)),
 		zap.Error(err))
 }
 

@@ -24,11 +24,10 @@ const (
 	// Claimed: the event is now pending for this owner (it was absent, or
 	// already pending for the same owner): process it.
 	Claimed Status = iota
-	// Duplicate: another record carried the event through a committed
-	// transaction; drop this copy.
+	// Duplicate: the event is done; drop this copy.
 	Duplicate
-	// Busy: another record holds the event in a transaction not known to
-	// be committed; try again later.
+	// Busy: the event is pending for another owner whose lease is live;
+	// try again later.
 	Busy
 )
 
@@ -54,23 +53,14 @@ type Claim struct {
 	Owner                  string
 }
 
-// Offsets returns the offsets a stage's consumer group has committed, by
-// topic and partition: each the offset of the next record to consume. A
-// record below it went through a committed transaction of the stage.
-// stage.Batch.Committed is one.
-type Offsets func(ctx context.Context) (map[string]map[int32]int64, error)
-
 // Stats count what a Store did since it was made.
 type Stats struct {
 	// Batches is the number of Claim calls; RoundTrips the pipelines sent
-	// to Redis by Claim and Release (with Redis Cluster, one pipeline is
+	// to Redis by Claim and Settle (with Redis Cluster, one pipeline is
 	// one round trip to each node holding its keys, made in parallel).
 	Batches, RoundTrips int64
 	// Claimed, Duplicates and Busy count Claim's answers.
 	Claimed, Duplicates, Busy int64
-	// OffsetFetches counts the committed offsets Claim asked Kafka for, to
-	// tell a duplicate from a busy event.
-	OffsetFetches int64
 }
 
 // Store is the idempotency store of the stages, in Redis. It is safe for
@@ -79,10 +69,11 @@ type Store struct {
 	c      redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	lease  time.Duration
 	log    *zap.Logger
 
-	batches, roundTrips, claimed, duplicates, busy, fetches atomic.Int64
-	reg                                                     prometheus.Registerer
+	batches, roundTrips, claimed, duplicates, busy atomic.Int64
+	reg                                            prometheus.Registerer
 	// scriptClaims is set once the server refused SET NX GET.
 	scriptClaims atomic.Bool
 	results      *prometheus.CounterVec
@@ -96,9 +87,13 @@ type Opt func(*Store)
 // Prefix sets the prefix of every key. Default "sluice:".
 func Prefix(p string) Opt { return func(s *Store) { s.prefix = p } }
 
-// TTL sets how long a claim holds: the window within which a second copy
-// of an event is recognised. Default 7 days.
+// TTL sets how long an event stays done. Default 7 days.
 func TTL(d time.Duration) Opt { return func(s *Store) { s.ttl = d } }
+
+// Lease sets how long a claim stays pending without being confirmed or
+// released. It must be longer than a stage's longest transaction (the
+// runner's transaction timeout, default 30s). Default 2 minutes.
+func Lease(d time.Duration) Opt { return func(s *Store) { s.lease = d } }
 
 // Logger sets the logger. Default zap.NewNop().
 func Logger(l *zap.Logger) Opt { return func(s *Store) { s.log = l } }
@@ -114,11 +109,11 @@ func (s *Store) register(reg prometheus.Registerer) error {
 	}, []string{"stage", "result"})
 	s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sluice_dedupe_errors_total",
-		Help: "Failures by operation: claim and release (Redis), offsets (the committed offsets of the stage's group, from Kafka).",
+		Help: "Redis failures by operation (claim, settle, release).",
 	}, []string{"stage", "op"})
 	s.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "sluice_dedupe_seconds",
-		Help:    "Time of one batch's Redis work, by operation: claim (all of Claim), release (after an abort, or of records sent to a retry or dead-letter topic).",
+		Help:    "Time of one batch's Redis work, by operation: claim (every round trip of Claim), settle (after a commit), release (after an abort).",
 		Buckets: prometheus.ExponentialBuckets(0.00025, 2, 16),
 	}, []string{"stage", "op"})
 	if err := errors.Join(telemetry.Register(reg, &s.results), telemetry.Register(reg, &s.errors), telemetry.Register(reg, &s.seconds)); err != nil {
@@ -129,15 +124,17 @@ func (s *Store) register(reg prometheus.Registerer) error {
 
 // New returns a store on c.
 func New(c redis.UniversalClient, opts ...Opt) (*Store, error) {
-	s := &Store{c: c, prefix: "sluice:", ttl: 7 * 24 * time.Hour, log: zap.NewNop()}
+	s := &Store{c: c, prefix: "sluice:", ttl: 7 * 24 * time.Hour, lease: 2 * time.Minute, log: zap.NewNop()}
 	for _, o := range opts {
 		o(s)
 	}
 	switch {
 	case c == nil:
 		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
-	case s.ttl <= 0:
-		return nil, fmt.Errorf("%w: TTL %v must be positive", ErrConfig, s.ttl)
+	case s.ttl <= 0 || s.lease <= 0:
+		return nil, fmt.Errorf("%w: TTL %v and lease %v must be positive", ErrConfig, s.ttl, s.lease)
+	case s.lease >= s.ttl:
+		return nil, fmt.Errorf("%w: lease %v must be shorter than the TTL %v", ErrConfig, s.lease, s.ttl)
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
@@ -157,19 +154,29 @@ func (s *Store) Key(stage, tenant, eventID string) string {
 	return s.prefix + "dedupe:" + stage + ":" + tenant + ":" + eventID
 }
 
-// pending is the marker of a claim: "p:<owner>".
-func pending(owner string) string { return "p:" + owner }
+// Marker values. A pending marker names its owner; so does a done marker,
+// for whoever reads Redis by hand.
+func pending(owner string) string    { return "p:" + owner }
+func doneMarker(owner string) string { return "d:" + owner }
 
-// claimScript is SET key marker NX PX ttl GET for a server before Redis
-// 7.0: it sets the key if absent and answers its earlier value (nil if
-// there was none). One key per call, so a pipeline of calls is safe on
+// claimScript moves one key: absent → pending (claimed), own pending →
+// pending with a fresh lease (claimed), done → duplicate, another's
+// pending → busy. One key per call, so a pipeline of calls is safe on
 // Redis Cluster whatever slots the keys hash to.
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 0
 end
-return v
+if string.sub(v, 1, 2) == 'd:' then
+  return 1
+end
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+return 2
 `)
 
 // releaseScript deletes one key if it is still pending for this owner.
@@ -184,22 +191,19 @@ return 0
 // one's status, in order. On an error nothing can be said of any claim:
 // treat the batch as not processed.
 //
-// Each key is claimed with one plain command, SET key "p:<owner>" NX PX
-// ttl GET (Redis 7.0 and later): it takes an absent key and answers the
-// value of a present one, atomically. On a server that refuses NX with GET
-// (before 7.0) every claim is a script call doing the same.
-//
-// A key held by another owner is a duplicate if that owner's offset is
-// below what the stage's group committed for its partition (committed,
-// asked once per call and only then), and busy otherwise, or when
-// committed is nil or fails.
-func (s *Store) Claim(ctx context.Context, claims []Claim, committed Offsets) ([]Status, error) {
+// Each key is claimed with one plain command, SET key pending NX PX lease
+// GET (Redis 7.0 and later): it takes an absent key and answers the value
+// of a present one, atomically. Only a key found pending for the same
+// owner (a record handled again) needs the script, to renew its lease in a
+// second round trip. On a server that refuses NX with GET (before 7.0)
+// every claim is a script call.
+func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 	if len(claims) == 0 {
 		return nil, nil
 	}
 	s.batches.Add(1)
 	began := time.Now()
-	out, err := s.claim(ctx, claims, committed)
+	out, err := s.claim(ctx, claims)
 	s.seconds.WithLabelValues(claims[0].Stage, "claim").Observe(time.Since(began).Seconds())
 	if err != nil {
 		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
@@ -219,129 +223,67 @@ func (s *Store) Claim(ctx context.Context, claims []Claim, committed Offsets) ([
 	return out, nil
 }
 
-func (s *Store) claim(ctx context.Context, claims []Claim, committed Offsets) ([]Status, error) {
-	held, err := s.claimKeys(ctx, claims)
+func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
+	out := make([]Status, len(claims))
+	renew := make([]int, 0)
+	if s.scriptClaims.Load() {
+		renew = make([]int, len(claims))
+		for i := range renew {
+			renew[i] = i
+		}
+	} else {
+		s.roundTrips.Add(1)
+		pipe := s.c.Pipeline()
+		cmds := make([]*redis.StatusCmd, len(claims))
+		for i, c := range claims {
+			cmds[i] = pipe.SetArgs(ctx, s.Key(c.Stage, c.Tenant, c.EventID), pending(c.Owner), redis.SetArgs{Mode: "NX", TTL: s.lease, Get: true})
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil && err != redis.Nil {
+			if !isSyntaxError(err) {
+				return nil, err
+			}
+			// NX with GET is refused before Redis 7.0: claim with the
+			// script from now on.
+			s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
+			s.scriptClaims.Store(true)
+			return s.claim(ctx, claims)
+		}
+		for i, cmd := range cmds {
+			v, err := cmd.Result()
+			switch {
+			case err == redis.Nil:
+				out[i] = Claimed
+			case err != nil:
+				return nil, err
+			case strings.HasPrefix(v, "d:"):
+				out[i] = Duplicate
+			case v == pending(claims[i].Owner):
+				renew = append(renew, i)
+			default:
+				out[i] = Busy
+			}
+		}
+	}
+	if len(renew) == 0 {
+		return out, nil
+	}
+	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, claimScript, len(renew), func(j int) (string, []any) {
+		c := claims[renew[j]]
+		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), lease}
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, len(claims))
-	var others []int
-	for i, v := range held {
-		switch {
-		case v == nil:
-			out[i] = Claimed
-		case strings.HasPrefix(*v, "d:"):
-			// A done marker, as sluice wrote them before claims held for
-			// the TTL.
-			out[i] = Duplicate
-		case *v == pending(claims[i].Owner):
-			out[i] = Claimed
-		default:
-			out[i] = Busy
-			others = append(others, i)
+	for j, cmd := range cmds {
+		n, err := cmd.Int64()
+		if err != nil || n < 0 || n > 2 {
+			return nil, fmt.Errorf("claim script answered %v, %v", cmd.Val(), err)
 		}
-	}
-	if len(others) == 0 || committed == nil {
-		return out, nil
-	}
-	s.fetches.Add(1)
-	offsets, err := committed(ctx)
-	if err != nil {
-		// Busy is always safe: the record comes back later.
-		s.errors.WithLabelValues(claims[0].Stage, "offsets").Inc()
-		s.log.Warn("dedupe: committed offsets unknown; events claimed by other records are retried later",
-			zap.String(telemetry.FieldStage, claims[0].Stage), zap.Int("records", len(others)), zap.Error(err))
-		return out, nil
-	}
-	for _, i := range others {
-		topic, partition, offset, ok := parseOwner(strings.TrimPrefix(*held[i], "p:"))
-		if !ok {
-			continue
-		}
-		if at, ok := offsets[topic][partition]; ok && offset < at {
-			out[i] = Duplicate
-		}
+		out[renew[j]] = Status(n)
 	}
 	return out, nil
-}
-
-// claimKeys sets each claim's key to its marker where it is absent and
-// returns each key's earlier value (nil where it was absent).
-func (s *Store) claimKeys(ctx context.Context, claims []Claim) ([]*string, error) {
-	held := make([]*string, len(claims))
-	if s.scriptClaims.Load() {
-		ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
-		cmds, err := s.evalAll(ctx, claimScript, len(claims), func(i int) (string, []any) {
-			c := claims[i]
-			return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), ttl}
-		})
-		if err != nil {
-			return nil, err
-		}
-		for i, cmd := range cmds {
-			v, err := cmd.Text()
-			switch {
-			case err == redis.Nil:
-			case err != nil:
-				return nil, err
-			default:
-				held[i] = &v
-			}
-		}
-		return held, nil
-	}
-	s.roundTrips.Add(1)
-	pipe := s.c.Pipeline()
-	cmds := make([]*redis.StatusCmd, len(claims))
-	for i, c := range claims {
-		cmds[i] = pipe.SetArgs(ctx, s.Key(c.Stage, c.Tenant, c.EventID), pending(c.Owner), redis.SetArgs{Mode: "NX", TTL: s.ttl, Get: true})
-	}
-	_, err := pipe.Exec(ctx)
-	if err != nil && err != redis.Nil {
-		if !isSyntaxError(err) {
-			return nil, err
-		}
-		// NX with GET is refused before Redis 7.0: claim with the script
-		// from now on.
-		s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
-		s.scriptClaims.Store(true)
-		return s.claimKeys(ctx, claims)
-	}
-	for i, cmd := range cmds {
-		v, err := cmd.Result()
-		switch {
-		case err == redis.Nil:
-		case err != nil:
-			return nil, err
-		default:
-			held[i] = &v
-		}
-	}
-	return held, nil
-}
-
-// parseOwner splits an owner, "<topic>/<partition>/<offset>" (topic names
-// hold no '/').
-func parseOwner(owner string) (topic string, partition int32, offset int64, ok bool) {
-	rest, off, ok1 := cutLast(owner, "/")
-	topic, part, ok2 := cutLast(rest, "/")
-	if !ok1 || !ok2 {
-		return "", 0, 0, false
-	}
-	p, err1 := strconv.ParseInt(part, 10, 32)
-	o, err2 := strconv.ParseInt(off, 10, 64)
-	if err1 != nil || err2 != nil {
-		return "", 0, 0, false
-	}
-	return topic, int32(p), o, true
-}
-
-func cutLast(s, sep string) (before, after string, found bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
 }
 
 // isSyntaxError reports whether err is Redis refusing a command's
@@ -351,27 +293,70 @@ func isSyntaxError(err error) bool {
 	return errors.As(err, &re) && strings.Contains(re.Error(), "syntax error")
 }
 
-// Release deletes claims, each only while it is still pending for its
-// owner, in one pipeline: after an abort (nothing of them committed), or
-// for records the committed transaction sent to a retry or dead-letter
-// topic, so that another copy of the event may go through.
-func (s *Store) Release(ctx context.Context, claims []Claim) error {
-	if len(claims) == 0 {
+// Settle marks the events of done as done for the TTL and releases the
+// claims of release (deleting each marker only while it is still pending
+// for its owner), in one pipeline. Call it only after the transaction that
+// holds done's outputs committed.
+func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
+	if len(done)+len(release) == 0 {
 		return nil
 	}
-	stage := claims[0].Stage
+	stage, op := "", "settle"
+	if len(done) > 0 {
+		stage = done[0].Stage
+	} else {
+		stage, op = release[0].Stage, "release"
+	}
 	defer func(began time.Time) {
-		s.seconds.WithLabelValues(stage, "release").Observe(time.Since(began).Seconds())
+		s.seconds.WithLabelValues(stage, op).Observe(time.Since(began).Seconds())
 	}(time.Now())
-	_, err := s.evalAll(ctx, releaseScript, len(claims), func(i int) (string, []any) {
-		c := claims[i]
-		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner)}
-	})
-	if err != nil {
-		s.errors.WithLabelValues(stage, "release").Inc()
-		return fmt.Errorf("%w: release: %w", ErrUnavailable, err)
+	s.roundTrips.Add(1)
+	pipe := s.c.Pipeline()
+	sets := make([]*redis.StatusCmd, len(done))
+	for i, c := range done {
+		sets[i] = pipe.Set(ctx, s.Key(c.Stage, c.Tenant, c.EventID), doneMarker(c.Owner), s.ttl)
+	}
+	rels := make([]*redis.Cmd, len(release))
+	for i, c := range release {
+		rels[i] = releaseScript.EvalSha(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	fail := func(err error) error {
+		s.errors.WithLabelValues(stage, op).Inc()
+		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
+	}
+	for _, cmd := range sets {
+		if err := cmd.Err(); err != nil {
+			return fail(err)
+		}
+	}
+	var missing []int
+	for i, cmd := range rels {
+		if err := cmd.Err(); err != nil {
+			if !isNoScript(err) {
+				return fail(err)
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	s.roundTrips.Add(1)
+	pipe = s.c.Pipeline()
+	for _, i := range missing {
+		c := release[i]
+		releaseScript.Eval(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fail(err)
 	}
 	return nil
+}
+
+// Release releases claims (after an abort: nothing of them committed).
+func (s *Store) Release(ctx context.Context, claims []Claim) error {
+	return s.Settle(ctx, nil, claims)
 }
 
 // Stats returns what the store did so far.
@@ -382,15 +367,12 @@ func (s *Store) Stats() Stats {
 		Claimed:    s.claimed.Load(),
 		Duplicates: s.duplicates.Load(),
 		Busy:       s.busy.Load(),
-
-		OffsetFetches: s.fetches.Load(),
 	}
 }
 
 // evalAll runs script once per key in one pipeline (EVALSHA), and once
 // more with the script's text (EVAL) for the calls a node answered
-// NOSCRIPT, which happens after a Redis restart or failover. A call that
-// answered nil is no error.
+// NOSCRIPT, which happens after a Redis restart or failover.
 func (s *Store) evalAll(ctx context.Context, script *redis.Script, n int, arg func(i int) (string, []any)) ([]*redis.Cmd, error) {
 	s.roundTrips.Add(1)
 	pipe := s.c.Pipeline()
@@ -399,10 +381,21 @@ func (s *Store) evalAll(ctx context.Context, script *redis.Script, n int, arg fu
 		key, args := arg(i)
 		cmds[i] = script.EvalSha(ctx, pipe, []string{key}, args...)
 	}
-	_, _ = pipe.Exec(ctx) // each command's error is read below
-	missing, err := failed(cmds)
-	if err != nil || len(missing) == 0 {
-		return cmds, err
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return cmds, nil
+	}
+	var missing []int
+	for i, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil {
+			if !isNoScript(cerr) {
+				return nil, cerr
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, err
 	}
 	s.roundTrips.Add(1)
 	pipe = s.c.Pipeline()
@@ -410,27 +403,10 @@ func (s *Store) evalAll(ctx context.Context, script *redis.Script, n int, arg fu
 		key, args := arg(i)
 		cmds[i] = script.Eval(ctx, pipe, []string{key}, args...)
 	}
-	_, _ = pipe.Exec(ctx)
-	if missing, err = failed(cmds); err == nil && len(missing) > 0 {
-		err = cmds[missing[0]].Err()
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
 	}
-	return cmds, err
-}
-
-// failed returns the calls of cmds that a node answered NOSCRIPT, or the
-// first other error.
-func failed(cmds []*redis.Cmd) ([]int, error) {
-	var missing []int
-	for i, cmd := range cmds {
-		switch err := cmd.Err(); {
-		case err == nil, err == redis.Nil:
-		case isNoScript(err):
-			missing = append(missing, i)
-		default:
-			return nil, err
-		}
-	}
-	return missing, nil
+	return cmds, nil
 }
 
 func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }

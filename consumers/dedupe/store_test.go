@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,69 +64,49 @@ func TestStoreStateMachine(t *testing.T) {
 }
 
 func testStateMachine(t *testing.T, old bool) {
-	const ttl = 600 * time.Millisecond
-	// Owners are input positions: A and B in partition 0, C in 1.
-	owners := map[string]string{"A": "in/0/10", "B": "in/0/20", "C": "in/1/5"}
+	const lease, ttl = 300 * time.Millisecond, 900 * time.Millisecond
 	claim := func(owner string) dedupe.Claim {
-		return dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: owners[owner]}
+		return dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: owner}
 	}
 	type step struct {
-		op    string // claim, commit, release, mark, expire-ttl
-		owner string
-		// at is the offset commit sets for the owner's partition.
-		at   int64
-		want dedupe.Status
-		// offsets is how claim learns the committed offsets: "" the
-		// group's, "none" not at all, "fails" an error.
-		offsets string
-		marker  string // the key's value after the step, "" for absent
+		op     string // claim, done, release, expire-lease, expire-ttl
+		owner  string
+		want   dedupe.Status
+		marker string // the key's value after the step, "" for absent
 	}
 	for _, tc := range []struct {
 		name  string
 		steps []step
 	}{
-		{"absent is claimed", []step{{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:in/0/10"}}},
-		{"own claim again", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:in/0/10"}}},
-		{"another's claim not committed is busy", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "B", want: dedupe.Busy, marker: "p:in/0/10"},
+		{"absent is claimed", []step{{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}}},
+		{"own claim again", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}}},
+		{"own claim again renews the lease", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "age", marker: "p:A"},
+			{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}, {op: "leased"},
 		}},
-		{"another's claim committed is a duplicate", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A", at: 11},
-			{op: "claim", owner: "B", want: dedupe.Duplicate}, {op: "claim", owner: "C", want: dedupe.Duplicate},
-			{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:in/0/10"},
-		}},
-		{"committed up to the owner is not past it", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A", at: 10},
-			{op: "claim", owner: "C", want: dedupe.Busy, marker: "p:in/0/10"},
-		}},
-		{"another partition's offset says nothing", []step{
-			{op: "claim", owner: "C", want: dedupe.Claimed}, {op: "commit", owner: "A", at: 100},
-			{op: "claim", owner: "A", want: dedupe.Busy, marker: "p:in/1/5"},
-		}},
-		{"offsets unknown is busy", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A", at: 11},
-			{op: "claim", owner: "B", offsets: "none", want: dedupe.Busy},
-			{op: "claim", owner: "B", offsets: "fails", want: dedupe.Busy, marker: "p:in/0/10"},
-		}},
-		{"an owner that is no position is busy", []step{
-			{op: "mark", marker: "p:somewhere"}, {op: "commit", owner: "A", at: 100},
-			{op: "claim", owner: "A", want: dedupe.Busy, marker: "p:somewhere"},
-		}},
-		{"an earlier version's done marker is a duplicate for everyone", []step{
-			{op: "mark", marker: "d:in/0/10"},
-			{op: "claim", owner: "B", want: dedupe.Duplicate}, {op: "claim", owner: "A", want: dedupe.Duplicate, marker: "d:in/0/10"},
+		{"another's claim is busy", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "B", want: dedupe.Busy, marker: "p:A"}}},
+		{"done is a duplicate for everyone", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A", marker: "d:A"},
+			{op: "claim", owner: "B", want: dedupe.Duplicate}, {op: "claim", owner: "A", want: dedupe.Duplicate, marker: "d:A"},
 		}},
 		{"released is free", []step{
 			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "A", marker: ""},
-			{op: "claim", owner: "B", want: dedupe.Claimed, marker: "p:in/0/20"},
+			{op: "claim", owner: "B", want: dedupe.Claimed, marker: "p:B"},
 		}},
 		{"release by another owner does nothing", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "B", marker: "p:in/0/10"},
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "B", marker: "p:A"},
 			{op: "claim", owner: "B", want: dedupe.Busy},
 		}},
-		{"a claim ends after the TTL", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed},
-			{op: "expire-ttl", owner: "B", want: dedupe.Claimed, marker: "p:in/0/20"},
+		{"release does not undo done", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A"}, {op: "release", owner: "A", marker: "d:A"},
+			{op: "claim", owner: "B", want: dedupe.Duplicate},
+		}},
+		{"a lease ends", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "expire-lease", owner: "B", want: dedupe.Claimed, marker: "p:B"},
+		}},
+		{"done ends after the TTL", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A"},
+			{op: "expire-ttl", owner: "B", want: dedupe.Claimed, marker: "p:B"},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,53 +116,57 @@ func testStateMachine(t *testing.T, old bool) {
 				refused := new(atomic.Int64)
 				r.Client.AddHook(before7{refused})
 				t.Cleanup(func() {
-					if n := refused.Load(); n > 1 {
-						t.Errorf("SET NX GET refused %d times, want once at most (then the store claims with its script)", n)
+					if refused.Load() != 1 {
+						t.Errorf("SET NX GET refused %d times, want once (then the store claims with its script)", refused.Load())
 					}
 				})
 			}
-			s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.TTL(ttl))
+			s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.Lease(lease), dedupe.TTL(ttl))
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx := testkit.Context(t, 30*time.Second)
 			key := s.Key("transform", "acme", "e-1")
-			committed := map[string]map[int32]int64{}
 			for i, st := range tc.steps {
-				var offsets dedupe.Offsets = func(context.Context) (map[string]map[int32]int64, error) { return committed, nil }
-				switch st.offsets {
-				case "none":
-					offsets = nil
-				case "fails":
-					offsets = func(context.Context) (map[string]map[int32]int64, error) {
-						return nil, errors.New("coordinator unavailable")
-					}
-				}
 				switch st.op {
 				case "claim":
-					got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)}, offsets)
+					got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)})
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got[0] != st.want {
 						t.Fatalf("step %d: claim by %s = %s, want %s", i, st.owner, got[0], st.want)
 					}
-				case "commit":
-					topic, partition, _ := strings.Cut(owners[st.owner], "/")
-					partition, _, _ = strings.Cut(partition, "/")
-					p := map[string]int32{"0": 0, "1": 1}[partition]
-					committed[topic] = map[int32]int64{p: st.at}
-				case "mark":
-					if err := r.Client.Set(ctx, key, st.marker, ttl).Err(); err != nil {
+				case "done":
+					if err := s.Settle(ctx, []dedupe.Claim{claim(st.owner)}, nil); err != nil {
 						t.Fatal(err)
 					}
 				case "release":
 					if err := s.Release(ctx, []dedupe.Claim{claim(st.owner)}); err != nil {
 						t.Fatal(err)
 					}
-				case "expire-ttl":
-					expire(t, r, ttl, func() error {
-						got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)}, offsets)
+				case "age":
+					// Most of the lease passes (set by hand: miniredis
+					// has no clock of its own).
+					if err := r.Client.PExpire(ctx, key, lease/10).Err(); err != nil {
+						t.Fatal(err)
+					}
+				case "leased":
+					left, err := r.Client.PTTL(ctx, key).Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if left <= lease/2 || left > lease {
+						t.Fatalf("step %d: the claim has %v left, want the lease %v renewed", i, left, lease)
+					}
+					continue
+				case "expire-lease", "expire-ttl":
+					d := lease
+					if st.op == "expire-ttl" {
+						d = ttl
+					}
+					expire(t, r, d, func() error {
+						got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)})
 						if err != nil {
 							return err
 						}
@@ -211,52 +194,6 @@ func testStateMachine(t *testing.T, old bool) {
 	}
 }
 
-// Claim asks for the committed offsets once per call, and only when a key
-// is held by another record.
-func TestStoreAsksForOffsetsOnlyWhenNeeded(t *testing.T) {
-	t.Parallel()
-	r := testkit.NewRedis(t)
-	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := testkit.Context(t, 30*time.Second)
-	var asked int
-	offsets := func(context.Context) (map[string]map[int32]int64, error) {
-		asked++
-		return map[string]map[int32]int64{"in": {0: 3}}, nil
-	}
-	first := make([]dedupe.Claim, 4)
-	for i := range first {
-		first[i] = dedupe.Claim{Stage: "s", Tenant: "acme", EventID: fmt.Sprint("e-", i), Owner: fmt.Sprint("in/0/", i)}
-	}
-	if _, err := s.Claim(ctx, first, offsets); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Claim(ctx, first, offsets); err != nil { // the same records again
-		t.Fatal(err)
-	}
-	if asked != 0 {
-		t.Fatalf("offsets asked %d times for claims that met no other record's, want 0", asked)
-	}
-	again := make([]dedupe.Claim, len(first))
-	for i, c := range first {
-		c.Owner = fmt.Sprint("in/1/", i)
-		again[i] = c
-	}
-	got, err := s.Claim(ctx, again, offsets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if asked != 1 || s.Stats().OffsetFetches != 1 {
-		t.Fatalf("offsets asked %d times (stats %d) for one call, want 1", asked, s.Stats().OffsetFetches)
-	}
-	want := []dedupe.Status{dedupe.Duplicate, dedupe.Duplicate, dedupe.Duplicate, dedupe.Busy}
-	if !slices.Equal(got, want) {
-		t.Fatalf("claims %v, want %v (offsets 0-2 are below the committed 3)", got, want)
-	}
-}
-
 // Two stores on one registry share their series; a registry that holds
 // another metric under the store's name is a configuration error.
 func TestStoreMetricsRegistration(t *testing.T) {
@@ -280,18 +217,24 @@ func TestStoreMetricsRegistration(t *testing.T) {
 func TestStoreExpiries(t *testing.T) {
 	t.Parallel()
 	r := testkit.NewRedis(t)
-	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.TTL(time.Hour))
+	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.Lease(time.Minute), dedupe.TTL(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := testkit.Context(t, 30*time.Second)
 	c := dedupe.Claim{Stage: "s", Tenant: "acme", EventID: "e", Owner: "in/0/1"}
 	key := s.Key(c.Stage, c.Tenant, c.EventID)
-	if _, err := s.Claim(ctx, []dedupe.Claim{c}, nil); err != nil {
+	if _, err := s.Claim(ctx, []dedupe.Claim{c}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := r.Client.PTTL(ctx, key).Val(); ttl <= 30*time.Second || ttl > time.Minute {
+		t.Errorf("pending marker expires in %v, want the lease (1m)", ttl)
+	}
+	if err := s.Settle(ctx, []dedupe.Claim{c}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ttl := r.Client.PTTL(ctx, key).Val(); ttl <= 30*time.Minute || ttl > time.Hour {
-		t.Errorf("claim expires in %v, want the TTL (1h)", ttl)
+		t.Errorf("done marker expires in %v, want the TTL (1h)", ttl)
 	}
 }
 
@@ -306,18 +249,18 @@ func TestStoreKeysAreScoped(t *testing.T) {
 		t.Errorf("key %q, want %q", got, want)
 	}
 	ctx := testkit.Context(t, 30*time.Second)
-	first := []dedupe.Claim{{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "in/0/1"}}
-	if _, err := s.Claim(ctx, first, nil); err != nil {
+	first := []dedupe.Claim{{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "a"}}
+	if _, err := s.Claim(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	committed := func(context.Context) (map[string]map[int32]int64, error) {
-		return map[string]map[int32]int64{"in": {0: 2}}, nil
+	if err := s.Settle(ctx, first, nil); err != nil {
+		t.Fatal(err)
 	}
 	got, err := s.Claim(ctx, []dedupe.Claim{
-		{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "in/0/5"},
-		{Stage: "transform", Tenant: "globex", EventID: "e-1", Owner: "in/0/5"},
-		{Stage: "deliver.crm", Tenant: "acme", EventID: "e-1", Owner: "in/0/5"},
-	}, committed)
+		{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "b"},
+		{Stage: "transform", Tenant: "globex", EventID: "e-1", Owner: "b"},
+		{Stage: "deliver.crm", Tenant: "acme", EventID: "e-1", Owner: "b"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,8 +353,8 @@ func slot(key string) uint16 {
 }
 
 // TestClusterSafeBatches checks the layout that lets a batch's pipelines
-// run on Redis Cluster: one round trip to claim a batch and one to release
-// part of it, every command naming exactly one key, keys spread over many slots
+// run on Redis Cluster: one round trip to claim a batch and one to settle
+// it, every command naming exactly one key, keys spread over many slots
 // (no hash tag gathers them), and the whole thing working through a
 // cluster client.
 func TestClusterSafeBatches(t *testing.T) {
@@ -445,7 +388,7 @@ func TestClusterSafeBatches(t *testing.T) {
 				claims[i] = dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: fmt.Sprintf("evt-%d", i), Owner: fmt.Sprintf("in/0/%d", i)}
 			}
 			// Load the scripts first: a fresh server answers NOSCRIPT once.
-			if _, err := s.Claim(ctx, claims[:1], nil); err != nil {
+			if _, err := s.Claim(ctx, claims[:1]); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Release(ctx, claims[:1]); err != nil {
@@ -453,7 +396,7 @@ func TestClusterSafeBatches(t *testing.T) {
 			}
 			rec.reset()
 
-			got, err := s.Claim(ctx, claims, nil)
+			got, err := s.Claim(ctx, claims)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -462,7 +405,7 @@ func TestClusterSafeBatches(t *testing.T) {
 					t.Fatalf("claim %d = %s", i, st)
 				}
 			}
-			if err := s.Release(ctx, claims[n/2:]); err != nil {
+			if err := s.Settle(ctx, claims[:n/2], claims[n/2:]); err != nil {
 				t.Fatal(err)
 			}
 			trips := rec.reset()
@@ -475,7 +418,7 @@ func TestClusterSafeBatches(t *testing.T) {
 				}
 			}
 			if len(batchTrips) != 2 {
-				t.Fatalf("%d round trips to claim a batch and release half of it, want 2", len(batchTrips))
+				t.Fatalf("%d round trips to claim and settle a batch, want 2", len(batchTrips))
 			}
 			slots := map[uint16]bool{}
 			for _, trip := range batchTrips {
@@ -490,16 +433,7 @@ func TestClusterSafeBatches(t *testing.T) {
 			if len(slots) < n/2 {
 				t.Errorf("a batch's %d keys hash to %d slots: a hash tag gathers them", n, len(slots))
 			}
-			// Other records of the same events, once the first ones'
-			// offsets are committed.
-			others := make([]dedupe.Claim, n)
-			for i, c := range claims {
-				c.Owner = fmt.Sprintf("in/1/%d", i)
-				others[i] = c
-			}
-			again, err := s.Claim(ctx, others, func(context.Context) (map[string]map[int32]int64, error) {
-				return map[string]map[int32]int64{"in": {0: n}}, nil
-			})
+			again, err := s.Claim(ctx, claims)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -509,7 +443,7 @@ func TestClusterSafeBatches(t *testing.T) {
 					want = dedupe.Claimed
 				}
 				if st != want {
-					t.Errorf("claim %d after the commit and the release = %s, want %s", i, st, want)
+					t.Errorf("claim %d after settle = %s, want %s", i, st, want)
 				}
 			}
 		})
@@ -529,8 +463,8 @@ func TestScriptCacheFlushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := testkit.Context(t, 30*time.Second)
-	a := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "in/0/1"}}
-	b := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "in/0/2"}}
+	a := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "a"}}
+	b := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "b"}}
 	for i, tc := range []struct {
 		claims []dedupe.Claim
 		want   dedupe.Status
@@ -538,7 +472,7 @@ func TestScriptCacheFlushed(t *testing.T) {
 		if err := c.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Claim(ctx, tc.claims, nil)
+		got, err := s.Claim(ctx, tc.claims)
 		if err != nil {
 			t.Fatalf("claim %d after SCRIPT FLUSH: %v", i, err)
 		}
@@ -552,7 +486,7 @@ func TestScriptCacheFlushed(t *testing.T) {
 	if err := s.Release(ctx, a); err != nil {
 		t.Fatalf("release after SCRIPT FLUSH: %v", err)
 	}
-	got, err := s.Claim(ctx, b, nil)
+	got, err := s.Claim(ctx, b)
 	if err != nil || got[0] != dedupe.Claimed {
 		t.Errorf("after release, claim = %v, %v; want claimed", got, err)
 	}
@@ -569,12 +503,12 @@ func TestStoreUnavailable(t *testing.T) {
 	}
 	m.Close()
 	ctx := testkit.Context(t, 30*time.Second)
-	claims := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "in/0/1"}}
-	if _, err := s.Claim(ctx, claims, nil); !errors.Is(err, dedupe.ErrUnavailable) {
+	claims := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "a"}}
+	if _, err := s.Claim(ctx, claims); !errors.Is(err, dedupe.ErrUnavailable) {
 		t.Errorf("claim with Redis down: %v, want ErrUnavailable", err)
 	}
-	if err := s.Release(ctx, claims); !errors.Is(err, dedupe.ErrUnavailable) {
-		t.Errorf("release with Redis down: %v, want ErrUnavailable", err)
+	if err := s.Settle(ctx, claims, nil); !errors.Is(err, dedupe.ErrUnavailable) {
+		t.Errorf("settle with Redis down: %v, want ErrUnavailable", err)
 	}
 }
 
@@ -588,7 +522,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}{
 		{"no client", nil, nil},
 		{"zero TTL", c, []dedupe.Opt{dedupe.TTL(0)}},
-		{"negative TTL", c, []dedupe.Opt{dedupe.TTL(-time.Hour)}},
+		{"zero lease", c, []dedupe.Opt{dedupe.Lease(0)}},
+		{"lease past the TTL", c, []dedupe.Opt{dedupe.Lease(time.Hour), dedupe.TTL(time.Minute)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := dedupe.New(tc.c, tc.opts...); !errors.Is(err, dedupe.ErrConfig) {
@@ -613,17 +548,17 @@ func TestStoreTimesItsRedisWork(t *testing.T) {
 		claims[i] = dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: fmt.Sprintf("e-%d", i), Owner: fmt.Sprintf("in/0/%d", i)}
 	}
 	for range 2 {
-		if _, err := s.Claim(ctx, claims, nil); err != nil {
+		if _, err := s.Claim(ctx, claims); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Release(ctx, claims[2:3]); err != nil {
+	if err := s.Settle(ctx, claims[:2], claims[2:3]); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx, claims[3:]); err != nil {
 		t.Fatal(err)
 	}
-	for op, want := range map[string]float64{"claim": 2, "release": 2} {
+	for op, want := range map[string]float64{"claim": 2, "settle": 1, "release": 1} {
 		if got := testkit.Metric(t, reg, "sluice_dedupe_seconds", map[string]string{"stage": "transform", "op": op}); got != want {
 			t.Errorf("sluice_dedupe_seconds{op=%q}: %v samples, want %v", op, got, want)
 		}

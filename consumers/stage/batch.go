@@ -242,23 +242,6 @@ type Batch struct {
 	// end is the last offset polled of the partition, a transaction
 	// marker after the last record included.
 	end int64
-	// committed asks for the group's committed offsets (see Committed).
-	committed func(context.Context) (map[string]map[int32]int64, error)
-}
-
-// Committed returns the offsets the stage's consumer group has committed,
-// by topic and partition: each the offset of the next record to consume,
-// so a record below it went through a committed transaction of the stage
-// (done, skipped, or sent to a retry or dead-letter topic). A partition
-// with nothing committed is absent. It asks the group's coordinator, one
-// request per call: it is for the rare record that needs it (dedupe's copy
-// of an event another record claimed). Offsets of transactions not yet
-// committed are not in it.
-func (b *Batch) Committed(ctx context.Context) (map[string]map[int32]int64, error) {
-	if b.committed == nil {
-		return nil, ErrNoOffsets
-	}
-	return b.committed(ctx)
 }
 
 type hooks struct {

@@ -19,9 +19,6 @@ var (
 	// ErrNoTopic is the error of a record whose handler emitted an output
 	// without a topic; the record is permanently failed.
 	ErrNoTopic = errors.New("stage: output record has no topic")
-	// ErrNoOffsets is returned by Batch.Committed for a batch that no
-	// Runner made.
-	ErrNoOffsets = errors.New("stage: batch has no consumer group")
 	// ErrTransaction is returned by Run when a transaction could not be
 	// ended and the Kafka client had to be replaced.
 	ErrTransaction = errors.New("stage: transaction failed")

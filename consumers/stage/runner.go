@@ -463,7 +463,6 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 // measured as any other's.
 func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, fs kgo.Fetches) []*work {
 	var works []*work
-	committed := rn.committed(s)
 	now := rn.cfg.clock.Now()
 	fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 		recs := ftp.Records
@@ -498,7 +497,6 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 			Records:       make([]*Record, 0, len(recs)),
 			hooks:         &hooks{},
 			end:           recs[len(recs)-1].Offset,
-			committed:     committed,
 		}
 		for _, raw := range recs {
 			if !raw.Attrs.IsControl() {
@@ -508,29 +506,6 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 		works = append(works, &work{b: b})
 	})
 	return works
-}
-
-// committed returns a function that asks the group's coordinator for
-// the offsets the stage's group has committed (Batch.Committed).
-func (rn *Runner) committed(s *kgo.GroupTransactSession) func(context.Context) (map[string]map[int32]int64, error) {
-	adm := kadm.NewClient(s.Client())
-	return func(ctx context.Context) (map[string]map[int32]int64, error) {
-		resps, err := adm.FetchOffsets(ctx, rn.cfg.group)
-		if err != nil {
-			return nil, fmt.Errorf("stage: committed offsets of group %s: %w", rn.cfg.group, err)
-		}
-		out := make(map[string]map[int32]int64, len(resps))
-		resps.Each(func(r kadm.OffsetResponse) {
-			if r.Err != nil || r.At < 0 {
-				return
-			}
-			if out[r.Topic] == nil {
-				out[r.Topic] = map[int32]int64{}
-			}
-			out[r.Topic][r.Partition] = r.At
-		})
-		return out, nil
-	}
 }
 
 // work handles one batch and produces what it decided: outputs of done

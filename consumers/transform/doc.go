@@ -42,8 +42,7 @@
 //     registry or Redis is down) leaves nothing decided.
 //
 // After the commit, the identity bindings written are confirmed durable
-// in Redis. The commit itself makes dedupe's claims done: the group's
-// committed offset is past their records, and nothing more is written.
+// in Redis, and dedupe marks the events done.
 //
 // Each integration of the catalog (an input topic sluice.in.<id>) has a
 // mapping: its own file (Integration.Mapping, relative to the catalog)
@@ -117,9 +116,8 @@
 // sluice_transform_mapping_errors_total; sluice_transform_redis_round_trips
 // is a histogram of Redis round trips per batch (identity resolve, two
 // for each chunk of 256 records, and confirm, one for a batch that binds
-// new identities; dedupe's claim, one, and a release only for records sent
-// to a retry or dead-letter topic). The runner, dedupe and identity add
-// their own; sluice_dedupe_seconds{op} (claim, release) and
+// new identities; dedupe claim and settle, two). The runner, dedupe and identity add their
+// own; sluice_dedupe_seconds{op} (claim, settle, release) and
 // sluice_identity_seconds{op} (resolve, confirm) time each batch's Redis
 // work, beside sluice_stage_handle_seconds and sluice_stage_commit_seconds,
 // so a slow batch can be told to be Redis, Kafka or the stage. Log lines carry tenant, event id, topic, partition and offset,

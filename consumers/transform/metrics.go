@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"tenant", "integration", "reason"}),
 		trips: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_transform_redis_round_trips",
-			Help:    "Redis round trips per committed batch: identity resolve (two per chunk of 256 records) and confirm, plus dedupe's claim, and its release of records sent to a retry or dead-letter topic.",
+			Help:    "Redis round trips per committed batch: identity resolve (two per chunk of 256 records) and confirm, plus dedupe's claim and settle.",
 			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 11, 16, 24, 32},
 		}, []string{"stage"}),
 	}
@@ -95,15 +95,7 @@ func (s *Stage) observe() stage.Middleware {
 			b.AfterCommit(func(context.Context) {
 				trips := st.trips.Load()
 				if claims > 0 {
-					trips++ // dedupe's claim
-				}
-				for _, r := range b.Records {
-					// dedupe releases the claims of records sent to a retry
-					// or dead-letter topic, in one pipeline.
-					if o := r.Outcome(); (o == stage.OutcomeRetry || o == stage.OutcomeDead) && !errors.Is(r.Err(), dedupe.ErrBusy) && !errors.Is(r.Err(), dedupe.ErrNoEventID) {
-						trips++
-						break
-					}
+					trips += 2 // dedupe: one pipeline to claim, one to settle
 				}
 				s.metrics.trips.WithLabelValues(s.cfg.name).Observe(float64(trips))
 				for _, r := range b.Records {

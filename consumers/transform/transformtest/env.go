@@ -255,7 +255,7 @@ func (e *Env) StageWith(t testing.TB, serde *avro.Serde, ids transform.Identitie
 // Dedupe returns a dedupe store under the environment's Redis prefix.
 func (e *Env) Dedupe(t testing.TB) *dedupe.Store {
 	t.Helper()
-	d, err := dedupe.New(e.Redis.Client, dedupe.Prefix(e.Redis.Prefix))
+	d, err := dedupe.New(e.Redis.Client, dedupe.Prefix(e.Redis.Prefix), dedupe.Lease(30*time.Second))
 	if err != nil {
 		t.Fatalf("transformtest: dedupe: %v", err)
 	}
