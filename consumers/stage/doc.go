@@ -61,11 +61,9 @@
 // outcome is unknown. Side effects outside Kafka (an HTTP delivery) are at
 // least once; a stage makes them effectively once by recording each as it
 // happens (deliver's done-marker in Redis), so that a record consumed again
-// after a crash or an abort is not acted on twice. Batch.Committed gives
-// the offsets the stage's group has committed: a record below its
-// partition's offset went through a committed transaction (dedupe reads
-// them to tell a copy of an event already carried through from one still
-// in flight).
+// after a crash or an abort is not acted on twice, and marks in
+// AfterCommit what is done once the transaction committed (dedupe's
+// done-markers).
 //
 // # Failure routing
 //
