@@ -11,12 +11,12 @@
 //
 // The transform stage resolves the objects of each chunk of a batch (256
 // records) in one Resolve call of two Redis pipelines. The first reads
-// every key of the call's objects (one MGET per tenant). An object whose keys are all bound
-// durably to one id is known and needs nothing written, so the second
-// pipeline only reads its id's set of external ids; every other object
-// goes to a Lua script call, atomic for the object. In the steady state
-// of updates to known customers no script runs at all. For one object,
-// in order:
+// every key of the call's objects (one MGET per tenant). An object whose
+// keys are all bound durably to one id is known and needs nothing
+// written, so the second pipeline only reads its id's set of external
+// ids; every other object goes to a Lua script call, atomic for the
+// object. In the steady state of updates to known customers no script
+// runs at all. For one object, in order:
 //
 //  1. its external id is bound: that canonical id (Known);
 //  2. else its match key is bound: the object is one already known from

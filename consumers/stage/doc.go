@@ -59,11 +59,10 @@
 // committed, Batch.AfterAbort when it is certain nothing of the batch
 // committed; neither runs when the end of the transaction failed and the
 // outcome is unknown. Side effects outside Kafka (an HTTP delivery) are at
-// least once; a stage makes them effectively once by recording each as it
-// happens (deliver's done-marker in Redis), so that a record consumed again
-// after a crash or an abort is not acted on twice, and marks in
-// AfterCommit what is done once the transaction committed (dedupe's
-// done-markers).
+// least once; deliver makes them effectively once with a done-marker
+// written as each send succeeds, which the record finds when it is
+// consumed again after a crash or an abort. What may only be said once the
+// batch committed (dedupe's done-markers) is written in AfterCommit.
 //
 // # Failure routing
 //

@@ -116,10 +116,11 @@
 // sluice_transform_mapping_errors_total; sluice_transform_redis_round_trips
 // is a histogram of Redis round trips per batch (identity resolve, two
 // for each chunk of 256 records, and confirm, one for a batch that binds
-// new identities; dedupe claim and settle, two). The runner, dedupe and identity add their
-// own; sluice_dedupe_seconds{op} (claim, settle, release) and
-// sluice_identity_seconds{op} (resolve, confirm) time each batch's Redis
-// work, beside sluice_stage_handle_seconds and sluice_stage_commit_seconds,
-// so a slow batch can be told to be Redis, Kafka or the stage. Log lines carry tenant, event id, topic, partition and offset,
-// never payloads.
+// new identities; dedupe claim and settle, two). The runner, dedupe and
+// identity add their own; sluice_dedupe_seconds{op} (claim, settle,
+// release) and sluice_identity_seconds{op} (resolve, confirm) time each
+// batch's Redis work, beside sluice_stage_handle_seconds and
+// sluice_stage_commit_seconds, so a slow batch can be told to be Redis,
+// Kafka or the stage. Log lines carry tenant, event id, topic, partition
+// and offset, never payloads.
 package transform

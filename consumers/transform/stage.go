@@ -318,10 +318,10 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 					<-after
 				}
 				w.mu.Lock()
-				failed := w.resErr != nil
+				failed := w.resErr != nil || w.failed != nil
 				w.mu.Unlock()
 				if failed {
-					close(resolved) // the batch fails; no need to resolve the rest
+					close(resolved) // the batch comes again; no need to resolve the rest
 					return
 				}
 				res, err := s.ids.Resolve(ctx, subjects)
