@@ -119,6 +119,22 @@ func TestWireFormat(t *testing.T) {
 	}
 }
 
+// TestHashIDPinned pins ids whose parts or prefix outgrow HashID's
+// buffers on the stack (the short ones are pinned in TestWireFormat).
+func TestHashIDPinned(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		got, want string
+	}{
+		{identity.HashID("evt", "acme", strings.Repeat("x", 300), "contact", ""), "evt_56bnvmx43b6cwtdsmn98zqh0fp"},
+		{identity.HashID(strings.Repeat("p", 40), "a"), strings.Repeat("p", 40) + "_zzmtntn2mbag90bmvw5r0pcyy0"},
+	} {
+		if c.got != c.want {
+			t.Errorf("HashID = %s, want %s", c.got, c.want)
+		}
+	}
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return "<nil>"
