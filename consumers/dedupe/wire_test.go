@@ -2,11 +2,13 @@ package dedupe_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/consumers/dedupe"
+	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
@@ -98,3 +100,24 @@ release: []
 "evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5"
 --
 `
+
+// TestOwner pins the claim owner of a record, and that it costs one
+// allocation. Not parallel: AllocsPerRun may not run beside other tests.
+func TestOwner(t *testing.T) {
+	for _, c := range []struct {
+		src  stage.Source
+		want string
+	}{
+		{stage.Source{Topic: "sluice.in", Partition: 3, Offset: 123456789012}, "sluice.in/3/123456789012"},
+		{stage.Source{Topic: "t", Partition: 0, Offset: 0}, "t/0/0"},
+		{stage.Source{Topic: strings.Repeat("x", 300), Partition: math.MinInt32, Offset: math.MinInt64}, strings.Repeat("x", 300) + "/-2147483648/-9223372036854775808"},
+	} {
+		r := &stage.Record{Source: c.src}
+		if got := dedupe.Owner(r); got != c.want {
+			t.Errorf("Owner(%+v) = %q, want %q", c.src, got, c.want)
+		}
+		if n := testing.AllocsPerRun(10, func() { dedupe.Owner(r) }); n != 1 {
+			t.Errorf("Owner(%+v): %v allocations, want 1", c.src, n)
+		}
+	}
+}
