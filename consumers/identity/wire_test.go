@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -131,6 +132,32 @@ func TestHashIDPinned(t *testing.T) {
 	} {
 		if c.got != c.want {
 			t.Errorf("HashID = %s, want %s", c.got, c.want)
+		}
+	}
+}
+
+// TestRecordValue checks that a record's value is what encoding/json
+// writes, whatever the id and integration hold.
+func TestRecordValue(t *testing.T) {
+	t.Parallel()
+	type value struct {
+		ID          string `json:"id"`
+		Integration string `json:"integration,omitempty"`
+	}
+	values := []string{"", "crm", "con_ftg3cxrjavhfpfqwptag0j0nh7", "Shöp <EU> & \"co\"", "a\\b", "\u2028", "\xff\xfe", "tab\there"}
+	for c := range 256 {
+		values = append(values, string(rune(c)), "x"+string([]byte{byte(c)})+"y")
+	}
+	for _, id := range []string{"con_ftg3cxrjavhfpfqwptag0j0nh7", "", "a<b"} {
+		for _, integ := range values {
+			b := identity.Binding{Tenant: "acme", Object: "contact", Kind: identity.KindExternal, System: "crm", Integration: integ, ExternalID: "1", ID: id}
+			want, err := json.Marshal(value{ID: id, Integration: integ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Record("t").Value; string(got) != string(want) {
+				t.Errorf("value of id %q, integration %q: %s, want %s", id, integ, got, want)
+			}
 		}
 	}
 }
