@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,7 +18,16 @@ const SkipReason = "duplicate"
 // Owner returns the claim owner of a record: where it first entered the
 // stage, the same for the record on every attempt.
 func Owner(r *stage.Record) string {
-	return r.Source.Topic + "/" + strconv.FormatInt(int64(r.Source.Partition), 10) + "/" + strconv.FormatInt(r.Source.Offset, 10)
+	// One allocation: the numbers are formatted on the stack.
+	var num [20]byte
+	var b strings.Builder
+	b.Grow(len(r.Source.Topic) + 2*len(num))
+	b.WriteString(r.Source.Topic)
+	b.WriteByte('/')
+	b.Write(strconv.AppendInt(num[:0], int64(r.Source.Partition), 10))
+	b.WriteByte('/')
+	b.Write(strconv.AppendInt(num[:0], r.Source.Offset, 10))
+	return b.String()
 }
 
 // Middleware deduplicates a stage's records by tenant and event id, with
@@ -40,14 +50,16 @@ func (s *Store) Middleware() stage.Middleware {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
 			claims := make([]Claim, 0, len(b.Records))
 			recs := make([]*stage.Record, 0, len(b.Records))
-			seen := make(map[string]struct{}, len(b.Records))
+			// An event of the batch is known by its tenant and id: the
+			// stage is the batch's.
+			type event struct{ tenant, id string }
+			seen := make(map[event]struct{}, len(b.Records))
 			for _, r := range b.Records {
 				if r.EventID == "" {
 					r.Fail(stage.Permanent(ErrNoEventID))
 					continue
 				}
-				c := Claim{Stage: b.Stage, Tenant: r.Tenant, EventID: r.EventID, Owner: Owner(r)}
-				k := s.Key(c.Stage, c.Tenant, c.EventID)
+				k := event{r.Tenant, r.EventID}
 				if _, dup := seen[k]; dup {
 					s.duplicates.Add(1)
 					s.results.WithLabelValues(b.Stage, Duplicate.String()).Inc()
@@ -55,16 +67,17 @@ func (s *Store) Middleware() stage.Middleware {
 					continue
 				}
 				seen[k] = struct{}{}
-				claims = append(claims, c)
+				claims = append(claims, Claim{Stage: b.Stage, Tenant: r.Tenant, EventID: r.EventID, Owner: Owner(r)})
 				recs = append(recs, r)
 			}
 			statuses, err := s.Claim(ctx, claims)
 			if err != nil {
 				return err
 			}
-			var pass []*stage.Record
-			var held []Claim
-			var heldRecs []*stage.Record
+			// Most claims are claimed: room for all of them.
+			pass := make([]*stage.Record, 0, len(statuses))
+			held := make([]Claim, 0, len(statuses))
+			heldRecs := make([]*stage.Record, 0, len(statuses))
 			for i, st := range statuses {
 				switch st {
 				case Duplicate:
@@ -79,7 +92,8 @@ func (s *Store) Middleware() stage.Middleware {
 			}
 			if len(held) > 0 {
 				b.AfterCommit(func(ctx context.Context) {
-					var done, release []Claim
+					done := make([]Claim, 0, len(held))
+					var release []Claim
 					for i, r := range heldRecs {
 						switch r.Outcome() {
 						case stage.OutcomeDone, stage.OutcomeSkipped:

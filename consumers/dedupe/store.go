@@ -154,10 +154,21 @@ func (s *Store) Key(stage, tenant, eventID string) string {
 	return s.prefix + "dedupe:" + stage + ":" + tenant + ":" + eventID
 }
 
-// Marker values. A pending marker names its owner; so does a done marker,
-// for whoever reads Redis by hand.
-func pending(owner string) string    { return "p:" + owner }
-func doneMarker(owner string) string { return "d:" + owner }
+// Marker values are "p:<owner>" (pending) and "d:<owner>" (done): a done
+// marker names its owner too, for whoever reads Redis by hand.
+
+// isPending reports whether marker v is owner's pending marker, without
+// making that string.
+func isPending(v, owner string) bool { return strings.HasPrefix(v, "p:") && v[2:] == owner }
+
+// keyAndMarker returns the key of c's event (as Key makes it) and the
+// marker state ("p:" or "d:") and c's owner, made in one allocation: they
+// are two parts of one string.
+func (s *Store) keyAndMarker(c Claim, state string) (key, marker string) {
+	kv := s.prefix + "dedupe:" + c.Stage + ":" + c.Tenant + ":" + c.EventID + state + c.Owner
+	n := len(kv) - len(state) - len(c.Owner)
+	return kv[:n], kv[n:]
+}
 
 // claimScript moves one key: absent → pending (claimed), own pending →
 // pending with a fresh lease (claimed), done → duplicate, another's
@@ -209,6 +220,9 @@ func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
 		return nil, fmt.Errorf("%w: claim: %w", ErrUnavailable, err)
 	}
+	// Claims in a row of one stage and status share a counter, looked up
+	// once.
+	var results prometheus.Counter
 	for i, st := range out {
 		switch st {
 		case Claimed:
@@ -218,7 +232,10 @@ func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		case Busy:
 			s.busy.Add(1)
 		}
-		s.results.WithLabelValues(claims[i].Stage, st.String()).Inc()
+		if i == 0 || claims[i].Stage != claims[i-1].Stage || st != out[i-1] {
+			results = s.results.WithLabelValues(claims[i].Stage, st.String())
+		}
+		results.Inc()
 	}
 	return out, nil
 }
@@ -236,7 +253,8 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		pipe := s.c.Pipeline()
 		cmds := make([]*redis.StatusCmd, len(claims))
 		for i, c := range claims {
-			cmds[i] = pipe.SetArgs(ctx, s.Key(c.Stage, c.Tenant, c.EventID), pending(c.Owner), redis.SetArgs{Mode: "NX", TTL: s.lease, Get: true})
+			key, marker := s.keyAndMarker(c, "p:")
+			cmds[i] = pipe.SetArgs(ctx, key, marker, redis.SetArgs{Mode: "NX", TTL: s.lease, Get: true})
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && err != redis.Nil {
@@ -258,7 +276,7 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 				return nil, err
 			case strings.HasPrefix(v, "d:"):
 				out[i] = Duplicate
-			case v == pending(claims[i].Owner):
+			case isPending(v, claims[i].Owner):
 				renew = append(renew, i)
 			default:
 				out[i] = Busy
@@ -270,8 +288,8 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 	}
 	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
 	cmds, err := s.evalAll(ctx, claimScript, len(renew), func(j int) (string, []any) {
-		c := claims[renew[j]]
-		return s.Key(c.Stage, c.Tenant, c.EventID), []any{pending(c.Owner), lease}
+		key, marker := s.keyAndMarker(claims[renew[j]], "p:")
+		return key, []any{marker, lease}
 	})
 	if err != nil {
 		return nil, err
@@ -314,11 +332,13 @@ func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
 	pipe := s.c.Pipeline()
 	sets := make([]*redis.StatusCmd, len(done))
 	for i, c := range done {
-		sets[i] = pipe.Set(ctx, s.Key(c.Stage, c.Tenant, c.EventID), doneMarker(c.Owner), s.ttl)
+		key, marker := s.keyAndMarker(c, "d:")
+		sets[i] = pipe.Set(ctx, key, marker, s.ttl)
 	}
 	rels := make([]*redis.Cmd, len(release))
 	for i, c := range release {
-		rels[i] = releaseScript.EvalSha(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+		key, marker := s.keyAndMarker(c, "p:")
+		rels[i] = releaseScript.EvalSha(ctx, pipe, []string{key}, marker)
 	}
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	fail := func(err error) error {
@@ -345,8 +365,8 @@ func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
 	s.roundTrips.Add(1)
 	pipe = s.c.Pipeline()
 	for _, i := range missing {
-		c := release[i]
-		releaseScript.Eval(ctx, pipe, []string{s.Key(c.Stage, c.Tenant, c.EventID)}, pending(c.Owner))
+		key, marker := s.keyAndMarker(release[i], "p:")
+		releaseScript.Eval(ctx, pipe, []string{key}, marker)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fail(err)

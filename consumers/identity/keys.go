@@ -55,15 +55,17 @@ const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 // characters (130 bits) of SHA-256 over parts, each ended by a zero byte.
 // The same parts always give the same id.
 func HashID(prefix string, parts ...string) string {
-	h := sha256.New()
+	// The parts go through one buffer, on the stack while they fit, and
+	// the id is made in another: the id string is the one allocation.
+	var in [256]byte
+	buf := in[:0]
 	for _, s := range parts {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		buf = append(buf, s...)
+		buf = append(buf, 0)
 	}
-	var sum [sha256.Size]byte
-	d := h.Sum(sum[:0])
-	out := make([]byte, 0, len(prefix)+1+26)
-	out = append(out, prefix...)
+	d := sha256.Sum256(buf)
+	var id [64]byte
+	out := append(id[:0], prefix...)
 	out = append(out, '_')
 	// 26 characters of 5 bits from the digest's first 17 bytes.
 	var acc uint64
@@ -83,8 +85,11 @@ func HashID(prefix string, parts ...string) string {
 // hashValue hides a match value (an e-mail address is personal data) in
 // keys of Redis and of the identity topic.
 func hashValue(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(sum[:])
+	var in [128]byte // []byte(v) would allocate beyond 32 bytes
+	sum := sha256.Sum256(append(in[:0], v...))
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	return string(hx[:])
 }
 
 // Binding is one entry of the identity map: a key of an object (its id in
@@ -123,10 +128,41 @@ type recordValue struct {
 // Key says, value {"id": ..., "integration": ...} in JSON, readable in
 // Kafka UI, and the tenant-id header.
 func (b Binding) Record(topic string) *kgo.Record {
-	v, _ := json.Marshal(recordValue{ID: b.ID, Integration: b.Integration})
-	r := &kgo.Record{Topic: topic, Key: []byte(b.Key()), Value: v}
+	r := &kgo.Record{Topic: topic, Key: []byte(b.Key()), Value: b.value()}
 	kafka.SetHeader(r, kafka.HeaderTenantID, b.Tenant)
 	return r
+}
+
+// value returns the binding's record value, recordValue in JSON as
+// encoding/json writes it. Ids and integrations are plain ASCII, which
+// needs no escaping and is written directly; anything else is left to
+// encoding/json.
+func (b Binding) value() []byte {
+	if !plainJSON(b.ID) || !plainJSON(b.Integration) {
+		v, _ := json.Marshal(recordValue{ID: b.ID, Integration: b.Integration})
+		return v
+	}
+	v := make([]byte, 0, len(`{"id":"","integration":""}`)+len(b.ID)+len(b.Integration))
+	v = append(v, `{"id":"`...)
+	v = append(v, b.ID...)
+	if b.Integration != "" {
+		v = append(v, `","integration":"`...)
+		v = append(v, b.Integration...)
+	}
+	return append(v, `"}`...)
+}
+
+// plainJSON reports whether s stands as it is between the quotes of a
+// JSON string written by encoding/json: printable ASCII without '"', '\'
+// and the characters it escapes for HTML ('<', '>', '&').
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // ParseBinding reads a record of the identity topic. A record without a
@@ -163,21 +199,20 @@ func ParseBinding(key, value []byte) (b Binding, deleted bool, err error) {
 // Redis keys. Every key of a tenant carries the hash tag {<tenant>}, so
 // the resolve script, which reads and writes several keys of one object,
 // works on Redis Cluster: a tenant's identity map lives on one node.
-
-func (m *Map) tenantTag(tenant string) string { return m.prefix + "identity:{" + tenant + "}:" }
+// Each key is made in one concatenation, so one allocation.
 
 func (m *Map) bindingKey(b Binding) string {
 	if b.Kind == KindExternal {
-		return m.tenantTag(b.Tenant) + b.Object + ":ext:" + b.System + ":" + b.ExternalID
+		return m.prefix + "identity:{" + b.Tenant + "}:" + b.Object + ":ext:" + b.System + ":" + b.ExternalID
 	}
-	return m.tenantTag(b.Tenant) + b.Object + ":" + b.Kind + ":" + b.Hash
+	return m.prefix + "identity:{" + b.Tenant + "}:" + b.Object + ":" + b.Kind + ":" + b.Hash
 }
 
 // setKeyPrefix is the key of a canonical id's set of external ids, less
 // the id.
-func (m *Map) setKeyPrefix(tenant string) string { return m.tenantTag(tenant) + "ids:" }
+func (m *Map) setKeyPrefix(tenant string) string { return m.prefix + "identity:{" + tenant + "}:ids:" }
 
-func (m *Map) sentinelKey(tenant string) string { return m.tenantTag(tenant) + "loaded" }
+func (m *Map) sentinelKey(tenant string) string { return m.prefix + "identity:{" + tenant + "}:loaded" }
 
 func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded" }
 

@@ -371,64 +371,70 @@ return 1
 // holds Redis for long.
 const maxGroup = 200
 
-// planned is a subject turned into keys.
+// planned is a subject turned into keys: its external id's and, if it
+// has one, its match key's. They are held in the struct, not in slices of
+// their own, to spare two allocations per subject.
 type planned struct {
-	keys     []string
-	bindings []Binding // in key order, from KEYS[2]; ID filled in later
-	// candKind and candValue derive the id a new object gets (NewID);
-	// computed only for the subjects the script resolves.
-	candKind  string
-	candValue string
+	n        int // keys in use: 1 or 2
+	key      [2]string
+	bindings [2]Binding // in key order, from KEYS[2]; ID filled in later
+	// candKind and match derive the id a new object gets (NewID): from
+	// the normalised match value, or from the external id when there is
+	// none.
+	candKind string
+	match    string
 }
 
-func (m *Map) plan(s Subject) (planned, error) {
+// keys returns the subject's keys, in order.
+func (p *planned) keys() []string { return p.key[:p.n] }
+
+// plan turns subject s into keys, in p (in place: a planned is large).
+func (m *Map) plan(p *planned, s Subject) error {
 	for _, f := range [...]string{s.Tenant, s.Object, s.System} {
 		if f == "" || strings.ContainsAny(f, "|{}") {
-			return planned{}, fmt.Errorf("%w: tenant, object and system must be set and hold no '|', '{' or '}'", ErrSubject)
+			return fmt.Errorf("%w: tenant, object and system must be set and hold no '|', '{' or '}'", ErrSubject)
 		}
 	}
 	if s.ExternalID == "" || strings.Contains(s.Integration, "|") {
-		return planned{}, fmt.Errorf("%w: an external id is required and the integration holds no '|'", ErrSubject)
+		return fmt.Errorf("%w: an external id is required and the integration holds no '|'", ErrSubject)
 	}
-	ext := Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
-	p := planned{
-		keys:      []string{m.bindingKey(ext)},
-		bindings:  []Binding{ext},
-		candKind:  KindExternal,
-		candValue: s.System + "\x00" + s.ExternalID,
-	}
-	var match *Binding
+	p.n, p.candKind = 1, KindExternal
+	p.bindings[0] = Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
+	p.key[0] = m.bindingKey(p.bindings[0])
 	switch {
 	case s.Email != "":
 		if e, ok := m.norm.Email(s.Email); ok {
-			match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindEmail, Hash: hashValue(e)}
-			p.candKind, p.candValue = KindEmail, e
+			p.candKind, p.match = KindEmail, e
 		}
 	case len(s.Domains) > 0:
 		for _, raw := range s.Domains {
 			if d, ok := m.norm.Domain(raw); ok {
-				match = &Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindDomain, Hash: hashValue(d)}
-				p.candKind, p.candValue = KindDomain, d
+				p.candKind, p.match = KindDomain, d
 				break
 			}
 		}
 	}
-	if match != nil {
-		p.keys = append(p.keys, m.bindingKey(*match))
-		p.bindings = append(p.bindings, *match)
+	if p.candKind != KindExternal {
+		p.n = 2
+		p.bindings[1] = Binding{Tenant: s.Tenant, Object: s.Object, Kind: p.candKind, Hash: hashValue(p.match)}
+		p.key[1] = m.bindingKey(p.bindings[1])
 	}
-	return p, nil
+	return nil
 }
 
-// args are the script's arguments for subject s planned as p: how many
-// keys, the id a new object gets, the external id's member and whether
-// the subject is an object (not a reference).
-func (p *planned) args(s Subject) []any {
+// appendArgs appends the script's arguments for subject s planned as p:
+// how many keys, the id a new object gets, the external id's member and
+// whether the subject is an object (not a reference).
+func (p *planned) appendArgs(args []any, s Subject) []any {
 	want := "1"
 	if s.Ref {
 		want = "0"
 	}
-	return []any{len(p.keys), NewID(s.Tenant, s.Object, p.candKind, p.candValue), member(s.System, s.Integration, s.ExternalID), want}
+	cand := p.match
+	if p.candKind == KindExternal {
+		cand = s.System + "\x00" + s.ExternalID
+	}
+	return append(args, p.n, NewID(s.Tenant, s.Object, p.candKind, cand), member(s.System, s.Integration, s.ExternalID), want)
 }
 
 // Resolve gives each subject its canonical id, in two Redis pipelines (one
@@ -449,12 +455,10 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		return res, nil
 	}
 	plans := make([]planned, len(subjects))
-	for i, s := range subjects {
-		p, err := m.plan(s)
-		if err != nil {
+	for i := range subjects {
+		if err := m.plan(&plans[i], subjects[i]); err != nil {
 			return res, err
 		}
-		plans[i] = p
 	}
 	m.resolves.Add(1)
 	m.subjects.Add(int64(len(subjects)))
@@ -483,6 +487,9 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		}
 		res.Rebuilt = rebuilt
 	}
+	// Subjects in a row of one object and outcome share a counter, looked
+	// up once.
+	var resolved prometheus.Counter
 	for i, r := range res.Resolutions {
 		switch r.Outcome {
 		case Known:
@@ -492,7 +499,10 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 		case Minted:
 			m.fresh.Add(1)
 		}
-		m.metrics.resolutions.WithLabelValues(subjects[i].Object, r.Outcome.String()).Inc()
+		if i == 0 || subjects[i].Object != subjects[i-1].Object || r.Outcome != res.Resolutions[i-1].Outcome {
+			resolved = m.metrics.resolutions.WithLabelValues(subjects[i].Object, r.Outcome.String())
+		}
+		resolved.Inc()
 		if r.Conflict {
 			m.conflicts.Add(1)
 			m.metrics.conflicts.WithLabelValues(subjects[i].Object).Inc()
@@ -519,19 +529,15 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	pipe := m.rc.Pipeline()
 	peeks := make([]*redis.SliceCmd, len(groups))
 	for g, grp := range groups {
-		keys := []string{m.sentinelKey(grp.tenant)}
-		for _, i := range grp.subjects {
-			keys = append(keys, plans[i].keys...)
-		}
-		peeks[g] = pipe.MGet(ctx, keys...)
+		peeks[g] = pipe.MGet(ctx, m.groupKeys(grp, plans)...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, nil, trips, err
 	}
 	out = make([]Resolution, len(subjects))
 	var slow []group
-	sets := map[string]*redis.StringSliceCmd{}
-	setOf := map[int]string{}
+	sets := make(map[string]*redis.StringSliceCmd, len(subjects)) // an id's set key → its read
+	setOf := make([]*redis.StringSliceCmd, len(subjects))         // a subject → its id's set read, if any
 	pipe = m.rc.Pipeline()
 	for g, grp := range groups {
 		vals := peeks[g].Val()
@@ -542,9 +548,10 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 			continue
 		}
 		sg := group{tenant: grp.tenant}
+		setKeyPrefix := ""
 		at := 1
 		for _, i := range grp.subjects {
-			n := len(plans[i].keys)
+			n := plans[i].n
 			if at+n > len(vals) {
 				return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
 			}
@@ -556,11 +563,16 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 			}
 			out[i] = Resolution{ID: id, Outcome: Known}
 			if !subjects[i].Ref {
-				k := m.setKeyPrefix(grp.tenant) + id
-				if _, ok := sets[k]; !ok {
-					sets[k] = pipe.SMembers(ctx, k)
+				if setKeyPrefix == "" {
+					setKeyPrefix = m.setKeyPrefix(grp.tenant)
 				}
-				setOf[i] = k
+				k := setKeyPrefix + id
+				cmd, ok := sets[k]
+				if !ok {
+					cmd = pipe.SMembers(ctx, k)
+					sets[k] = cmd
+				}
+				setOf[i] = cmd
 			}
 		}
 		if len(sg.subjects) > 0 {
@@ -580,8 +592,11 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	}
 	redo := map[string]*group{}
 	var order []string
-	for i, k := range setOf {
-		members, err := sets[k].Result()
+	for i, cmd := range setOf {
+		if cmd == nil {
+			continue
+		}
+		members, err := cmd.Result()
 		if err != nil {
 			return nil, nil, trips, err
 		}
@@ -601,8 +616,7 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	}
 	again := make([]group, 0, len(order))
 	for _, t := range order {
-		slices.Sort(redo[t].subjects) // resolved in order, as in the batch
-		again = append(again, *redo[t])
+		again = append(again, *redo[t]) // subjects in order, as in the batch
 	}
 	reload, n, err = m.script(ctx, nil, again, subjects, plans, out)
 	trips += n
@@ -618,13 +632,12 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 func (m *Map) script(ctx context.Context, pipe redis.Pipeliner, groups []group, subjects []Subject, plans []planned, out []Resolution) (reload []string, trips int, err error) {
 	cmds, trips, err := m.evalAll(ctx, pipe, m.resolve, len(groups), func(g int) ([]string, []any) {
 		grp := groups[g]
-		keys := []string{m.sentinelKey(grp.tenant)}
-		args := []any{m.setKeyPrefix(grp.tenant)}
+		args := make([]any, 1, 1+4*len(grp.subjects))
+		args[0] = m.setKeyPrefix(grp.tenant)
 		for _, i := range grp.subjects {
-			keys = append(keys, plans[i].keys...)
-			args = append(args, plans[i].args(subjects[i])...)
+			args = plans[i].appendArgs(args, subjects[i])
 		}
-		return keys, args
+		return m.groupKeys(grp, plans), args
 	})
 	if err != nil {
 		return nil, trips, err
@@ -643,6 +656,21 @@ func (m *Map) script(ctx context.Context, pipe redis.Pipeliner, groups []group, 
 		}
 	}
 	return nil, trips, nil
+}
+
+// groupKeys returns the keys of a group's subjects, after its tenant's
+// loaded marker.
+func (m *Map) groupKeys(grp group, plans []planned) []string {
+	n := 1
+	for _, i := range grp.subjects {
+		n += plans[i].n
+	}
+	keys := make([]string, 1, n)
+	keys[0] = m.sentinelKey(grp.tenant)
+	for _, i := range grp.subjects {
+		keys = append(keys, plans[i].keys()...)
+	}
+	return keys
 }
 
 // durable returns the id that every value binds durably ("d:<id>"), and
@@ -757,11 +785,14 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 			return fmt.Errorf("outcome %q", strs[at+1])
 		}
 		flags := strs[at+3]
-		p := plans[i]
-		if len(flags) != len(p.bindings) {
-			return fmt.Errorf("%d pending flags for %d bindings", len(flags), len(p.bindings))
+		p := &plans[i]
+		if len(flags) != p.n {
+			return fmt.Errorf("%d pending flags for %d bindings", len(flags), p.n)
 		}
-		for j, b := range p.bindings {
+		if n := strings.Count(flags, "1"); n > 0 {
+			r.Pending = make([]Binding, 0, n)
+		}
+		for j, b := range p.bindings[:p.n] {
 			if flags[j] == '1' {
 				b.ID = r.ID
 				r.Pending = append(r.Pending, b)
@@ -788,14 +819,16 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 // external ids, sorted by system, integration and id.
 func externalIDs(members []string) []canonical.ExternalID {
 	out := make([]canonical.ExternalID, 0, len(members))
-	for _, mem := range members {
+	integs := make([]string, len(members)) // what the Integration fields point to: one allocation
+	for k, mem := range members {
 		sys, integ, ext, ok := parseMember(mem)
 		if !ok {
 			continue
 		}
 		e := canonical.ExternalID{System: sys, ID: ext}
 		if integ != "" {
-			e.Integration = &integ
+			integs[k] = integ
+			e.Integration = &integs[k]
 		}
 		out = append(out, e)
 	}
@@ -841,12 +874,13 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 		bs := byTenant[tenants[g]]
 		keys := make([]string, 0, 2*len(bs))
 		args := make([]any, 0, 2*len(bs))
+		setKeyPrefix := m.setKeyPrefix(tenants[g])
 		for _, b := range bs {
 			mem := ""
 			if b.Kind == KindExternal {
 				mem = member(b.System, b.Integration, b.ExternalID)
 			}
-			keys = append(keys, m.bindingKey(b), m.setKeyPrefix(b.Tenant)+b.ID)
+			keys = append(keys, m.bindingKey(b), setKeyPrefix+b.ID)
 			args = append(args, b.ID, mem)
 		}
 		return keys, args

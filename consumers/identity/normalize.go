@@ -78,10 +78,10 @@ func (n *Normalizer) Email(s string) (string, bool) {
 	}
 	if n != nil && n.StripPlusTags {
 		if i := strings.IndexByte(local, '+'); i > 0 {
-			local = local[:i]
+			return local[:i] + "@" + domain, true
 		}
 	}
-	return local + "@" + domain, true
+	return e, true
 }
 
 // Domain returns the match key of a domain, URL or e-mail address, or

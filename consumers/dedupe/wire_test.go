@@ -1,0 +1,123 @@
+package dedupe_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/consumers/dedupe"
+	"github.com/sluicehq/sluice/consumers/stage"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// TestWireFormat pins, byte for byte, the commands Claim and Settle send:
+// keys and markers must never change, or a running store would let
+// duplicates through.
+func TestWireFormat(t *testing.T) {
+	t.Parallel()
+	r := testkit.NewRedis(t)
+	rec := &recorder{}
+	r.Client.AddHook(rec)
+	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix), dedupe.TTL(time.Hour), dedupe.Lease(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Context(t, 30*time.Second)
+	a := []dedupe.Claim{
+		{Stage: "transform", Tenant: "acme", EventID: "evt:1", Owner: "sluice.in/0/17"},
+		{Stage: "transform", Tenant: "globex", EventID: "{e}2", Owner: "sluice.in/3/123456789012"},
+	}
+	b := []dedupe.Claim{
+		{Stage: "transform", Tenant: "acme", EventID: "evt:1", Owner: "sluice.retry/1/5"},
+		{Stage: "transform", Tenant: "globex", EventID: "{e}2", Owner: "sluice.in/3/123456789012"},
+	}
+	var got strings.Builder
+	step := func(name string, st []dedupe.Status, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&got, "%s: %v\n", name, st)
+		for _, trip := range rec.reset() {
+			// Left out: the connection's handshake, and the EVAL that
+			// follows an EVALSHA the server answered NOSCRIPT (it sends
+			// the same keys and arguments), which depends on the
+			// server's script cache.
+			if name := trip[0].Name(); name == "hello" || name == "client" || name == "eval" {
+				continue
+			}
+			for _, cmd := range trip {
+				for i, arg := range cmd.Args() {
+					if i > 0 {
+						got.WriteByte(' ')
+					}
+					if s, ok := arg.(string); ok {
+						fmt.Fprintf(&got, "%q", strings.ReplaceAll(s, r.Prefix, "<p>"))
+					} else {
+						fmt.Fprint(&got, arg)
+					}
+				}
+				got.WriteByte('\n')
+			}
+			got.WriteString("--\n")
+		}
+	}
+	st, err := s.Claim(ctx, a)
+	step("claim new", st, err)
+	st, err = s.Claim(ctx, b)
+	step("claim again", st, err)
+	step("settle", nil, s.Settle(ctx, a[1:], a[:1]))
+	st, err = s.Claim(ctx, b)
+	step("claim after", st, err)
+	step("release", nil, s.Release(ctx, b[:1]))
+	if got.String() != wantWire {
+		t.Errorf("sent:\n%s\nwant:\n%s", got.String(), wantWire)
+	}
+}
+
+// wantWire is what the store sent when the format was pinned.
+const wantWire = `claim new: [claimed claimed]
+"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.in/0/17" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+--
+claim again: [busy claimed]
+"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+--
+"evalsha" "8669dc9aa4fd0f213f50703c35d8240075d377b2" 1 "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "60000"
+--
+settle: []
+"set" "<p>dedupe:transform:globex:{e}2" "d:sluice.in/3/123456789012" "ex" 3600
+"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "p:sluice.in/0/17"
+--
+claim after: [claimed duplicate]
+"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+--
+release: []
+"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5"
+--
+`
+
+// TestOwner pins the claim owner of a record, and that it costs one
+// allocation. Not parallel: AllocsPerRun may not run beside other tests.
+func TestOwner(t *testing.T) {
+	for _, c := range []struct {
+		src  stage.Source
+		want string
+	}{
+		{stage.Source{Topic: "sluice.in", Partition: 3, Offset: 123456789012}, "sluice.in/3/123456789012"},
+		{stage.Source{Topic: "t", Partition: 0, Offset: 0}, "t/0/0"},
+		{stage.Source{Topic: strings.Repeat("x", 300), Partition: math.MinInt32, Offset: math.MinInt64}, strings.Repeat("x", 300) + "/-2147483648/-9223372036854775808"},
+	} {
+		r := &stage.Record{Source: c.src}
+		if got := dedupe.Owner(r); got != c.want {
+			t.Errorf("Owner(%+v) = %q, want %q", c.src, got, c.want)
+		}
+		if n := testing.AllocsPerRun(10, func() { dedupe.Owner(r) }); n != 1 {
+			t.Errorf("Owner(%+v): %v allocations, want 1", c.src, n)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package identity_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// wire is a go-redis hook that writes down every command sent, one line
+// each, with the test's key prefix shown as "<p>".
+type wire struct {
+	prefix string
+	mu     sync.Mutex
+	lines  []string
+}
+
+func (w *wire) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (w *wire) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		w.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (w *wire) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			w.add(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (w *wire) add(cmd redis.Cmder) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var line strings.Builder
+	for i, a := range cmd.Args() {
+		if i > 0 {
+			line.WriteByte(' ')
+		}
+		if s, ok := a.(string); ok {
+			fmt.Fprintf(&line, "%q", strings.ReplaceAll(s, w.prefix, "<p>"))
+		} else {
+			fmt.Fprint(&line, a)
+		}
+	}
+	w.lines = append(w.lines, line.String())
+}
+
+func (w *wire) take() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := strings.Join(w.lines, "\n")
+	w.lines = nil
+	return s
+}
+
+// TestWireFormat pins, byte for byte, the commands Resolve and Confirm
+// send, the bindings they report and the identity records made of them:
+// the keys and values in Redis and in the topic must never change, or a
+// running map would no longer be found.
+func TestWireFormat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	w := &wire{prefix: e.r.Prefix}
+	e.r.Client.AddHook(w)
+	ctx := testkit.Context(t, 30*time.Second)
+	subjects := []identity.Subject{
+		{Tenant: "acme", Object: "contact", System: "crm", Integration: "crm-eu", ExternalID: "c|1", Email: " Ada+News@Example.COM "},
+		{Tenant: "acme", Object: "account", System: "erp", ExternalID: "a-1", Domains: []string{"gmail.com", "https://www.Example.org/about"}},
+		{Tenant: "acme", Object: "contact", System: "shop", Integration: "shop", ExternalID: "9", Ref: true},
+		{Tenant: "globex", Object: "order", System: "shop", Integration: "Shöp <EU> & \"co\"", ExternalID: "o/7"},
+	}
+	var got strings.Builder
+	report := func(res identity.Result) {
+		for _, r := range res.Resolutions {
+			fmt.Fprintf(&got, "%s %s conflict=%v ids=%d\n", r.ID, r.Outcome, r.Conflict, len(r.ExternalIDs))
+			for _, x := range r.ExternalIDs {
+				fmt.Fprintf(&got, "  ext %s %v %s\n", x.System, deref(x.Integration), x.ID)
+			}
+			for _, b := range r.Pending {
+				rec := b.Record(e.topic)
+				fmt.Fprintf(&got, "  pending %q %q %q\n", rec.Key, rec.Value, rec.Headers)
+			}
+		}
+	}
+	var pending []identity.Binding
+	for _, step := range []string{"new", "pending", "durable"} {
+		res, err := m.Resolve(ctx, subjects)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&got, "%s:\n", step)
+		report(res)
+		got.WriteString(w.take() + "\n")
+		if step == "pending" {
+			for _, r := range res.Resolutions {
+				pending = append(pending, r.Pending...)
+			}
+			if _, err := m.Confirm(ctx, pending); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString("confirm:\n" + w.take() + "\n")
+		}
+	}
+	if got.String() != wantWire {
+		t.Errorf("sent and reported:\n%s\nwant:\n%s", got.String(), wantWire)
+	}
+}
+
+// TestHashIDPinned pins ids whose parts or prefix outgrow HashID's
+// buffers on the stack (the short ones are pinned in TestWireFormat).
+func TestHashIDPinned(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		got, want string
+	}{
+		{identity.HashID("evt", "acme", strings.Repeat("x", 300), "contact", ""), "evt_56bnvmx43b6cwtdsmn98zqh0fp"},
+		{identity.HashID(strings.Repeat("p", 40), "a"), strings.Repeat("p", 40) + "_zzmtntn2mbag90bmvw5r0pcyy0"},
+	} {
+		if c.got != c.want {
+			t.Errorf("HashID = %s, want %s", c.got, c.want)
+		}
+	}
+}
+
+// TestRecordValue checks that a record's value is what encoding/json
+// writes, whatever the id and integration hold.
+func TestRecordValue(t *testing.T) {
+	t.Parallel()
+	type value struct {
+		ID          string `json:"id"`
+		Integration string `json:"integration,omitempty"`
+	}
+	values := []string{"", "crm", "con_ftg3cxrjavhfpfqwptag0j0nh7", "Shöp <EU> & \"co\"", "a\\b", "\u2028", "\xff\xfe", "tab\there"}
+	for c := range 256 {
+		values = append(values, string(rune(c)), "x"+string([]byte{byte(c)})+"y")
+	}
+	for _, id := range []string{"con_ftg3cxrjavhfpfqwptag0j0nh7", "", "a<b"} {
+		for _, integ := range values {
+			b := identity.Binding{Tenant: "acme", Object: "contact", Kind: identity.KindExternal, System: "crm", Integration: integ, ExternalID: "1", ID: id}
+			want, err := json.Marshal(value{ID: id, Integration: integ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Record("t").Value; string(got) != string(want) {
+				t.Errorf("value of id %q, integration %q: %s, want %s", id, integ, got, want)
+			}
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+// wantWire is what the code sent and reported when the format was pinned.
+const wantWire = `new:
+con_ftg3cxrjavhfpfqwptag0j0nh7 new conflict=false ids=1
+  ext crm crm-eu c|1
+  pending "acme|contact|ext|crm|c|1" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\",\"integration\":\"crm-eu\"}" [{"tenant-id" "acme"}]
+  pending "acme|contact|email|542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+acc_qc6fe1ds534cax5bk2ref9fkyb new conflict=false ids=1
+  ext erp <nil> a-1
+  pending "acme|account|ext|erp|a-1" "{\"id\":\"acc_qc6fe1ds534cax5bk2ref9fkyb\"}" [{"tenant-id" "acme"}]
+  pending "acme|account|domain|bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "{\"id\":\"acc_qc6fe1ds534cax5bk2ref9fkyb\"}" [{"tenant-id" "acme"}]
+con_tfxt35t3gtsqj9p1k8jtd6ehg5 new conflict=false ids=0
+  pending "acme|contact|ext|shop|9" "{\"id\":\"con_tfxt35t3gtsqj9p1k8jtd6ehg5\",\"integration\":\"shop\"}" [{"tenant-id" "acme"}]
+ord_xwxq998ezrcb8a4zx97ca57vw6 new conflict=false ids=1
+  ext shop Shöp <EU> & "co" o/7
+  pending "globex|order|ext|shop|o/7" "{\"id\":\"ord_xwxq998ezrcb8a4zx97ca57vw6\",\"integration\":\"Shöp \\u003cEU\\u003e \\u0026 \\\"co\\\"\"}" [{"tenant-id" "globex"}]
+"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
+"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
+"exists" "<p>identity:loaded"
+"set" "<p>identity:{globex}:loaded" "1" "nx"
+"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
+"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
+"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 6 "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0"
+"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 2 "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
+pending:
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=1
+  ext crm crm-eu c|1
+  pending "acme|contact|ext|crm|c|1" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\",\"integration\":\"crm-eu\"}" [{"tenant-id" "acme"}]
+  pending "acme|contact|email|542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+acc_qc6fe1ds534cax5bk2ref9fkyb known conflict=false ids=1
+  ext erp <nil> a-1
+  pending "acme|account|ext|erp|a-1" "{\"id\":\"acc_qc6fe1ds534cax5bk2ref9fkyb\"}" [{"tenant-id" "acme"}]
+  pending "acme|account|domain|bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "{\"id\":\"acc_qc6fe1ds534cax5bk2ref9fkyb\"}" [{"tenant-id" "acme"}]
+con_tfxt35t3gtsqj9p1k8jtd6ehg5 known conflict=false ids=0
+  pending "acme|contact|ext|shop|9" "{\"id\":\"con_tfxt35t3gtsqj9p1k8jtd6ehg5\",\"integration\":\"shop\"}" [{"tenant-id" "acme"}]
+ord_xwxq998ezrcb8a4zx97ca57vw6 known conflict=false ids=1
+  ext shop Shöp <EU> & "co" o/7
+  pending "globex|order|ext|shop|o/7" "{\"id\":\"ord_xwxq998ezrcb8a4zx97ca57vw6\",\"integration\":\"Shöp \\u003cEU\\u003e \\u0026 \\\"co\\\"\"}" [{"tenant-id" "globex"}]
+"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
+"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
+"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 6 "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0"
+"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 2 "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
+confirm:
+"evalsha" "c72fdd737b421ceff4d28ee343759a1571d33645" 10 "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "con_ftg3cxrjavhfpfqwptag0j0nh7" "" "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "acc_qc6fe1ds534cax5bk2ref9fkyb" "" "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9"
+"evalsha" "c72fdd737b421ceff4d28ee343759a1571d33645" 2 "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:ord_xwxq998ezrcb8a4zx97ca57vw6" "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7"
+durable:
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=1
+  ext crm crm-eu c|1
+acc_qc6fe1ds534cax5bk2ref9fkyb known conflict=false ids=1
+  ext erp <nil> a-1
+con_tfxt35t3gtsqj9p1k8jtd6ehg5 known conflict=false ids=0
+ord_xwxq998ezrcb8a4zx97ca57vw6 known conflict=false ids=1
+  ext shop Shöp <EU> & "co" o/7
+"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
+"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
+"smembers" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7"
+"smembers" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb"
+"smembers" "<p>identity:{globex}:ids:ord_xwxq998ezrcb8a4zx97ca57vw6"
+`
