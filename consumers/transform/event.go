@@ -31,24 +31,28 @@ func EventID(tenantID, sourceEventID, objectName, objectType string) string {
 // resolutions of all subjects of the batch. A classified error fails the
 // item; an unclassified one (the registry is down) is the batch's.
 func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Resolution) error {
-	ids := make(map[string]string, len(it.objects)) // by object name
-	for i, o := range it.objects {
-		ids[o.Name] = resolutions[it.first+i].ID
-	}
 	refIdx := it.first + len(it.objects)
 	// The source event's header values, passed on to each event as they
-	// are; the trace context falls back to the envelope's.
+	// are (r.Tenant is the tenant-id header's); the trace context falls
+	// back to the envelope's.
+	tenantHdr := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTenantID)
 	traceParentHdr := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceParent)
-	traceParent := string(traceParentHdr)
-	if traceParent == "" && it.env.TraceParent != nil {
-		traceParent = *it.env.TraceParent
-		traceParentHdr = []byte(traceParent)
+	var traceParent *string
+	switch {
+	case len(traceParentHdr) > 0:
+		tp := string(traceParentHdr)
+		traceParent = &tp
+	case it.env.TraceParent != nil && *it.env.TraceParent != "":
+		traceParent = it.env.TraceParent
+		traceParentHdr = []byte(*traceParent)
 	}
 	traceState := kafka.HeaderBytes(it.r.Raw, kafka.HeaderTraceState)
 	received := kafka.HeaderBytes(it.r.Raw, kafka.HeaderReceivedAt)
 	if len(received) == 0 {
 		received = []byte(it.env.ReceivedAt.UTC().Format(receivedAtLayout))
 	}
+	it.outs = make([]*kgo.Record, 0, len(it.objects))
+	it.stats = make([]stitch, 0, len(it.objects))
 	for i := range it.objects {
 		o := &it.objects[i]
 		res := resolutions[it.first+i]
@@ -59,7 +63,7 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		for _, ref := range o.Refs {
 			var id string
 			if ref.Sibling != "" {
-				id = ids[ref.Sibling]
+				id = siblingID(it, resolutions, ref.Sibling)
 			} else {
 				id = resolutions[refIdx].ID
 				it.pending = append(it.pending, resolutions[refIdx].Pending...)
@@ -76,26 +80,23 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		}
 		it.stats = append(it.stats, stitch{object: o.Type, outcome: outcome})
 
+		output := s.output(it.ig, o)
 		eventID := EventID(it.r.Tenant, it.r.EventID, o.Name, o.Type)
-		eventType := o.Type + "." + o.Action
-		causedBy := it.r.EventID
+		eventType := output.eventType(o.Type, o.Action)
 		env := canonical.Envelope{
 			TenantID:      it.r.Tenant,
 			EventID:       eventID,
-			EventType:     eventType,
+			EventType:     eventType.name,
 			Integration:   it.ig.id,
 			Source:        it.env.Source,
 			OccurredAt:    it.env.OccurredAt,
 			ReceivedAt:    it.env.ReceivedAt,
 			SchemaVersion: it.env.SchemaVersion,
 			ActorID:       it.env.ActorID,
-			CausedBy:      &causedBy,
+			CausedBy:      &it.r.EventID,
+			TraceParent:   traceParent,
 		}
-		if traceParent != "" {
-			env.TraceParent = &traceParent
-		}
-		topic := s.cfg.topic(o.Type, it.ig.lane)
-		value, err := s.serde.AppendEncode(ctx, nil, avro.Subject(topic, o.Record), map[string]any{
+		value, err := s.serde.AppendEncode(ctx, nil, output.subject, map[string]any{
 			"envelope": env, // the serde writes the struct as it would its native map
 			"data":     data,
 		})
@@ -105,23 +106,37 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 			}
 			return fmt.Errorf("%w: %w", ErrEncode, err) // the registry: the batch comes again
 		}
-		out := &kgo.Record{Topic: topic, Key: tenant.Key(it.tenant, res.ID), Value: value}
-		out.Headers = make([]kgo.RecordHeader, 0, 9)
-		kafka.SetHeader(out, kafka.HeaderTenantID, it.r.Tenant)
-		kafka.SetHeader(out, kafka.HeaderEventID, eventID)
-		kafka.SetHeader(out, kafka.HeaderEventType, eventType)
-		kafka.SetHeader(out, kafka.HeaderIntegration, it.ig.id)
+		headers := make([]kgo.RecordHeader, 0, 8)
+		headers = append(headers,
+			kgo.RecordHeader{Key: kafka.HeaderTenantID, Value: tenantHdr},
+			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: []byte(eventID)},
+			kgo.RecordHeader{Key: kafka.HeaderEventType, Value: eventType.header},
+			kgo.RecordHeader{Key: kafka.HeaderIntegration, Value: it.ig.idHeader},
+		)
 		if len(traceParentHdr) > 0 {
-			kafka.SetHeaderBytes(out, kafka.HeaderTraceParent, traceParentHdr)
+			headers = append(headers, kgo.RecordHeader{Key: kafka.HeaderTraceParent, Value: traceParentHdr})
 		}
 		if len(traceState) > 0 {
-			kafka.SetHeaderBytes(out, kafka.HeaderTraceState, traceState)
+			headers = append(headers, kgo.RecordHeader{Key: kafka.HeaderTraceState, Value: traceState})
 		}
-		kafka.SetHeaderBytes(out, kafka.HeaderReceivedAt, received)
-		kafka.SetHeader(out, kafka.HeaderLane, it.ig.lane)
-		it.outs = append(it.outs, out)
+		headers = append(headers,
+			kgo.RecordHeader{Key: kafka.HeaderReceivedAt, Value: received},
+			kgo.RecordHeader{Key: kafka.HeaderLane, Value: it.ig.laneHeader},
+		)
+		it.outs = append(it.outs, &kgo.Record{Topic: output.topic, Key: tenant.Key(it.tenant, res.ID), Value: value, Headers: headers})
 	}
 	return nil
+}
+
+// siblingID returns the canonical id of the item's object named name, or
+// "" when it has none.
+func siblingID(it *item, resolutions []identity.Resolution, name string) string {
+	for i := range it.objects {
+		if it.objects[i].Name == name {
+			return resolutions[it.first+i].ID
+		}
+	}
+	return ""
 }
 
 // externalIDs is the native external_ids list of an object: every

@@ -57,6 +57,62 @@ type integration struct {
 	lane    string
 	topic   string
 	mapping *mapping.Mapping
+	// idHeader and laneHeader are id and lane as header values.
+	idHeader, laneHeader []byte
+	// objects are the outputs of the object types of its mapping, by
+	// type.
+	objects map[string]*objectOutput
+}
+
+// objectOutput is where and as what the canonical events of one object
+// type of an integration are written, worked out once in New rather than
+// for every event.
+type objectOutput struct {
+	topic   string
+	subject string // of the type's canonical event record in topic
+	// eventTypes are "<object>.<action>" of the actions of
+	// mapping.Object.
+	eventTypes []eventType
+}
+
+// eventType is a canonical event type, as a string and a header value.
+type eventType struct {
+	action string
+	name   string
+	header []byte
+}
+
+// newObjectOutput returns the output of object type typ, whose canonical
+// event record is record, in lane.
+func (s *Stage) newObjectOutput(typ, record, lane string) *objectOutput {
+	topic := s.cfg.topic(typ, lane)
+	out := &objectOutput{topic: topic, subject: avro.Subject(topic, record)}
+	for _, a := range []string{mapping.ActionCreated, mapping.ActionUpdated, mapping.ActionDeleted} {
+		name := typ + "." + a
+		out.eventTypes = append(out.eventTypes, eventType{action: a, name: name, header: []byte(name)})
+	}
+	return out
+}
+
+// output returns the output of object o of integration ig: the one made
+// in New, or, for a type New did not know, a new one.
+func (s *Stage) output(ig *integration, o *mapping.Object) *objectOutput {
+	if out, ok := ig.objects[o.Type]; ok {
+		return out
+	}
+	return s.newObjectOutput(o.Type, o.Record, ig.lane)
+}
+
+// eventType returns the event type of an object of the output's type
+// with action.
+func (out *objectOutput) eventType(typ, action string) eventType {
+	for _, et := range out.eventTypes {
+		if et.action == action {
+			return et
+		}
+	}
+	name := typ + "." + action
+	return eventType{action: action, name: name, header: []byte(name)}
 }
 
 // New returns the transform stage of the catalog's enabled integrations.
@@ -123,7 +179,10 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 		if lane == "" {
 			lane = config.LaneInteractive
 		}
-		ig := &integration{id: in.ID, source: in.Source, lane: lane, topic: kafka.InTopic(in.ID), mapping: mp}
+		ig := &integration{
+			id: in.ID, source: in.Source, lane: lane, topic: kafka.InTopic(in.ID), mapping: mp,
+			idHeader: []byte(in.ID), laneHeader: []byte(lane), objects: map[string]*objectOutput{},
+		}
 		s.byTopic[ig.topic] = ig
 		s.inputs = append(s.inputs, ig.topic)
 		parts := in.Partitions
@@ -133,6 +192,9 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 		s.outputs = append(s.outputs, kafka.TopicSpec{Name: ig.topic, Partitions: parts})
 		for _, obj := range mp.Objects() {
 			t := cfg.topic(obj, lane)
+			if record, ok := mapping.EventRecord(obj); ok {
+				ig.objects[obj] = s.newObjectOutput(obj, record, lane)
+			}
 			if !outputs[t] {
 				outputs[t] = true
 				s.outputs = append(s.outputs, kafka.TopicSpec{Name: t, Partitions: cfg.partitions})
@@ -460,16 +522,25 @@ func (s *Stage) emit(b *stage.Batch, st *batchStats, items []*item) {
 				s.log.Warn("transform: identity bindings not confirmed; the next event using them writes them again", zap.Int("bindings", len(confirm)), zap.Error(err))
 			}
 		}
+		// Counted by label values first: a batch holds few of them.
+		mapped := map[[3]string]int{}   // tenant, integration, object
+		stitched := map[[4]string]int{} // and outcome
 		for _, it := range items {
 			if it.r.Outcome() != stage.OutcomeDone {
 				continue
 			}
 			for _, o := range it.objects {
-				s.metrics.mapped.WithLabelValues(it.r.Tenant, it.ig.id, o.Type).Inc()
+				mapped[[3]string{it.r.Tenant, it.ig.id, o.Type}]++
 			}
 			for _, sc := range it.stats {
-				s.metrics.stitched.WithLabelValues(it.r.Tenant, it.ig.id, sc.object, sc.outcome).Inc()
+				stitched[[4]string{it.r.Tenant, it.ig.id, sc.object, sc.outcome}]++
 			}
+		}
+		for l, n := range mapped {
+			s.metrics.mapped.WithLabelValues(l[:]...).Add(float64(n))
+		}
+		for l, n := range stitched {
+			s.metrics.stitched.WithLabelValues(l[:]...).Add(float64(n))
 		}
 	})
 }

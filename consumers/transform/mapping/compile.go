@@ -28,6 +28,17 @@ func objectRecord(object string) (string, bool) {
 	return "", false
 }
 
+// EventRecord returns the full name of the canonical event record of an
+// object type, the Record of its Objects: "sluice.canonical.ContactEvent"
+// for contact. ok is false for a type that is not canonical.
+func EventRecord(object string) (record string, ok bool) {
+	rec, ok := objectRecord(object)
+	if !ok {
+		return "", false
+	}
+	return rec + "Event", true
+}
+
 // managed reports whether name is one of the fields of every canonical object that the
 // transform stage sets itself, from the envelope and identity stitching.
 func managed(name string) bool {
@@ -330,6 +341,12 @@ func (c *compiler) recordOf(t *atype, specs []namedSpec, label, path string, lin
 		switch {
 		case top && managed(f.name):
 			cf.managed = true
+			cf.placeholder = ""
+			if f.name == "external_ids" {
+				// Shared by every object: an empty list that cannot be
+				// written to, only appended to into a new one.
+				cf.placeholder = []any{}
+			}
 		case fs != nil && fs.isRef:
 			cf.ref = c.ref(fs, f, top)
 		case fs != nil:
@@ -762,7 +779,12 @@ func (c *compiler) converter(src, dst *atype, fs *fieldSpec) (func(any) (any, bo
 	}
 	switch dst.kind {
 	case kString:
-		return func(v any) (any, bool) { return asString(v) }, nil
+		return func(v any) (any, bool) {
+			if _, ok := v.(string); ok {
+				return v, true // as it is, not boxed anew
+			}
+			return asString(v)
+		}, nil
 	case kLong:
 		if !numeric(src.kind) && src.kind != kString && src.kind != kAny {
 			return nil, fmt.Errorf("cannot make a long from %s", src.describe())
@@ -804,6 +826,9 @@ func (c *compiler) converter(src, dst *atype, fs *fieldSpec) (func(any) (any, bo
 			s, ok := asString(v)
 			if !ok || !slices.Contains(syms, s) {
 				return nil, false
+			}
+			if _, isString := v.(string); isString {
+				return v, true // as it is, not boxed anew
 			}
 			return s, true
 		}, nil

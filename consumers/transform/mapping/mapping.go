@@ -252,7 +252,7 @@ func (o *cobject) build(c *ectx) (Object, bool, error) {
 			obj.Action = s
 		}
 	}
-	data, _, err := o.data.build(c)
+	data, _, err := o.data.build(c, false)
 	if err != nil {
 		return obj, false, err
 	}
@@ -293,63 +293,82 @@ type cfield struct {
 	hasDef   bool
 	nullable bool
 	managed  bool
-	required bool
-	ref      *cref
-	from     string
+	// placeholder is a managed field's value until the stage sets it.
+	placeholder any
+	required    bool
+	ref         *cref
+	from        string
 }
 
 // build returns the record and whether the event gave any of its fields a
-// value.
-func (r *crecord) build(c *ectx) (map[string]any, bool, error) {
-	out := make(map[string]any, len(r.fields))
-	any_ := false
+// value. An optional record (one left out when none of its fields has a
+// value) that none has is not made: build returns nil and false.
+func (r *crecord) build(c *ectx, optional bool) (map[string]any, bool, error) {
+	var out map[string]any
+	if !optional {
+		out = make(map[string]any, len(r.fields))
+	}
+	anyGiven := false
 	for i := range r.fields {
 		f := &r.fields[i]
-		switch {
-		case f.managed:
-			switch f.name {
-			case "external_ids":
-				out[f.name] = []any{}
-			default:
-				out[f.name] = ""
-			}
-			continue
-		case f.ref != nil:
-			out[f.name] = nil
-			if !f.ref.nullable {
-				out[f.name] = ""
-			}
-			continue
+		v, given, err := f.value(c)
+		if err != nil {
+			return nil, false, err
 		}
-		var v any
-		if f.eval != nil {
-			var err error
-			v, err = f.eval.eval(c)
-			if err != nil {
-				return nil, false, err
-			}
-			if v != nil {
-				any_ = true
+		if given && out == nil {
+			// The first value of an optional record: make it, with the
+			// fields before, which had none (and so no error either).
+			out = make(map[string]any, len(r.fields))
+			for j := range r.fields[:i] {
+				out[r.fields[j].name], _ = r.fields[j].none(c)
 			}
 		}
-		if v == nil {
-			switch {
-			case f.eval != nil && f.eval.required:
-				return nil, false, c.fail(f.eval.label, f.from, "a required value is missing")
-			case f.nullable:
-			case f.hasDef:
-				v = cloneNative(f.def)
-			default:
-				label := f.name
-				if f.eval != nil {
-					label = f.eval.label
-				}
-				return nil, false, c.fail(label, f.from, "the canonical model requires a value, and the event has none")
-			}
+		anyGiven = anyGiven || given
+		if out != nil {
+			out[f.name] = v
 		}
-		out[f.name] = v
 	}
-	return out, any_, nil
+	return out, anyGiven, nil
+}
+
+// value returns the field's value and whether the event gave it.
+func (f *cfield) value(c *ectx) (any, bool, error) {
+	if f.eval != nil {
+		v, err := f.eval.eval(c)
+		if err != nil {
+			return nil, false, err
+		}
+		if v != nil {
+			return v, true, nil
+		}
+		if f.eval.required {
+			return nil, false, c.fail(f.eval.label, f.from, "a required value is missing")
+		}
+	}
+	v, err := f.none(c)
+	return v, false, err
+}
+
+// none returns the field's value when the event gives it none.
+func (f *cfield) none(c *ectx) (any, error) {
+	switch {
+	case f.managed:
+		return f.placeholder, nil
+	case f.ref != nil:
+		if f.ref.nullable {
+			return nil, nil
+		}
+		return "", nil
+	case f.nullable:
+		return nil, nil
+	case f.hasDef:
+		return cloneNative(f.def), nil
+	}
+	label := f.name
+	if f.eval != nil {
+		label = f.eval.label
+	}
+	return nil, c.fail(label, f.from, "the canonical model requires a value, and the event has none")
 }
 
 // cvalue evaluates one field spec.
@@ -404,7 +423,7 @@ func (v *cvalue) eval(c *ectx) (any, error) {
 		}
 		out = arr
 	case v.rec != nil:
-		m, any_, err := v.rec.build(c)
+		m, any_, err := v.rec.build(c, true)
 		if err != nil {
 			return nil, err
 		}
@@ -612,7 +631,7 @@ func (e *ceach) eval(c *ectx) (any, error) {
 		var v any
 		var err error
 		if e.rec != nil {
-			v, _, err = e.rec.build(c)
+			v, _, err = e.rec.build(c, false)
 		} else {
 			v, err = e.val.eval(c)
 		}

@@ -38,58 +38,50 @@ func textKind(k kind) bool {
 // domains the way identity stitching does.
 func stepDefs(norm *identity.Normalizer) map[string]stepDef {
 	str := &atype{kind: kString}
-	text := func(f func(string) (any, bool)) func(any) (any, bool) {
+	// text makes a step of f, which gives a string, or ok false for no
+	// value. A string that f leaves as it was is passed on as it came,
+	// not boxed anew.
+	text := func(f func(string) (string, bool)) func(any) (any, bool) {
 		return func(v any) (any, bool) {
 			s, ok := asString(v)
 			if !ok {
 				return nil, false
 			}
-			return f(s)
+			out, ok := f(s)
+			switch {
+			case !ok:
+				return nil, true
+			case out == s:
+				if _, isString := v.(string); isString {
+					return v, true
+				}
+			}
+			return out, true
 		}
 	}
 	return map[string]stepDef{
-		"trim": {textKind, str, text(func(s string) (any, bool) {
+		"trim": {textKind, str, text(func(s string) (string, bool) {
 			s = strings.TrimSpace(s)
-			if s == "" {
-				return nil, true
-			}
-			return s, true
+			return s, s != ""
 		})},
-		"lower": {textKind, str, text(func(s string) (any, bool) { return strings.ToLower(s), true })},
-		"upper": {textKind, str, text(func(s string) (any, bool) { return strings.ToUpper(s), true })},
-		"email": {textKind, str, text(func(s string) (any, bool) {
-			e, ok := norm.Email(s)
+		"lower":        {textKind, str, text(func(s string) (string, bool) { return strings.ToLower(s), true })},
+		"upper":        {textKind, str, text(func(s string) (string, bool) { return strings.ToUpper(s), true })},
+		"email":        {textKind, str, text(norm.Email)},
+		"domain":       {textKind, str, text(norm.Domain)},
+		"country_code": {textKind, str, text(countryCode)},
+		"split": {textKind, &atype{kind: kArray, items: str}, func(v any) (any, bool) {
+			s, ok := asString(v)
 			if !ok {
-				return nil, true
+				return nil, false
 			}
-			return e, true
-		})},
-		"domain": {textKind, str, text(func(s string) (any, bool) {
-			d, ok := norm.Domain(s)
-			if !ok {
-				return nil, true
-			}
-			return d, true
-		})},
-		"country_code": {textKind, str, text(func(s string) (any, bool) {
-			c, ok := countryCode(s)
-			if !ok {
-				return nil, true
-			}
-			return c, true
-		})},
-		"split": {textKind, &atype{kind: kArray, items: str}, text(func(s string) (any, bool) {
-			var out []any
+			out := []any{}
 			for _, part := range strings.Split(s, ",") {
 				if p := strings.TrimSpace(part); p != "" {
 					out = append(out, p)
 				}
 			}
-			if out == nil {
-				out = []any{}
-			}
 			return out, true
-		})},
+		}},
 		"not": {func(k kind) bool { return k == kBool || k == kAny || k == kString }, &atype{kind: kBool}, func(v any) (any, bool) {
 			b, ok := asBool(v)
 			return !b, ok
