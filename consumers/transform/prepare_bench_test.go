@@ -2,14 +2,10 @@ package transform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sluicehq/sluice/avro"
+	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/connectors/crm"
 	"github.com/sluicehq/sluice/consumers/identity"
 	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
 )
 
 // BenchmarkPrepareBuild measures the stage's own work on one record, in
@@ -30,9 +28,10 @@ import (
 // resolved ids in, encode, set the headers) of CRM contact webhooks as
 // BenchmarkTransformStage sends them (48 tenants, 4 events per person),
 // with the identity map warm. One op is one record, so ns/op, B/op and
-// allocs/op are per record. It needs no services: the schema registry is
-// a stub in this process, and the identity map is benchIdentities, a fake
-// that returns fixed resolutions (Resolve's cost in Redis is not the
+// allocs/op are per record. The schema registry is sluice's, on the
+// test's Kafka (kfake unless KAFKA_BROKERS names one), asked only while
+// the serde learns the schemas; the identity map is benchIdentities, a
+// fake that returns fixed resolutions (Resolve's cost in Redis is not the
 // stage's, and is not measured here).
 func BenchmarkPrepareBuild(b *testing.B) {
 	ctx := context.Background()
@@ -77,7 +76,7 @@ func benchStage(tb testing.TB) (*Stage, *benchIdentities, []*stage.Record) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cl, err := sr.NewClient(sr.URLs(stubRegistry(tb)))
+	cl, err := sr.NewClient(sr.URLs(registrytest.Start(tb, testkit.NewKafka(tb))))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -185,32 +184,3 @@ func (m *benchIdentities) Confirm(context.Context, []identity.Binding) (int, err
 
 // Topic is a name; nothing is written to it.
 func (m *benchIdentities) Topic() string { return "bench.identity" }
-
-// stubRegistry starts a schema registry stub that gives each schema text
-// registered an id, which is all a serde that encodes before it decodes
-// asks of it, and returns its URL.
-func stubRegistry(tb testing.TB) string {
-	var mu sync.Mutex
-	idOf := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/versions") {
-			http.Error(w, `{"error_code": 40401, "message": "not in the stub"}`, http.StatusNotFound)
-			return
-		}
-		var s sr.Schema
-		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		id, ok := idOf[s.Schema]
-		if !ok {
-			id = len(idOf) + 1
-			idOf[s.Schema] = id
-		}
-		mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]int{"id": id})
-	}))
-	tb.Cleanup(srv.Close)
-	return srv.URL
-}
