@@ -3,6 +3,8 @@ package avro
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -283,6 +285,94 @@ func BenchmarkDecodeNative(b *testing.B) {
 		}
 		if raw := time.Since(start); raw > 0 {
 			b.ReportMetric(float64(b.Elapsed())/float64(raw), "x-hamba")
+		}
+	})
+}
+
+// BenchmarkTransformEvent is the transform stage's use of the serde, per
+// record: "decode" reads a CRM contact webhook (a source event) into its
+// native map and its envelope, as the stage does before mapping; "encode"
+// writes the canonical contact made of it, with the envelope and the
+// external ids as canonical structs, as the stage hands them to
+// AppendEncode.
+func BenchmarkTransformEvent(b *testing.B) {
+	s := loadSchemas(b)
+	reg := startRegistry(b)
+	ctx := context.Background()
+	sd := newSerde(b, reg, s)
+	env := fixtureEnvelope("contact.updated", "crm")
+
+	const source = "sluice.source.crm.ContactEvent"
+	validator, err := s.Validator(source)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := os.ReadFile(filepath.Join("testdata/validate", source, "valid-updated.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	webhook, err := validator.Validate(payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wire, err := sd.EncodeNative(ctx, Subject("sluice.in.crm", source), NativeEvent(env, webhook))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	crm := "crm"
+	url := "https://crm.example/contacts/51"
+	contact := map[string]any{
+		"tenant_id": "demo",
+		"id":        "con_01HQZ8W4K3M5N6P7Q8R9S0T1U3",
+		"external_ids": []any{
+			canonical.ExternalID{System: "crm", ID: "51", Integration: &crm, URL: &url},
+			canonical.ExternalID{System: "payments", ID: "cus_NffrFeUfNV2Hib"},
+		},
+		"account_id":       "acc_01HQZ8W4K3M5N6P7Q8R9S0T1U2",
+		"email":            "ada@example.com",
+		"first_name":       "Ada",
+		"last_name":        "Lovelace",
+		"full_name":        nil,
+		"phone":            "+442079460958",
+		"title":            "Analyst",
+		"address":          map[string]any{"sluice.canonical.Address": map[string]any{"line1": nil, "line2": nil, "city": "London", "region": nil, "postal_code": nil, "country_code": "GB"}},
+		"lifecycle_stage":  "CUSTOMER",
+		"marketing_opt_in": true,
+		"created_at":       at("2025-11-20T16:02:11Z"),
+		"updated_at":       at("2026-03-02T09:14:07Z"),
+		"deleted":          false,
+		"attributes":       map[string]any{},
+	}
+	sc, _ := s.Lookup(canonical.RecordContactEvent)
+	subject := sc.Subject()
+	event := map[string]any{"envelope": env, "data": contact}
+	enc, err := sd.encoding(ctx, subject)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, ok := appendRecord(nil, enc.native, event); !ok {
+		b.Fatal("the canonical contact is not encoded natively")
+	}
+
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var native map[string]any
+			if err := sd.Decode(ctx, wire, &native); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := EnvelopeOf(native); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := sd.AppendEncode(ctx, nil, subject, map[string]any{"envelope": env, "data": contact}); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

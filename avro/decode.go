@@ -458,13 +458,17 @@ func ratOf(p []byte, pow10Scale *big.Int) *big.Rat {
 	return new(big.Rat).SetFrac(num, new(big.Int).Set(pow10Scale))
 }
 
-// array reads an array of node n; an empty one is an empty slice, as
-// hamba makes it.
+// emptyArray is the native value of an empty array: an empty slice, as
+// hamba makes it, boxed once. Having no items and no capacity, it cannot
+// be changed, so every empty array decoded can share it.
+var emptyArray any = []any{}
+
+// array reads an array of node n; an empty one is emptyArray.
 func (r *binReader) array(n *vnode) (any, bool) {
 	if !r.enter() {
 		return nil, false
 	}
-	out := []any{}
+	var out []any
 	for {
 		count, ok := r.block(n.emptyItems)
 		if !ok {
@@ -487,6 +491,9 @@ func (r *binReader) array(n *vnode) (any, bool) {
 		}
 	}
 	r.leave()
+	if out == nil {
+		return emptyArray, true
+	}
 	return out, true
 }
 

@@ -32,14 +32,11 @@ import (
 // or map (its default BlockLength).
 const blockLength = 100
 
-// appendFields appends the encoding of record x of node n to b, taking
-// its fields' native values from field: a map's entries, or a struct's
-// fields (which spares the canonical envelope and external ids, written
-// into every canonical event, a map each).
-func appendFields[T any](b []byte, n *vnode, x T, field func(T, string) (any, bool)) ([]byte, bool) {
+// appendRecord appends the encoding of record m of node n to b.
+func appendRecord(b []byte, n *vnode, m map[string]any) ([]byte, bool) {
 	for i := range n.fields {
 		f := &n.fields[i]
-		v, present := field(x, f.name)
+		v, present := m[f.name]
 		if !present {
 			return b, false
 		}
@@ -51,60 +48,109 @@ func appendFields[T any](b []byte, n *vnode, x T, field func(T, string) (any, bo
 	return b, true
 }
 
-// mapField is the value of a record's field in its native map.
-func mapField(m map[string]any, name string) (any, bool) {
-	v, ok := m[name]
-	return v, ok
-}
-
-// envelopeField is the native value of an envelope field, as
-// NativeEnvelope has it.
-func envelopeField(e *canonical.Envelope, name string) (any, bool) {
-	switch name {
-	case "tenant_id":
-		return e.TenantID, true
-	case "event_id":
-		return e.EventID, true
-	case "event_type":
-		return e.EventType, true
-	case "integration":
-		return e.Integration, true
-	case "source":
-		return e.Source, true
-	case "occurred_at":
-		return optTime(e.OccurredAt), true
-	case "received_at":
-		return e.ReceivedAt.UTC().Truncate(time.Millisecond), true
-	case "schema_version":
-		return optString(e.SchemaVersion), true
-	case "trace_parent":
-		return optString(e.TraceParent), true
-	case "actor_id":
-		return optString(e.ActorID), true
-	case "caused_by":
-		return optString(e.CausedBy), true
+// appendEnvelope appends the encoding of envelope e as a record of node n
+// to b: what appendRecord writes for NativeEnvelope(*e), written from the
+// struct's fields without a map or boxing each value into an any (the
+// envelope is in every canonical event).
+func appendEnvelope(b []byte, n *vnode, e *canonical.Envelope) ([]byte, bool) {
+	ok := true
+	for i := 0; ok && i < len(n.fields); i++ {
+		f := &n.fields[i]
+		switch f.name {
+		case "tenant_id":
+			b, ok = appendStr(b, f.node, e.TenantID)
+		case "event_id":
+			b, ok = appendStr(b, f.node, e.EventID)
+		case "event_type":
+			b, ok = appendStr(b, f.node, e.EventType)
+		case "integration":
+			b, ok = appendStr(b, f.node, e.Integration)
+		case "source":
+			b, ok = appendStr(b, f.node, e.Source)
+		case "occurred_at":
+			if e.OccurredAt == nil {
+				b, ok = appendNative(b, f.node, nil)
+			} else {
+				b, ok = appendTime(b, f.node, e.OccurredAt.UTC().Truncate(time.Millisecond))
+			}
+		case "received_at":
+			b, ok = appendTime(b, f.node, e.ReceivedAt.UTC().Truncate(time.Millisecond))
+		case "schema_version":
+			b, ok = appendOptStr(b, f.node, e.SchemaVersion)
+		case "trace_parent":
+			b, ok = appendOptStr(b, f.node, e.TraceParent)
+		case "actor_id":
+			b, ok = appendOptStr(b, f.node, e.ActorID)
+		case "caused_by":
+			b, ok = appendOptStr(b, f.node, e.CausedBy)
+		default:
+			return b, false
+		}
 	}
-	return nil, false
+	return b, ok
 }
 
-// externalIDField is the native value of an external id field.
-func externalIDField(x *canonical.ExternalID, name string) (any, bool) {
-	switch name {
-	case "system":
-		return x.System, true
-	case "id":
-		return x.ID, true
-	case "integration":
-		return optString(x.Integration), true
-	case "url":
-		return optString(x.URL), true
+// appendExternalID appends the encoding of external id x as a record of
+// node n to b, as appendEnvelope does for an envelope: the bytes of its
+// native map, {"system", "id", "integration", "url"}.
+func appendExternalID(b []byte, n *vnode, x *canonical.ExternalID) ([]byte, bool) {
+	ok := true
+	for i := 0; ok && i < len(n.fields); i++ {
+		f := &n.fields[i]
+		switch f.name {
+		case "system":
+			b, ok = appendStr(b, f.node, x.System)
+		case "id":
+			b, ok = appendStr(b, f.node, x.ID)
+		case "integration":
+			b, ok = appendOptStr(b, f.node, x.Integration)
+		case "url":
+			b, ok = appendOptStr(b, f.node, x.URL)
+		default:
+			return b, false
+		}
 	}
-	return nil, false
+	return b, ok
 }
 
-// appendRecord appends the encoding of record m of node n to b.
-func appendRecord(b []byte, n *vnode, m map[string]any) ([]byte, bool) {
-	return appendFields(b, n, m, mapField)
+// appendStr is appendNative(b, n, s) without boxing s into an any where n
+// is a string or a union that takes it.
+func appendStr(b []byte, n *vnode, s string) ([]byte, bool) {
+	switch n.kind {
+	case vString, vUUID:
+		return appendString(b, s), true
+	case vUnion:
+		arm := n.armOfType(s)
+		if arm < 0 {
+			return b, false
+		}
+		return appendStr(appendInt(b, int32(arm)), n.arms[arm].node, s)
+	}
+	return appendNative(b, n, s)
+}
+
+// appendOptStr is appendStr of *s, or appendNative of nil when s is nil.
+func appendOptStr(b []byte, n *vnode, s *string) ([]byte, bool) {
+	if s == nil {
+		return appendNative(b, n, nil)
+	}
+	return appendStr(b, n, *s)
+}
+
+// appendTime is appendNative(b, n, t) without boxing t into an any where
+// n is a timestamp or a union that takes it.
+func appendTime(b []byte, n *vnode, t time.Time) ([]byte, bool) {
+	switch n.kind {
+	case vTimestampMillis, vTimestampMicros, vLocalTimestampMillis, vLocalTimestampMicros:
+		return appendLong(b, timestampOf(n.kind, t)), true
+	case vUnion:
+		arm := n.armOfType(t)
+		if arm < 0 {
+			return b, false
+		}
+		return appendTime(appendInt(b, int32(arm)), n.arms[arm].node, t)
+	}
+	return appendNative(b, n, t)
 }
 
 // appendNative appends the encoding of v as a value of node n to b. ok is
@@ -182,9 +228,9 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 		case map[string]any:
 			return appendRecord(b, n, x)
 		case canonical.Envelope:
-			return appendFields(b, n, &x, envelopeField)
+			return appendEnvelope(b, n, &x)
 		case canonical.ExternalID:
-			return appendFields(b, n, &x, externalIDField)
+			return appendExternalID(b, n, &x)
 		}
 	case vUnion:
 		return appendUnion(b, n, v)

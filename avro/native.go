@@ -39,6 +39,15 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 	}
 	var e canonical.Envelope
 	var err error
+	// opt holds what the optional fields point to: one allocation for
+	// them all, made when the first is present.
+	var opt *envelopeOpt
+	optional := func() *envelopeOpt {
+		if opt == nil {
+			opt = new(envelopeOpt)
+		}
+		return opt
+	}
 	str := func(key string) string {
 		s, ok := m[key].(string)
 		if !ok && err == nil {
@@ -46,22 +55,23 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 		}
 		return s
 	}
-	optStr := func(key string) *string {
+	optStr := func(key string, i int) *string {
 		if m[key] == nil {
 			return nil
 		}
-		s := str(key)
-		return &s
+		p := &optional().strs[i]
+		*p = str(key)
+		return p
 	}
 	e.TenantID = str("tenant_id")
 	e.EventID = str("event_id")
 	e.EventType = str("event_type")
 	e.Integration = str("integration")
 	e.Source = str("source")
-	e.SchemaVersion = optStr("schema_version")
-	e.TraceParent = optStr("trace_parent")
-	e.ActorID = optStr("actor_id")
-	e.CausedBy = optStr("caused_by")
+	e.SchemaVersion = optStr("schema_version", 0)
+	e.TraceParent = optStr("trace_parent", 1)
+	e.ActorID = optStr("actor_id", 2)
+	e.CausedBy = optStr("caused_by", 3)
 	if t, ok := m["received_at"].(time.Time); ok {
 		e.ReceivedAt = t.UTC()
 	} else if err == nil {
@@ -70,14 +80,21 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 	switch t := m["occurred_at"].(type) {
 	case nil:
 	case time.Time:
-		u := t.UTC()
-		e.OccurredAt = &u
+		e.OccurredAt = &optional().occurredAt
+		*e.OccurredAt = t.UTC()
 	default:
 		if err == nil {
 			err = fmt.Errorf("%w: envelope.occurred_at is %T, not a time", ErrDecode, t)
 		}
 	}
 	return e, err
+}
+
+// envelopeOpt holds the values of an envelope's optional fields for
+// EnvelopeOf: the four strings and occurred_at.
+type envelopeOpt struct {
+	strs       [4]string
+	occurredAt time.Time
 }
 
 func optString(s *string) any {

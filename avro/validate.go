@@ -220,8 +220,9 @@ type vnode struct {
 	short string
 
 	symbols map[string]int // enum: symbol -> index
-	// symbolList is the enum's symbols in order (index -> symbol).
-	symbolList []string
+	// symbolList is the enum's symbols in order (index -> symbol), boxed
+	// once so that decoding one allocates nothing.
+	symbolList []any
 	// duration marks a fixed of logical type duration, which hamba
 	// decodes into its own type.
 	duration bool
@@ -274,8 +275,9 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 		if n, ok := memo[t.FullName()]; ok {
 			return n, nil
 		}
-		n := &vnode{kind: vEnum, name: t.FullName(), symbols: make(map[string]int, len(t.Symbols())), symbolList: t.Symbols()}
+		n := &vnode{kind: vEnum, name: t.FullName(), symbols: make(map[string]int, len(t.Symbols())), symbolList: make([]any, len(t.Symbols()))}
 		for i, sym := range t.Symbols() {
+			n.symbolList[i] = sym
 			if _, dup := n.symbols[sym]; !dup {
 				n.symbols[sym] = i
 			}
