@@ -15,7 +15,7 @@ import (
 
 // event validates body against record's contract and wraps it in an
 // envelope, as the ingress does.
-func event(t *testing.T, s *avro.Schemas, record, eventType, body string) map[string]any {
+func event(t testing.TB, s *avro.Schemas, record, eventType, body string) map[string]any {
 	t.Helper()
 	v, err := s.Validator(record)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -81,6 +82,10 @@ type compiler struct {
 	record string
 	src    *atype
 	scopes []*atype // element types of the enclosing each, innermost last
+
+	// prefixes are the parent getters of the paths compiled so far, by
+	// event record and path prefix.
+	prefixes map[string]*getter
 }
 
 func (c *compiler) fail(line int, path, format string, args ...any) {
@@ -122,7 +127,7 @@ func Compile(file string, data []byte, schemas *avro.Schemas, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{file: file, schemas: schemas, types: map[string]*atype{}, steps: stepDefs(cfg.norm)}
+	c := &compiler{file: file, schemas: schemas, types: map[string]*atype{}, steps: stepDefs(cfg.norm), prefixes: map[string]*getter{}}
 	m := &Mapping{file: file, source: spec.source, events: map[string][]*cevent{}}
 	objects := map[string]bool{}
 	for _, es := range spec.events {
@@ -841,7 +846,16 @@ func (c *compiler) converter(src, dst *atype, fs *fieldSpec) (func(any) (any, bo
 		}
 		switch src.kind {
 		case kTimestamp, kDate:
-			return func(v any) (any, bool) { return asTime(v, "", "") }, nil
+			return func(v any) (any, bool) {
+				t, ok := asTime(v, "", "")
+				// A time already in UTC and cut to milliseconds (as the
+				// decoder gives them) is passed on as it came, not boxed
+				// anew: == holds only for the very same representation.
+				if x, isTime := v.(time.Time); ok && isTime && x == t {
+					return v, true
+				}
+				return t, ok
+			}, nil
 		case kInt, kLong, kFloat, kDouble, kDecimal:
 			if unit == "" {
 				return nil, fmt.Errorf("a number becomes a timestamp only with unit: s, ms or us")

@@ -169,6 +169,20 @@ type ectx struct {
 	idx    []int // their indexes
 	record string
 	object string
+
+	// prefix is the parent getter read last, and prefixValue its value:
+	// paths under one prefix are mostly read one after the other.
+	prefix      *getter
+	prefixValue any
+}
+
+// under returns the value at a parent getter's path, read once for the
+// paths under it that are read in a row.
+func (c *ectx) under(p *getter) any {
+	if c.prefix != p {
+		c.prefix, c.prefixValue = p, p.get(c)
+	}
+	return c.prefixValue
 }
 
 func (c *ectx) fail(label, path, reason string) error {
@@ -559,7 +573,12 @@ func (m *cmoney) eval(c *ectx) (any, error) {
 	if !ok {
 		return nil, c.fail(m.label+".currency", m.currency.firstPath(), "the currency is not a three-letter ISO 4217 code")
 	}
-	total := new(big.Rat).Set(amount)
+	// amount may be the event's own value: it is copied before any
+	// arithmetic changes it.
+	total := amount
+	if m.multiply != nil || len(m.add) > 0 || len(m.subtract) > 0 {
+		total = new(big.Rat).Set(amount)
+	}
 	if m.multiply != nil {
 		q, err := m.multiply.eval(c)
 		if err != nil {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -66,18 +67,33 @@ type step struct {
 
 // getter reads a compiled path from an event.
 type getter struct {
-	text  string
-	item  int // -1: from the event root; n: from the n-th each scope
-	steps []step
+	text string
+	item int // -1: from the event root; n: from the n-th each scope
+	// parent, when set, reads the path but for its last step, a prefix
+	// the paths of the event that share it share (see ectx.under); the
+	// getter starts from its value, unwrapped by unwrap, and takes steps
+	// from there.
+	parent *getter
+	unwrap map[string]bool
+	steps  []step
 }
 
 // get returns the value at the path, or nil when any part of it is
 // missing or null.
 func (g *getter) get(c *ectx) any {
 	var v any
-	if g.item < 0 {
+	switch {
+	case g.parent != nil:
+		v = c.under(g.parent)
+		if v != nil && g.unwrap != nil {
+			v = unwrapUnion(v, g.unwrap)
+		}
+		if v == nil {
+			return nil
+		}
+	case g.item < 0:
 		v = c.root
-	} else {
+	default:
 		v = c.items[g.item]
 	}
 	for i := range g.steps {
@@ -203,7 +219,28 @@ func (c *compiler) compilePath(p string) (*getter, *atype, error) {
 		g.steps = append(g.steps, st)
 		t = next
 	}
+	if g.item < 0 && len(g.steps) > 1 {
+		c.share(g, pathPrefix(segs, len(segs)-1))
+	}
 	return g, t, nil
+}
+
+// share makes a path from the event root read its prefix (all but its
+// last step, whose text is prefix) through a parent getter it shares with
+// the other paths of the event under that prefix. The union branches the
+// prefix's last value is unwrapped to depend on the step after it, so the
+// getter keeps them, and the parent reads the value as it is.
+func (c *compiler) share(g *getter, prefix string) {
+	n := len(g.steps) - 1
+	key := c.record + " " + prefix
+	parent, ok := c.prefixes[key]
+	if !ok {
+		parent = &getter{text: prefix, item: -1, steps: slices.Clone(g.steps[:n])}
+		parent.steps[n-1].unwrap = nil
+		c.prefixes[key] = parent
+	}
+	g.parent, g.unwrap = parent, g.steps[n-1].unwrap
+	g.steps = g.steps[n:]
 }
 
 func armsFor(u *atype, s segment) []*atype {
