@@ -128,41 +128,10 @@ type recordValue struct {
 // Key says, value {"id": ..., "integration": ...} in JSON, readable in
 // Kafka UI, and the tenant-id header.
 func (b Binding) Record(topic string) *kgo.Record {
-	r := &kgo.Record{Topic: topic, Key: []byte(b.Key()), Value: b.value()}
+	v, _ := json.Marshal(recordValue{ID: b.ID, Integration: b.Integration})
+	r := &kgo.Record{Topic: topic, Key: []byte(b.Key()), Value: v}
 	kafka.SetHeader(r, kafka.HeaderTenantID, b.Tenant)
 	return r
-}
-
-// value returns the binding's record value, recordValue in JSON as
-// encoding/json writes it. Ids and integrations are plain ASCII, which
-// needs no escaping and is written directly; anything else is left to
-// encoding/json.
-func (b Binding) value() []byte {
-	if !plainJSON(b.ID) || !plainJSON(b.Integration) {
-		v, _ := json.Marshal(recordValue{ID: b.ID, Integration: b.Integration})
-		return v
-	}
-	v := make([]byte, 0, len(`{"id":"","integration":""}`)+len(b.ID)+len(b.Integration))
-	v = append(v, `{"id":"`...)
-	v = append(v, b.ID...)
-	if b.Integration != "" {
-		v = append(v, `","integration":"`...)
-		v = append(v, b.Integration...)
-	}
-	return append(v, `"}`...)
-}
-
-// plainJSON reports whether s stands as it is between the quotes of a
-// JSON string written by encoding/json: printable ASCII without '"', '\'
-// and the characters it escapes for HTML ('<', '>', '&').
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }
 
 // ParseBinding reads a record of the identity topic. A record without a

@@ -80,13 +80,20 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		}
 		it.stats = append(it.stats, stitch{object: o.Type, outcome: outcome})
 
-		output := s.output(it.ig, o)
+		// The mapping makes only the types and actions New prepared for.
+		output, ok := it.ig.objects[o.Type]
+		var et eventType
+		if ok {
+			et, ok = output.eventTypes[o.Action]
+		}
+		if !ok {
+			return stage.Permanent(fmt.Errorf("%w: %s %s: no output for action %q", ErrEncode, o.Type, o.Name, o.Action))
+		}
 		eventID := EventID(it.r.Tenant, it.r.EventID, o.Name, o.Type)
-		eventType := output.eventType(o.Type, o.Action)
 		env := canonical.Envelope{
 			TenantID:      it.r.Tenant,
 			EventID:       eventID,
-			EventType:     eventType.name,
+			EventType:     et.name,
 			Integration:   it.ig.id,
 			Source:        it.env.Source,
 			OccurredAt:    it.env.OccurredAt,
@@ -110,7 +117,7 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		headers = append(headers,
 			kgo.RecordHeader{Key: kafka.HeaderTenantID, Value: tenantHdr},
 			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: []byte(eventID)},
-			kgo.RecordHeader{Key: kafka.HeaderEventType, Value: eventType.header},
+			kgo.RecordHeader{Key: kafka.HeaderEventType, Value: et.header},
 			kgo.RecordHeader{Key: kafka.HeaderIntegration, Value: it.ig.idHeader},
 		)
 		if len(traceParentHdr) > 0 {

@@ -70,14 +70,13 @@ type integration struct {
 type objectOutput struct {
 	topic   string
 	subject string // of the type's canonical event record in topic
-	// eventTypes are "<object>.<action>" of the actions of
-	// mapping.Object.
-	eventTypes []eventType
+	// eventTypes are "<object>.<action>" by action, as strings and as
+	// header values.
+	eventTypes map[string]eventType
 }
 
 // eventType is a canonical event type, as a string and a header value.
 type eventType struct {
-	action string
 	name   string
 	header []byte
 }
@@ -86,33 +85,12 @@ type eventType struct {
 // event record is record, in lane.
 func (s *Stage) newObjectOutput(typ, record, lane string) *objectOutput {
 	topic := s.cfg.topic(typ, lane)
-	out := &objectOutput{topic: topic, subject: avro.Subject(topic, record)}
+	out := &objectOutput{topic: topic, subject: avro.Subject(topic, record), eventTypes: map[string]eventType{}}
 	for _, a := range []string{mapping.ActionCreated, mapping.ActionUpdated, mapping.ActionDeleted} {
 		name := typ + "." + a
-		out.eventTypes = append(out.eventTypes, eventType{action: a, name: name, header: []byte(name)})
+		out.eventTypes[a] = eventType{name: name, header: []byte(name)}
 	}
 	return out
-}
-
-// output returns the output of object o of integration ig: the one made
-// in New, or, for a type New did not know, a new one.
-func (s *Stage) output(ig *integration, o *mapping.Object) *objectOutput {
-	if out, ok := ig.objects[o.Type]; ok {
-		return out
-	}
-	return s.newObjectOutput(o.Type, o.Record, ig.lane)
-}
-
-// eventType returns the event type of an object of the output's type
-// with action.
-func (out *objectOutput) eventType(typ, action string) eventType {
-	for _, et := range out.eventTypes {
-		if et.action == action {
-			return et
-		}
-	}
-	name := typ + "." + action
-	return eventType{action: action, name: name, header: []byte(name)}
 }
 
 // New returns the transform stage of the catalog's enabled integrations.
@@ -192,9 +170,12 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 		s.outputs = append(s.outputs, kafka.TopicSpec{Name: ig.topic, Partitions: parts})
 		for _, obj := range mp.Objects() {
 			t := cfg.topic(obj, lane)
-			if record, ok := mapping.EventRecord(obj); ok {
-				ig.objects[obj] = s.newObjectOutput(obj, record, lane)
+			record, ok := mapping.EventRecord(obj)
+			if !ok { // a compiled mapping holds canonical types only
+				errs = append(errs, fmt.Errorf("%w: integration %s: %s is not a canonical object type", ErrConfig, in.ID, obj))
+				continue
 			}
+			ig.objects[obj] = s.newObjectOutput(obj, record, lane)
 			if !outputs[t] {
 				outputs[t] = true
 				s.outputs = append(s.outputs, kafka.TopicSpec{Name: t, Partitions: cfg.partitions})

@@ -785,10 +785,8 @@ func (c *compiler) converter(src, dst *atype, fs *fieldSpec) (func(any) (any, bo
 	switch dst.kind {
 	case kString:
 		return func(v any) (any, bool) {
-			if _, ok := v.(string); ok {
-				return v, true // as it is, not boxed anew
-			}
-			return asString(v)
+			s, ok := asString(v)
+			return boxString(v, s), ok
 		}, nil
 	case kLong:
 		if !numeric(src.kind) && src.kind != kString && src.kind != kAny {
@@ -832,10 +830,7 @@ func (c *compiler) converter(src, dst *atype, fs *fieldSpec) (func(any) (any, bo
 			if !ok || !slices.Contains(syms, s) {
 				return nil, false
 			}
-			if _, isString := v.(string); isString {
-				return v, true // as it is, not boxed anew
-			}
-			return s, true
+			return boxString(v, s), true
 		}, nil
 	case kTimestamp:
 		unit, layout := fs.unit, fs.layout

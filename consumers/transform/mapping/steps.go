@@ -39,8 +39,7 @@ func textKind(k kind) bool {
 func stepDefs(norm *identity.Normalizer) map[string]stepDef {
 	str := &atype{kind: kString}
 	// text makes a step of f, which gives a string, or ok false for no
-	// value. A string that f leaves as it was is passed on as it came,
-	// not boxed anew.
+	// value.
 	text := func(f func(string) (string, bool)) func(any) (any, bool) {
 		return func(v any) (any, bool) {
 			s, ok := asString(v)
@@ -48,15 +47,10 @@ func stepDefs(norm *identity.Normalizer) map[string]stepDef {
 				return nil, false
 			}
 			out, ok := f(s)
-			switch {
-			case !ok:
+			if !ok {
 				return nil, true
-			case out == s:
-				if _, isString := v.(string); isString {
-					return v, true
-				}
 			}
-			return out, true
+			return boxString(v, out), true
 		}
 	}
 	return map[string]stepDef{

@@ -43,6 +43,15 @@ func asString(v any) (string, bool) {
 	return "", false
 }
 
+// boxString returns s as a value: v itself when v already is the string
+// s (a value passed on unchanged), so that s is not boxed anew.
+func boxString(v any, s string) any {
+	if x, ok := v.(string); ok && x == s {
+		return v
+	}
+	return s
+}
+
 // ratString writes a decimal exactly: "199", "199.5", "0.0001"; a
 // fraction that is not a finite decimal is written with 18 places.
 func ratString(r *big.Rat) string {
