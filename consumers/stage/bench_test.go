@@ -39,11 +39,11 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 		b.StopTimer()
 		out := k.Topic(b, benchPartitions)
 		b.StartTimer()
-		d, err := stagetest.BareTransactLoop(b, k, in, out, benchPoll)
+		run, err := stagetest.BareTransactLoop(b, k, in, out, benchPoll)
 		if err != nil {
 			b.Fatal(err)
 		}
-		took += d
+		took += run.Took
 	}
 	b.ReportMetric(float64(in.Records*b.N)/took.Seconds(), "records/s")
 }

@@ -123,7 +123,10 @@
 // (with Registerer): sluice_stage_records_total{stage,tenant,outcome},
 // counted once committed; sluice_stage_batches_total,
 // sluice_stage_transactions_total{result}, sluice_stage_handle_seconds,
-// sluice_stage_commit_seconds, sluice_stage_lag_records{topic,partition},
+// sluice_stage_commit_seconds, sluice_stage_hooks_seconds (the commit
+// and abort hooks after each transaction, which the next poll waits for:
+// on a stage with dedupe, mostly settling its claims in Redis),
+// sluice_stage_lag_records{topic,partition},
 // sluice_stage_pauses_total{reason}, sluice_stage_panics_total; the Kafka
 // client's own through kprom. With Tracing, each record's handling is a
 // span continuing the trace in its traceparent header, and its outputs

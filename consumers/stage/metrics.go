@@ -17,6 +17,7 @@ type metrics struct {
 	transactions *prometheus.CounterVec   // stage, result
 	handle       *prometheus.HistogramVec // stage
 	commit       *prometheus.HistogramVec // stage
+	hooks        *prometheus.HistogramVec // stage
 	lag          *prometheus.GaugeVec     // stage, topic, partition
 	waits        *prometheus.CounterVec   // stage, reason
 	panics       *prometheus.CounterVec   // stage
@@ -46,6 +47,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to flush and end one transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"stage"}),
+		hooks: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_stage_hooks_seconds",
+			Help:    "Time the hooks run once a transaction ended took (settling dedupe claims, confirming identity bindings); the stage's next poll waits for them.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"stage"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_stage_lag_records",
 			Help: "Records behind the partition's end after the last committed batch.",
@@ -70,6 +76,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		telemetry.Register(reg, &m.transactions),
 		telemetry.Register(reg, &m.handle),
 		telemetry.Register(reg, &m.commit),
+		telemetry.Register(reg, &m.hooks),
 		telemetry.Register(reg, &m.lag),
 		telemetry.Register(reg, &m.waits),
 		telemetry.Register(reg, &m.panics),

@@ -399,6 +399,9 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 
 	hookCtx, cancelHooks := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.shutdownTimeout)
 	defer cancelHooks()
+	defer func(began time.Time) {
+		rn.metrics.hooks.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
+	}(time.Now())
 	var ran sync.WaitGroup
 	run := func(h *hooks, committed bool) {
 		ran.Add(1)

@@ -113,6 +113,35 @@ func TestRunnerCopiesEveryRecordOnce(t *testing.T) {
 	}
 }
 
+// TestHooksAreTimed: the time a transaction's commit hooks take, which
+// the next poll waits for, is in sluice_stage_hooks_seconds, observed once
+// per transaction ended, as sluice_stage_commit_seconds is.
+func TestHooksAreTimed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	const n, hook = 50, 20 * time.Millisecond
+	stagetest.Produce(t, e.k, e.in, inputs(n, "acme")...)
+	reg := prometheus.NewRegistry()
+	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+		b.AfterCommit(func(context.Context) { time.Sleep(hook) })
+		return copyTo(e.out).Handle(ctx, b)
+	})
+	stagetest.Start(t, e.runner(t, h, stage.Registerer(reg)))
+	stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	labels := map[string]string{"stage": e.name}
+	testkit.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		ended := testkit.Metric(t, reg, "sluice_stage_commit_seconds", labels)
+		timed := testkit.Metric(t, reg, "sluice_stage_hooks_seconds", labels)
+		if ended == 0 || timed != ended {
+			return fmt.Errorf("%v transactions ended, %v hook runs timed", ended, timed)
+		}
+		return nil
+	})
+	if got := testkit.HistogramSum(t, reg, "sluice_stage_hooks_seconds", labels); got < hook.Seconds() {
+		t.Fatalf("hooks took %.3fs in all, want at least the %v one of them sleeps", got, hook)
+	}
+}
+
 // checkDeadLetter checks the headers of a dead letter of input in.
 func checkDeadLetter(t *testing.T, stageName string, dl, in *kgo.Record, class, attempts, message string) {
 	t.Helper()

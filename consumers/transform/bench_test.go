@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/identity"
@@ -77,11 +78,11 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
 		b.StartTimer()
-		d, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
+		run, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
 		if err != nil {
 			b.Fatal(err)
 		}
-		took += d
+		took += run.Took
 	}
 	b.ReportMetric(float64(in.Records*b.N)/took.Seconds(), "records/s")
 }
@@ -96,6 +97,14 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 //
 // Both run with the garbage collector set up as the sluice binary sets
 // it (stagetest.DeployedGC; the gogc metric says which GOGC).
+//
+// Where the time of a transaction goes: txn-ms is the stage's wall time
+// per transaction (one poll of up to benchPoll records), commit-ms/txn
+// the part spent flushing and ending it, hooks-ms/txn the part spent in
+// its commit hooks (settling the dedupe claims, confirming bindings),
+// which the next poll waits for; the rest is handling the batch.
+// bare-txn-ms and bare-commit-ms/txn are the bare loop's, whose produce
+// is asynchronous, so its commit includes the broker taking the records.
 //
 // It also reports the CPU time the test process spent per record in each
 // (cpu-us/record, bare-cpu-us/record): the stage's own work. Between runs
@@ -124,21 +133,28 @@ func benchStage(b *testing.B, warm bool) {
 	var pairs stagetest.Pairs
 	var cpu, bareCPU time.Duration
 	var trips, batches int64
+	var phases, barePhases txnPhases
 	// run runs a new stage (its own group and dedupe keys) over the
-	// input and returns the time taken and the Redis round trips.
-	run := func(i int, ids *identity.Map) (time.Duration, int64, int) {
+	// input and returns the time taken and the Redis round trips, and
+	// adds its transactions' phases to phases.
+	run := func(i int, ids *identity.Map, phases *txnPhases) (time.Duration, int64, int) {
 		name := fmt.Sprintf("%s-%d", e.Name, i)
 		idTrips := ids.Stats().RoundTrips
 		st := e.Stage(b, ids, transform.Name(name))
 		dd := e.Dedupe(b)
 		meter := stagetest.NewMeter(in.Records)
-		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()))
+		reg := prometheus.NewRegistry()
+		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()), stage.Registerer(reg))
 		stop := stagetest.Start(b, r)
 		d, err := meter.Wait(10 * time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}
 		stop()
+		phases.took += d
+		phases.txns += testkit.Metric(b, reg, "sluice_stage_commit_seconds", nil)
+		phases.commit += testkit.HistogramSum(b, reg, "sluice_stage_commit_seconds", nil)
+		phases.hooks += testkit.HistogramSum(b, reg, "sluice_stage_hooks_seconds", nil)
 		return d, ids.Stats().RoundTrips - idTrips + dd.Stats().RoundTrips, meter.Batches()
 	}
 	b.ResetTimer()
@@ -152,20 +168,23 @@ func benchStage(b *testing.B, warm bool) {
 		}
 		c1, _ := stagetest.CPUTime()
 		bareCPU += c1 - c0
+		barePhases.took += bare.Took
+		barePhases.txns += float64(bare.Transactions)
+		barePhases.commit += bare.Commit.Seconds()
 		name := fmt.Sprintf("%s-%d", e.Name, i)
 		ids := e.Identity(b, identity.Topic(name+".identity"), identity.Prefix(e.Redis.Prefix+name+":"), identity.Logger(testkit.Logger(b)))
 		if warm {
-			run(1000+i, ids)
+			run(1000+i, ids, &txnPhases{})
 		}
 		c0, _ = stagetest.CPUTime()
 		b.StartTimer()
-		d, n, bs := run(i, ids)
+		d, n, bs := run(i, ids, &phases)
 		b.StopTimer()
 		c1, _ = stagetest.CPUTime()
 		cpu += c1 - c0
 		trips += n
 		batches += int64(bs)
-		pairs.Add(float64(in.Records)/d.Seconds(), float64(in.Records)/bare.Seconds())
+		pairs.Add(float64(in.Records)/d.Seconds(), float64(in.Records)/bare.Took.Seconds())
 		b.StartTimer()
 	}
 	all := float64(in.Records * b.N * rounds)
@@ -176,5 +195,30 @@ func benchStage(b *testing.B, warm bool) {
 		b.ReportMetric(float64(cpu.Microseconds())/all, "cpu-us/record")
 		b.ReportMetric(float64(bareCPU.Microseconds())/all, "bare-cpu-us/record")
 	}
+	phases.report(b, "")
+	barePhases.report(b, "bare-")
 	b.ReportMetric(float64(gogc), "gogc")
+}
+
+// txnPhases add up where the time of a run's transactions went: each
+// runs its batch (handle: decode to build for the stage, copying for the
+// bare loop), then flushes and ends (commit), then, for the stage only,
+// runs its hooks (settling the dedupe claims and confirming bindings in
+// Redis) before it polls again.
+type txnPhases struct {
+	took                time.Duration
+	txns, commit, hooks float64 // hooks and commit in seconds
+}
+
+// report reports the milliseconds per transaction: in all (txn-ms), and
+// in commit and hooks.
+func (p txnPhases) report(b *testing.B, prefix string) {
+	if p.txns == 0 {
+		return
+	}
+	b.ReportMetric(p.took.Seconds()*1e3/p.txns, prefix+"txn-ms")
+	b.ReportMetric(p.commit*1e3/p.txns, prefix+"commit-ms/txn")
+	if prefix == "" {
+		b.ReportMetric(p.hooks*1e3/p.txns, "hooks-ms/txn")
+	}
 }

@@ -119,8 +119,8 @@
 // new identities; dedupe claim and settle, two). The runner, dedupe and
 // identity add their own; sluice_dedupe_seconds{op} (claim, settle,
 // release) and sluice_identity_seconds{op} (resolve, confirm) time each
-// batch's Redis work, beside sluice_stage_handle_seconds and
-// sluice_stage_commit_seconds, so a slow batch can be told to be Redis,
-// Kafka or the stage. Log lines carry tenant, event id, topic, partition
+// batch's Redis work, beside sluice_stage_handle_seconds,
+// sluice_stage_commit_seconds and sluice_stage_hooks_seconds, so a slow
+// batch can be told to be Redis, Kafka or the stage. Log lines carry tenant, event id, topic, partition
 // and offset, never payloads.
 package transform

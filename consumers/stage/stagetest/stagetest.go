@@ -181,11 +181,10 @@ func NewInput(t testing.TB, k *testkit.Kafka, n, size int, partitions int32, ten
 // BareTransactLoop consumes in with a kgo.GroupTransactSession in a new
 // group and produces every record, unchanged, to out, one transaction per
 // poll of up to maxPoll records: the least any transactional stage must
-// do. It returns the time from the first poll that returned records to
-// the commit of the last one. Its client refreshes metadata as often as
-// sluice's own (kafka.MetadataMinAge), so neither side of a comparison
-// waits out franz-go's 5 s default after a retriable produce error.
-func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxPoll int) (time.Duration, error) {
+// do. Its client refreshes metadata as often as sluice's own
+// (kafka.MetadataMinAge), so neither side of a comparison waits out
+// franz-go's 5 s default after a retriable produce error.
+func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxPoll int) (BareRun, error) {
 	t.Helper()
 	group := testkit.Name(t, "bare")
 	s, err := kgo.NewGroupTransactSession(
@@ -201,19 +200,20 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)
 	if err != nil {
-		return 0, err
+		return BareRun{}, err
 	}
 	defer s.Close()
 	ctx := testkit.Context(t, 10*time.Minute)
+	var run BareRun
 	var first time.Time
 	done := 0
 	for done < in.Records {
 		fs := s.PollRecords(ctx, maxPoll)
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return BareRun{}, err
 		}
 		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
-			return 0, err
+			return BareRun{}, err
 		}
 		if fs.Empty() {
 			continue
@@ -222,7 +222,7 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 			first = time.Now()
 		}
 		if err := s.Begin(); err != nil {
-			return 0, err
+			return BareRun{}, err
 		}
 		n := 0
 		var perr error
@@ -238,21 +238,37 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 				}
 			})
 		})
+		began := time.Now()
 		if err := s.Client().Flush(ctx); err != nil {
-			return 0, err
+			return BareRun{}, err
 		}
 		mu.Lock()
 		commit := perr == nil
 		mu.Unlock()
 		committed, err := s.End(ctx, kgo.TransactionEndTry(commit))
 		if err != nil {
-			return 0, err
+			return BareRun{}, err
 		}
+		run.Commit += time.Since(began)
+		run.Transactions++
 		if committed {
 			done += n
 		}
 	}
-	return time.Since(first), nil
+	run.Took = time.Since(first)
+	return run, nil
+}
+
+// BareRun is what one BareTransactLoop measured.
+type BareRun struct {
+	// Took is the time from the first poll that returned records to the
+	// commit of the last one.
+	Took time.Duration
+	// Commit is the time spent flushing and ending transactions (as
+	// sluice_stage_commit_seconds measures a stage's), over Transactions
+	// transactions.
+	Commit       time.Duration
+	Transactions int
 }
 
 // DeployedGC runs the rest of the benchmark with the garbage collector
