@@ -247,6 +247,7 @@ type Batch struct {
 type hooks struct {
 	mu     sync.Mutex
 	commit []func(context.Context)
+	async  []func(context.Context)
 	abort  []func(context.Context)
 }
 
@@ -260,13 +261,28 @@ func (b *Batch) Subset(rs []*Record) *Batch {
 }
 
 // AfterCommit registers fn to run once the transaction holding this batch's
-// outputs and offsets committed. Hooks run before the next poll, with a
-// context that outlives shutdown by the shutdown timeout. Side effects
-// outside Kafka are recorded here (a done-marker for a sent webhook).
+// outputs and offsets committed. Hooks run before the next poll (see
+// AfterCommitAsync for those that need not), with a context that outlives
+// shutdown by the shutdown timeout. Side effects outside Kafka are
+// recorded here (a done-marker for a sent webhook).
 func (b *Batch) AfterCommit(fn func(ctx context.Context)) {
 	b.hooks.mu.Lock()
 	defer b.hooks.mu.Unlock()
 	b.hooks.commit = append(b.hooks.commit, fn)
+}
+
+// AfterCommitAsync registers fn to run once the transaction holding this
+// batch's outputs and offsets committed, as AfterCommit does, but without
+// holding up the next poll: for work that no later batch depends on, such
+// as marking what was committed as such in a cache. The runner runs a
+// transaction's async hooks while it handles the next one, never those of
+// more than one transaction at a time, and waits for them before it leaves
+// the group; their context outlives shutdown by the shutdown timeout. They
+// do not run if the batch does not commit.
+func (b *Batch) AfterCommitAsync(fn func(ctx context.Context)) {
+	b.hooks.mu.Lock()
+	defer b.hooks.mu.Unlock()
+	b.hooks.async = append(b.hooks.async, fn)
 }
 
 // AfterAbort registers fn to run when it is certain that nothing of this
@@ -280,6 +296,8 @@ func (b *Batch) AfterAbort(fn func(ctx context.Context)) {
 	b.hooks.abort = append(b.hooks.abort, fn)
 }
 
+// run runs the commit or the abort hooks, and drops the others. The async
+// hooks are the runner's to take (takeAsync) once the batch committed.
 func (h *hooks) run(ctx context.Context, committed bool) {
 	h.mu.Lock()
 	fns := h.abort
@@ -291,6 +309,15 @@ func (h *hooks) run(ctx context.Context, committed bool) {
 	for _, fn := range fns {
 		fn(ctx)
 	}
+}
+
+// takeAsync returns the async hooks and drops them.
+func (h *hooks) takeAsync() []func(context.Context) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fns := h.async
+	h.async = nil
+	return fns
 }
 
 // Handler processes batches. For each record it emits outputs, skips it or

@@ -62,7 +62,11 @@
 // least once; deliver makes them effectively once with a done-marker
 // written as each send succeeds, which the record finds when it is
 // consumed again after a crash or an abort. What may only be said once the
-// batch committed (dedupe's done-markers) is written in AfterCommit.
+// batch committed (dedupe's done-markers) is written in AfterCommit. The
+// next poll waits for those hooks; Batch.AfterCommitAsync hooks, for work
+// no later batch depends on (transform confirming identity bindings), run
+// while the next transaction is handled instead, one transaction's at a
+// time, and the runner waits for them before it leaves the group.
 //
 // # Failure routing
 //
@@ -125,7 +129,8 @@
 // sluice_stage_transactions_total{result}, sluice_stage_handle_seconds,
 // sluice_stage_commit_seconds, sluice_stage_hooks_seconds (the commit
 // and abort hooks after each transaction, which the next poll waits for:
-// on a stage with dedupe, mostly settling its claims in Redis),
+// on a stage with dedupe, mostly settling its claims in Redis; with the
+// wait for the async hooks of the transaction before, if still running),
 // sluice_stage_lag_records{topic,partition},
 // sluice_stage_pauses_total{reason}, sluice_stage_panics_total; the Kafka
 // client's own through kprom. With Tracing, each record's handling is a

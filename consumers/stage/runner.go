@@ -34,6 +34,11 @@ type Runner struct {
 	router  router
 	lanes   map[string]int
 
+	// async is closed when the async commit hooks of the last transaction
+	// that had any are done (nil: none ran yet). Only the poll loop
+	// touches it.
+	async chan struct{}
+
 	// failures counts the consecutive whole-batch failures of a
 	// partition, for its backoff. Only the poll loop touches it.
 	failures map[topicPartition]int
@@ -258,6 +263,7 @@ func (rn *Runner) session(ctx context.Context) error {
 	}
 	p.bind(s.Client())
 	defer func() {
+		rn.waitAsync()
 		p.close()
 		rn.leave(s)
 	}()
@@ -402,6 +408,10 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	defer func(began time.Time) {
 		rn.metrics.hooks.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
 	}(time.Now())
+	// The committed batches' async hooks start once their other hooks
+	// ran (the deferred ran.Wait below runs first).
+	var async []func(context.Context)
+	defer func() { rn.runAsync(ctx, async) }()
 	var ran sync.WaitGroup
 	run := func(h *hooks, committed bool) {
 		ran.Add(1)
@@ -452,9 +462,42 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 		for k, n := range counts {
 			rn.metrics.records.WithLabelValues(rn.name, k.tenant, k.outcome.String()).Add(float64(n))
 		}
+		async = append(async, b.hooks.takeAsync()...)
 		run(b.hooks, true)
 	}
 	return nil
+}
+
+// runAsync runs the async commit hooks fns in the background, once those
+// of the transaction before are done.
+func (rn *Runner) runAsync(ctx context.Context, fns []func(context.Context)) {
+	if len(fns) == 0 {
+		return
+	}
+	rn.waitAsync()
+	done := make(chan struct{})
+	rn.async = done
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.shutdownTimeout)
+	go func() {
+		defer close(done)
+		defer cancel()
+		var wg sync.WaitGroup
+		for _, fn := range fns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fn(ctx)
+			}()
+		}
+		wg.Wait()
+	}()
+}
+
+// waitAsync waits until the async commit hooks that are running are done.
+func (rn *Runner) waitAsync() {
+	if rn.async != nil {
+		<-rn.async
+	}
 }
 
 // split turns a poll into partition batches. A retry partition is cut at

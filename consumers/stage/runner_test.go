@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,6 +140,65 @@ func TestHooksAreTimed(t *testing.T) {
 	})
 	if got := testkit.HistogramSum(t, reg, "sluice_stage_hooks_seconds", labels); got < hook.Seconds() {
 		t.Fatalf("hooks took %.3fs in all, want at least the %v one of them sleeps", got, hook)
+	}
+}
+
+// TestAsyncHooks: a transaction's AfterCommitAsync hooks run while the
+// next transaction is handled, never those of two transactions at once,
+// never for a batch that did not commit, and all of them before Run
+// returns.
+func TestAsyncHooks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1) // one partition: one batch per transaction
+	const n = 40
+	stagetest.Produce(t, e.k, e.in, inputs(n, "acme")...)
+	var running, most, overlapped, ranFor atomic.Int64
+	var failed, failedRan atomic.Bool
+	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+		if running.Load() > 0 {
+			overlapped.Add(1)
+		}
+		// The first batch holding offset 10 fails as a whole: it does not
+		// commit, and comes again.
+		fail := false
+		for _, r := range b.Records {
+			if r.Raw.Offset == 10 {
+				fail = failed.CompareAndSwap(false, true)
+			}
+		}
+		b.AfterCommitAsync(func(context.Context) {
+			if fail {
+				failedRan.Store(true)
+			}
+			now := running.Add(1)
+			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			time.Sleep(50 * time.Millisecond)
+			running.Add(-1)
+			ranFor.Add(int64(len(b.Records)))
+		})
+		if fail {
+			return errors.New("a dependency is down")
+		}
+		return copyTo(e.out).Handle(ctx, b)
+	})
+	stop := stagetest.Start(t, e.runner(t, h, stage.MaxPollRecords(5)))
+	stagetest.WaitRecords(t, e.k, e.out, n, 60*time.Second)
+	stop()
+	if got := ranFor.Load(); got != n {
+		t.Errorf("async hooks ran for %d records by the time Run returned, want each of the %d committed once", got, n)
+	}
+	if failedRan.Load() {
+		t.Error("the async hook of a batch that failed as a whole ran")
+	}
+	if !failed.Load() {
+		t.Error("no batch failed: the test did not test that")
+	}
+	if got := most.Load(); got != 1 {
+		t.Errorf("%d transactions' async hooks ran at once, want 1", got)
+	}
+	if overlapped.Load() == 0 {
+		t.Error("no batch was handled while an async hook ran: they held up the polls")
 	}
 }
 

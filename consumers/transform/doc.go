@@ -41,8 +41,10 @@
 //     failed or skipped only then, so a batch that must come again (the
 //     registry or Redis is down) leaves nothing decided.
 //
-// After the commit, the identity bindings written are confirmed durable
-// in Redis, and dedupe marks the events done.
+// After the commit, dedupe marks the events done before the next poll,
+// and the identity bindings written are confirmed durable in Redis while
+// the next batch is handled: a batch that meets one still pending writes
+// it to the topic again, which is harmless.
 //
 // Each integration of the catalog (an input topic sluice.in.<id>) has a
 // mapping: its own file (Integration.Mapping, relative to the catalog)
@@ -114,10 +116,10 @@
 // conflict), sluice_transform_duplicates_total (dedupe hits),
 // sluice_transform_skipped_total{reason}, and
 // sluice_transform_mapping_errors_total; sluice_transform_redis_round_trips
-// is a histogram of Redis round trips per batch (identity resolve, two
-// for each chunk of 256 records, and confirm, one for a batch that binds
-// new identities; dedupe claim and settle, two). The runner, dedupe and
-// identity add their own; sluice_dedupe_seconds{op} (claim, settle,
+// is a histogram of Redis round trips per batch until the next poll
+// (identity resolve, two for each chunk of 256 records; dedupe claim and
+// settle, two); confirming new bindings takes one more, after it. The
+// runner, dedupe and identity add their own; sluice_dedupe_seconds{op} (claim, settle,
 // release) and sluice_identity_seconds{op} (resolve, confirm) time each
 // batch's Redis work, beside sluice_stage_handle_seconds,
 // sluice_stage_commit_seconds and sluice_stage_hooks_seconds, so a slow

@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"tenant", "integration", "reason"}),
 		trips: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_transform_redis_round_trips",
-			Help:    "Redis round trips per committed batch: identity resolve (two per chunk of 256 records) and confirm, plus dedupe's claim and settle.",
+			Help:    "Redis round trips per committed batch until the next poll: identity resolve (two per chunk of 256 records), dedupe's claim and settle. Confirming new identity bindings, one more, runs beside the next batch.",
 			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 11, 16, 24, 32},
 		}, []string{"stage"}),
 	}

@@ -448,7 +448,7 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 		}
 	}
 	if len(items) > 0 {
-		s.emit(b, st, items)
+		s.emit(b, items)
 	}
 	return nil
 }
@@ -472,8 +472,9 @@ func (s *Stage) buildAll(ctx context.Context, w *work, items []*item, resolution
 
 // emit emits the items' canonical events in record order, each identity
 // binding once (it commits with the first event that relies on it), and
-// confirms the bindings and counts the events once the batch committed.
-func (s *Stage) emit(b *stage.Batch, st *batchStats, items []*item) {
+// counts the events and confirms the bindings once the batch committed
+// (the confirm beside the next batch, as no batch waits for it).
+func (s *Stage) emit(b *stage.Batch, items []*item) {
 	emitted := map[string]bool{}
 	var confirm []identity.Binding
 	for _, it := range items {
@@ -493,16 +494,16 @@ func (s *Stage) emit(b *stage.Batch, st *batchStats, items []*item) {
 			it.r.Emit(out)
 		}
 	}
-	b.AfterCommit(func(ctx context.Context) {
-		if len(confirm) > 0 {
-			trips, err := s.ids.Confirm(ctx, confirm)
-			if st != nil {
-				st.trips.Add(int64(trips))
-			}
-			if err != nil {
+	if len(confirm) > 0 {
+		// No later batch waits for this: one that meets a binding still
+		// pending writes it to the topic again, which is harmless.
+		b.AfterCommitAsync(func(ctx context.Context) {
+			if _, err := s.ids.Confirm(ctx, confirm); err != nil {
 				s.log.Warn("transform: identity bindings not confirmed; the next event using them writes them again", zap.Int("bindings", len(confirm)), zap.Error(err))
 			}
-		}
+		})
+	}
+	b.AfterCommit(func(context.Context) {
 		// Counted by label values first: a batch holds few of them.
 		mapped := map[[3]string]int{}   // tenant, integration, object
 		stitched := map[[4]string]int{} // and outcome

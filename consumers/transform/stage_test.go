@@ -41,7 +41,7 @@ func TestStitchesOneCustomerFromTwoSources(t *testing.T) {
 	ids := e.Identity(t)
 	st := e.Stage(t, ids)
 	rec := transformtest.NewRecorder()
-	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t), stage.Use(rec.Middleware())))
+	stop := stagetest.Start(t, e.Runner(t, st, e.Dedupe(t), stage.Use(rec.Middleware())))
 
 	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
 	e.Produce(t, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
@@ -110,6 +110,27 @@ func TestStitchesOneCustomerFromTwoSources(t *testing.T) {
 				t.Errorf("identity topic binds %s to %q, the event says %s", k, bound[k], ev.ID)
 			}
 		}
+	}
+	// Once the stage stopped, every binding is confirmed durable in
+	// Redis: the confirms that run beside later batches are done.
+	stop()
+	ctx := testkit.Context(t, 10*time.Second)
+	keys, err := e.Redis.Client.Keys(ctx, e.Redis.Prefix+"identity:{acme}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindings := 0
+	for _, k := range keys {
+		if strings.Contains(k, "}:ids:") || strings.HasSuffix(k, "}:loaded") {
+			continue
+		}
+		bindings++
+		if v := e.Redis.Client.Get(ctx, k).Val(); !strings.HasPrefix(v, "d:") {
+			t.Errorf("binding %s is %q after the stage stopped, want confirmed (d:)", k, v)
+		}
+	}
+	if bindings < len(bound) {
+		t.Errorf("%d bindings in Redis, fewer than the %d in the topic", bindings, len(bound))
 	}
 }
 
