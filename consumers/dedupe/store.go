@@ -287,7 +287,7 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		return out, nil
 	}
 	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, claimScript, len(renew), func(j int) (string, []any) {
+	cmds, err := s.evalAll(ctx, nil, claimScript, len(renew), func(j int) (string, []any) {
 		key, marker := s.keyAndMarker(claims[renew[j]], "p:")
 		return key, []any{marker, lease}
 	})
@@ -328,48 +328,24 @@ func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
 	defer func(began time.Time) {
 		s.seconds.WithLabelValues(stage, op).Observe(time.Since(began).Seconds())
 	}(time.Now())
-	s.roundTrips.Add(1)
 	pipe := s.c.Pipeline()
 	sets := make([]*redis.StatusCmd, len(done))
 	for i, c := range done {
 		key, marker := s.keyAndMarker(c, "d:")
 		sets[i] = pipe.Set(ctx, key, marker, s.ttl)
 	}
-	rels := make([]*redis.Cmd, len(release))
-	for i, c := range release {
-		key, marker := s.keyAndMarker(c, "p:")
-		rels[i] = releaseScript.EvalSha(ctx, pipe, []string{key}, marker)
+	_, err := s.evalAll(ctx, pipe, releaseScript, len(release), func(i int) (string, []any) {
+		key, marker := s.keyAndMarker(release[i], "p:")
+		return key, []any{marker}
+	})
+	for _, cmd := range sets {
+		if err == nil {
+			err = cmd.Err()
+		}
 	}
-	_, _ = pipe.Exec(ctx) // each command's error is read below
-	fail := func(err error) error {
+	if err != nil {
 		s.errors.WithLabelValues(stage, op).Inc()
 		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
-	}
-	for _, cmd := range sets {
-		if err := cmd.Err(); err != nil {
-			return fail(err)
-		}
-	}
-	var missing []int
-	for i, cmd := range rels {
-		if err := cmd.Err(); err != nil {
-			if !isNoScript(err) {
-				return fail(err)
-			}
-			missing = append(missing, i)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	s.roundTrips.Add(1)
-	pipe = s.c.Pipeline()
-	for _, i := range missing {
-		key, marker := s.keyAndMarker(release[i], "p:")
-		releaseScript.Eval(ctx, pipe, []string{key}, marker)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fail(err)
 	}
 	return nil
 }
@@ -390,12 +366,16 @@ func (s *Store) Stats() Stats {
 	}
 }
 
-// evalAll runs script once per key in one pipeline (EVALSHA), and once
-// more with the script's text (EVAL) for the calls a node answered
-// NOSCRIPT, which happens after a Redis restart or failover.
-func (s *Store) evalAll(ctx context.Context, script *redis.Script, n int, arg func(i int) (string, []any)) ([]*redis.Cmd, error) {
+// evalAll runs script once per key in one pipeline (EVALSHA; pipe, with
+// the commands it already holds, or a new one when nil), and once more
+// with the script's text (EVAL) for the calls a node answered NOSCRIPT,
+// which happens after a Redis restart or failover. An error of another
+// command of pipe is the caller's to read from that command.
+func (s *Store) evalAll(ctx context.Context, pipe redis.Pipeliner, script *redis.Script, n int, arg func(i int) (string, []any)) ([]*redis.Cmd, error) {
 	s.roundTrips.Add(1)
-	pipe := s.c.Pipeline()
+	if pipe == nil {
+		pipe = s.c.Pipeline()
+	}
 	cmds := make([]*redis.Cmd, n)
 	for i := range n {
 		key, args := arg(i)

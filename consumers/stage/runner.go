@@ -403,16 +403,17 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	committed, err := s.End(endCtx, try)
 	rn.metrics.commit.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
 
+	// Whatever the outcome, the poll returns once the hooks started below
+	// ran; then the committed batches' async hooks start.
 	hookCtx, cancelHooks := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.shutdownTimeout)
-	defer cancelHooks()
+	var ran sync.WaitGroup
+	var async []func(context.Context)
 	defer func(began time.Time) {
+		ran.Wait()
+		cancelHooks()
+		rn.runAsync(ctx, async)
 		rn.metrics.hooks.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
 	}(time.Now())
-	// The committed batches' async hooks start once their other hooks
-	// ran (the deferred ran.Wait below runs first).
-	var async []func(context.Context)
-	defer func() { rn.runAsync(ctx, async) }()
-	var ran sync.WaitGroup
 	run := func(h *hooks, committed bool) {
 		ran.Add(1)
 		sem <- struct{}{}
@@ -421,7 +422,6 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 			h.run(hookCtx, committed)
 		}()
 	}
-	defer ran.Wait()
 	for _, w := range works {
 		if w.failed != nil {
 			run(w.b.hooks, false) // nothing of it was produced or committed

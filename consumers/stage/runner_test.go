@@ -152,11 +152,20 @@ func TestAsyncHooks(t *testing.T) {
 	e := newEnv(t, 1) // one partition: one batch per transaction
 	const n = 40
 	stagetest.Produce(t, e.k, e.in, inputs(n, "acme")...)
-	var running, most, overlapped, ranFor atomic.Int64
+	var running, most, ranFor atomic.Int64
 	var failed, failedRan atomic.Bool
+	// The async hook of the first batch that commits waits until a later
+	// batch is handled: if the runner held up its polls for async hooks,
+	// none would be, and the hook would give up.
+	var waitAfter atomic.Int64 // the last offset of that batch; -1: none yet
+	waitAfter.Store(-1)
+	later := make(chan struct{})
+	var laterOnce sync.Once
+	var waited, heldUp atomic.Bool
 	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
-		if running.Load() > 0 {
-			overlapped.Add(1)
+		first, last := b.Records[0].Raw.Offset, b.Records[len(b.Records)-1].Raw.Offset
+		if w := waitAfter.Load(); w >= 0 && first > w {
+			laterOnce.Do(func() { close(later) })
 		}
 		// The first batch holding offset 10 fails as a whole: it does not
 		// commit, and comes again.
@@ -166,12 +175,21 @@ func TestAsyncHooks(t *testing.T) {
 				fail = failed.CompareAndSwap(false, true)
 			}
 		}
+		waits := !fail && waitAfter.CompareAndSwap(-1, last)
 		b.AfterCommitAsync(func(context.Context) {
 			if fail {
 				failedRan.Store(true)
 			}
 			now := running.Add(1)
 			for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+			}
+			if waits {
+				select {
+				case <-later:
+					waited.Store(true)
+				case <-time.After(10 * time.Second):
+					heldUp.Store(true)
+				}
 			}
 			time.Sleep(50 * time.Millisecond)
 			running.Add(-1)
@@ -197,8 +215,8 @@ func TestAsyncHooks(t *testing.T) {
 	if got := most.Load(); got != 1 {
 		t.Errorf("%d transactions' async hooks ran at once, want 1", got)
 	}
-	if overlapped.Load() == 0 {
-		t.Error("no batch was handled while an async hook ran: they held up the polls")
+	if heldUp.Load() || !waited.Load() {
+		t.Error("no later batch was handled while the first async hook ran: async hooks held up the polls")
 	}
 }
 

@@ -81,10 +81,9 @@ type eventType struct {
 	header []byte
 }
 
-// newObjectOutput returns the output of object type typ, whose canonical
-// event record is record, in lane.
-func (s *Stage) newObjectOutput(typ, record, lane string) *objectOutput {
-	topic := s.cfg.topic(typ, lane)
+// newObjectOutput returns the output of object type typ to topic, whose
+// canonical event record is record.
+func newObjectOutput(topic, typ, record string) *objectOutput {
 	out := &objectOutput{topic: topic, subject: avro.Subject(topic, record), eventTypes: map[string]eventType{}}
 	for _, a := range []string{mapping.ActionCreated, mapping.ActionUpdated, mapping.ActionDeleted} {
 		name := typ + "." + a
@@ -175,7 +174,7 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 				errs = append(errs, fmt.Errorf("%w: integration %s: %s is not a canonical object type", ErrConfig, in.ID, obj))
 				continue
 			}
-			ig.objects[obj] = s.newObjectOutput(obj, record, lane)
+			ig.objects[obj] = newObjectOutput(t, obj, record)
 			if !outputs[t] {
 				outputs[t] = true
 				s.outputs = append(s.outputs, kafka.TopicSpec{Name: t, Partitions: cfg.partitions})
