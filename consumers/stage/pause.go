@@ -89,13 +89,6 @@ func (p *pauser) drop(parts map[string][]int32) {
 	}
 }
 
-// paused reports whether tp is paused.
-func (p *pauser) paused(tp topicPartition) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.waits[tp] != nil
-}
-
 // close stops every timer and unbinds the client.
 func (p *pauser) close() {
 	p.mu.Lock()

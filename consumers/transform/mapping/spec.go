@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -544,16 +543,6 @@ func scalarValue(n *yaml.Node) (any, error) {
 		return f, err
 	}
 	return n.Value, nil
-}
-
-// sortedKeys returns the keys of m in order, for stable messages.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // quote quotes s for a message about the mapping file (never about event

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +109,7 @@ func runConformance(t *testing.T, c Connector, fixtures []Fixture) {
 		tenants[f.Envelope.TenantID] = true
 	}
 	e := NewEnv(t, Config{
-		Tenants:    sortedKeys(tenants),
+		Tenants:    slices.Sorted(maps.Keys(tenants)),
 		Connectors: map[string][]byte{c.Source: c.Mapping},
 	})
 	integration := e.IDs[c.Source]

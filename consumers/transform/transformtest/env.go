@@ -3,8 +3,8 @@ package transformtest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +101,7 @@ func NewEnv(t testing.TB, cfg Config) *Env {
 		cfg.Tenants = []string{"acme", "globex"}
 	}
 	if len(cfg.Integrations) == 0 {
-		for _, src := range sortedKeys(cfg.Connectors) {
+		for _, src := range slices.Sorted(maps.Keys(cfg.Connectors)) {
 			cfg.Integrations = append(cfg.Integrations, Integration{Source: src})
 		}
 	}
@@ -169,15 +169,6 @@ func mustSchemas(t testing.TB) *avro.Schemas {
 		t.Fatalf("transformtest: %v", err)
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // NewSerde returns a new serde on the environment's registry; opts come
