@@ -19,21 +19,33 @@ var forbidden = [...]netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"), // documentation
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64, which may reach private IPv4
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001::/32"),       // Teredo, whose embedded IPv4 is obfuscated
+	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
 }
 
-// nat64 is the well-known NAT64 prefix: its addresses embed an IPv4
-// address in their last 32 bits.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// IPv6 prefixes whose addresses embed an IPv4 address, which is judged
+// instead: the well-known NAT64 prefix in the last 32 bits, 6to4 in the
+// 32 bits after the prefix.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
 
 // Forbidden reports whether addr is one a destination may not reach
 // unless it is allowed into private networks, and names the reason.
 func Forbidden(addr netip.Addr) (bool, string) {
 	addr = addr.Unmap()
-	if addr.Is6() && nat64.Contains(addr) {
-		b := addr.As16()
+	switch b := addr.As16(); {
+	case !addr.Is6():
+	case nat64.Contains(addr):
 		addr = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	case sixToFour.Contains(addr):
+		addr = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
 	}
 	switch {
 	case !addr.IsValid():

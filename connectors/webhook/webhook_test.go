@@ -108,8 +108,11 @@ func TestForbidden(t *testing.T) {
 		{"100.64.0.1", true}, {"100.100.100.200", true},
 		{"0.0.0.0", true}, {"::", true}, {"224.0.0.1", true}, {"ff02::1", true}, {"255.255.255.255", true},
 		{"::ffff:127.0.0.1", true}, {"::ffff:10.0.0.1", true}, {"64:ff9b::a9fe:a9fe", true},
+		{"2002:7f00:1::1", true}, {"2002:a9fe:a9fe::", true}, {"2002:c0a8:101:1::1", true},
+		{"::7f00:1", true}, {"::a00:1", true}, {"64:ff9b:1::a00:1", true}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", true},
 		{"8.8.8.8", false}, {"1.1.1.1", false}, {"172.32.0.1", false}, {"100.128.0.1", false},
 		{"2606:4700:4700::1111", false}, {"::ffff:8.8.8.8", false}, {"64:ff9b::808:808", false},
+		{"2002:808:808::1", false}, {"2001:4860:4860::8888", false},
 	} {
 		t.Run(tc.addr, func(t *testing.T) {
 			bad, why := webhook.Forbidden(netip.MustParseAddr(tc.addr))
