@@ -7,6 +7,11 @@
 // has no stand-in; without DATABASE_URL the test is skipped with a message
 // that says so. The same tests pass both ways.
 //
+// Third-party clients (Confluent's Python client, the Standard Webhooks
+// Python library) come from the Python in SLUICE_PYTHON; Python skips a
+// test without it, and RunClient runs the scripts of the clients
+// directory.
+//
 // Tests share one real broker and one real Redis in CI and run in parallel,
 // so every test isolates itself: topics, groups and transactional ids come
 // from Name, Redis keys from Redis.Prefix.
