@@ -9,6 +9,9 @@
 #   deploy/local/kafka.sh status    version, pid, addresses
 #   deploy/local/kafka.sh version   the running broker's version (from its log)
 #   deploy/local/kafka.sh topics    list topics with the Kafka tools (a real metadata request)
+#   deploy/local/kafka.sh tool NAME ARGS...
+#                                   one of Kafka's own tools, for this or any broker:
+#                                   consumer-groups, console-consumer, topics, or a main class
 #   deploy/local/kafka.sh reset     stop, delete every topic and record, start empty
 #
 # Tests and benchmarks create uniquely named topics and delete them when they
@@ -427,8 +430,21 @@ topics)
 	ensure_java
 	topics
 	;;
+tool)
+	installed || die "Kafka $VERSION is not installed yet: run $0 start once"
+	ensure_java
+	shift
+	name=${1:?usage: $0 tool NAME ARGS...}
+	shift
+	case $name in
+	consumer-groups) name=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+	console-consumer) name=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+	topics) name=org.apache.kafka.tools.TopicCommand ;;
+	esac
+	kjava "$name" "$@"
+	;;
 *)
-	echo "usage: $0 start [--fresh]|stop|status|version|topics|reset" >&2
+	echo "usage: $0 start [--fresh]|stop|status|version|topics|tool NAME ARGS...|reset" >&2
 	exit 2
 	;;
 esac

@@ -53,3 +53,34 @@ func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string,
 	}
 	return stdout.Bytes()
 }
+
+// KafkaTool runs one of Kafka's own command-line tools (name is one of
+// deploy/local/kafka.sh's: consumer-groups, console-consumer, topics)
+// with --bootstrap-server set to KAFKA_BROKERS and args, and returns what
+// it wrote to stdout. It skips t without a real broker (KAFKA_BROKERS) or
+// without the tools (deploy/local/kafka.sh start installs them), and
+// fails t when the tool fails.
+func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	brokers := os.Getenv("KAFKA_BROKERS")
+	if brokers == "" {
+		t.Skip("KAFKA_BROKERS is unset: Kafka's own tools need a real broker")
+	}
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testkit: cannot find deploy/local")
+	}
+	script := filepath.Join(filepath.Dir(self), "..", "..", "deploy", "local", "kafka.sh")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, append([]string{"tool", name, "--bootstrap-server", brokers}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if bytes.Contains(stderr.Bytes(), []byte("is not installed yet")) {
+			t.Skipf("Kafka's tools are not installed here: %s", bytes.TrimSpace(stderr.Bytes()))
+		}
+		t.Fatalf("testkit: kafka-%s: %v\n%s", name, err, stderr.Bytes())
+	}
+	return stdout.String()
+}

@@ -10,7 +10,8 @@
 // Third-party clients (Confluent's Python client, the Standard Webhooks
 // Python library) come from the Python in SLUICE_PYTHON; Python skips a
 // test without it, and RunClient runs the scripts of the clients
-// directory.
+// directory. KafkaTool runs Kafka's own command-line tools against a real
+// broker.
 //
 // Tests share one real broker and one real Redis in CI and run in parallel,
 // so every test isolates itself: topics, groups and transactional ids come
