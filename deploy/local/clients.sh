@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # clients.sh: third-party clients the interoperability tests check sluice
-# with, in a Python virtual environment, without Docker.
+# with, without Docker.
 #
-#   deploy/local/clients.sh install   create or update the environment (PyPI); prints its python
-#   deploy/local/clients.sh env       the export line for SLUICE_PYTHON
+#   deploy/local/clients.sh install   install or update them (PyPI, the npm registry)
+#   deploy/local/clients.sh env       export lines for SLUICE_PYTHON and SLUICE_NODE_CLIENTS
 #
-# What is installed is pinned in clients-requirements.txt: Confluent's
-# Python client (librdkafka, its Avro serializers and schema registry
-# client) and the Standard Webhooks Python library. Tests that use them
-# read SLUICE_PYTHON and skip, saying so, when it is unset.
+# Pinned in clients-requirements.txt, in a Python virtual environment:
+# Confluent's Python client (librdkafka, its Avro serializers and schema
+# registry client), the Standard Webhooks Python library, and Stripe's and
+# Slack's Python SDKs (for their webhook signatures). Pinned in
+# clients-package.json, with the machine's Node.js (20 or later): GitHub's
+# Octokit webhook methods. Tests read SLUICE_PYTHON and SLUICE_NODE_CLIENTS
+# and skip, saying so, when they are unset. The Python clients are required
+# (install fails without them); the Node.js ones are not (a warning).
 set -euo pipefail
 SERVICE=clients
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,8 +22,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VENV=$SLUICE_CACHE/python-clients
 REQS=$here/clients-requirements.txt
 PY=$VENV/bin/python
+NODE_DIR=$SLUICE_CACHE/node-clients
+PKG=$here/clients-package.json
 
-install() {
+install_python() {
 	local python
 	python=$(command -v python3) || die "python3 not found; install Python 3.9 or later"
 	if [[ ! -x $PY ]]; then
@@ -28,18 +34,53 @@ install() {
 	fi
 	# Installed again only when the pins changed.
 	if ! cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then
-		say "installing $(grep -cv '^#' "$REQS") pinned packages from PyPI"
+		say "installing the pinned Python packages from PyPI"
 		"$PY" -m pip install -q --disable-pip-version-check -r "$REQS" || die "pip install failed"
 		cp "$REQS" "$VENV/.requirements"
 	fi
-	"$PY" -c 'import confluent_kafka, fastavro, standardwebhooks; print("confluent-kafka", confluent_kafka.version(), "librdkafka", confluent_kafka.libversion()[0], "fastavro", fastavro.__version__)' ||
-		die "the installed clients do not import"
+	"$PY" -c 'import confluent_kafka, fastavro, standardwebhooks, stripe, slack_sdk; print("confluent-kafka", confluent_kafka.version(), "librdkafka", confluent_kafka.libversion()[0], "stripe", stripe.VERSION, "slack_sdk", slack_sdk.version.__version__)' ||
+		die "the installed Python clients do not import"
 	say "SLUICE_PYTHON=$PY"
 }
 
+install_node() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		warn "node or npm not found: the Node.js clients are not installed, their tests skip"
+		return 0
+	fi
+	if (($(node -p 'process.versions.node.split(".")[0]') < 20)); then
+		warn "Node.js $(node --version) is older than 20: the Node.js clients are not installed, their tests skip"
+		return 0
+	fi
+	mkdir -p "$NODE_DIR"
+	if ! cmp -s "$PKG" "$NODE_DIR/.package.json" 2>/dev/null; then
+		rm -f "$NODE_DIR/.package.json"
+		cp "$PKG" "$NODE_DIR/package.json"
+		say "installing the pinned Node.js packages from the npm registry"
+		if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent); then
+			warn "npm install failed: the Node.js clients are not installed, their tests skip"
+			return 0
+		fi
+		cp "$PKG" "$NODE_DIR/.package.json"
+	fi
+	say "SLUICE_NODE_CLIENTS=$NODE_DIR (Node.js $(node --version))"
+}
+
+env_lines() {
+	if [[ -x $PY ]] && cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then
+		echo "export SLUICE_PYTHON=$PY"
+	fi
+	if cmp -s "$PKG" "$NODE_DIR/.package.json" 2>/dev/null; then
+		echo "export SLUICE_NODE_CLIENTS=$NODE_DIR"
+	fi
+}
+
 case ${1:-} in
-install) install ;;
-env) echo "export SLUICE_PYTHON=$PY" ;;
+install)
+	install_python
+	install_node
+	;;
+env) env_lines ;;
 *)
 	echo "usage: $0 install|env" >&2
 	exit 2

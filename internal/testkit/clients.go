@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,21 +26,50 @@ func Python(t testing.TB) string {
 	return py
 }
 
-// RunClient runs script, a program of internal/testkit/clients, with the
-// interpreter of Python and args, stdin on its standard input (none when
-// nil), and returns what it wrote to stdout. It fails t when the script
-// fails or takes longer than timeout, with what the script wrote to
-// stderr.
+// NodeClients returns the directory of SLUICE_NODE_CLIENTS, whose
+// node_modules hold the Node.js clients the interoperability tests check
+// sluice with (GitHub's Octokit webhook methods; deploy/local/clients.sh
+// installs them, and CI does). It skips t, saying so, when
+// SLUICE_NODE_CLIENTS is unset.
+func NodeClients(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("SLUICE_NODE_CLIENTS")
+	if dir == "" {
+		t.Skip("SLUICE_NODE_CLIENTS is unset: no Node.js clients to check with (deploy/local/clients.sh install, then eval \"$(deploy/local/clients.sh env)\")")
+	}
+	return dir
+}
+
+// RunClient runs script, a program of internal/testkit/clients, with args
+// and stdin on its standard input (none when nil), and returns what it
+// wrote to stdout: a .py script with the interpreter of Python, a .mjs
+// module with Node.js, evaluated in NodeClients so that it imports the
+// packages installed there. It fails t when the script fails or takes
+// longer than timeout, with what the script wrote to stderr.
 func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string, args ...string) []byte {
 	t.Helper()
-	py := Python(t)
 	_, self, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("testkit: cannot find the clients directory")
 	}
+	path := filepath.Join(filepath.Dir(self), "clients", script)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, append([]string{filepath.Join(filepath.Dir(self), "clients", script)}, args...)...)
+	var cmd *exec.Cmd
+	if strings.HasSuffix(script, ".mjs") {
+		dir := NodeClients(t)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Evaluated rather than run from its file: a module's imports
+		// resolve from where it is, an evaluated one's from the
+		// working directory.
+		cmd = exec.CommandContext(ctx, "node", append([]string{"--input-type=module", "--eval", string(src), "--"}, args...)...)
+		cmd.Dir = dir
+	} else {
+		cmd = exec.CommandContext(ctx, Python(t), append([]string{path}, args...)...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {

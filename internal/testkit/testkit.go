@@ -7,10 +7,10 @@
 // has no stand-in; without DATABASE_URL the test is skipped with a message
 // that says so. The same tests pass both ways.
 //
-// Third-party clients (Confluent's Python client, the Standard Webhooks
-// Python library) come from the Python in SLUICE_PYTHON; Python skips a
-// test without it, and RunClient runs the scripts of the clients
-// directory. KafkaTool runs Kafka's own command-line tools against a real
+// Third-party clients (Confluent's Python client, the webhook providers'
+// SDKs) come from the Python in SLUICE_PYTHON and the Node.js packages in
+// SLUICE_NODE_CLIENTS; Python and NodeClients skip a test without them,
+// and RunClient runs the scripts of the clients directory. KafkaTool runs Kafka's own command-line tools against a real
 // broker.
 //
 // Tests share one real broker and one real Redis in CI and run in parallel,
