@@ -19,11 +19,7 @@ import (
 // It skips t, saying so, when SLUICE_PYTHON is unset.
 func Python(t testing.TB) string {
 	t.Helper()
-	py := os.Getenv("SLUICE_PYTHON")
-	if py == "" {
-		t.Skip("SLUICE_PYTHON is unset: no third-party clients to check with (deploy/local/clients.sh install, then eval \"$(deploy/local/clients.sh env)\")")
-	}
-	return py
+	return clientsFrom(t, "SLUICE_PYTHON", "no third-party clients to check with")
 }
 
 // NodeClients returns the directory of SLUICE_NODE_CLIENTS, whose
@@ -33,11 +29,28 @@ func Python(t testing.TB) string {
 // SLUICE_NODE_CLIENTS is unset.
 func NodeClients(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("SLUICE_NODE_CLIENTS")
-	if dir == "" {
-		t.Skip("SLUICE_NODE_CLIENTS is unset: no Node.js clients to check with (deploy/local/clients.sh install, then eval \"$(deploy/local/clients.sh env)\")")
+	return clientsFrom(t, "SLUICE_NODE_CLIENTS", "no Node.js clients to check with")
+}
+
+// clientsFrom returns the value of the environment variable name, or
+// skips t saying that without it there is what, and how to install it.
+func clientsFrom(t testing.TB, name, what string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Skipf("%s is unset: %s (deploy/local/clients.sh install, then eval \"$(deploy/local/clients.sh env)\")", name, what)
 	}
-	return dir
+	return v
+}
+
+// repoPath returns the path of elem, relative to the repository's root.
+func repoPath(t testing.TB, elem ...string) string {
+	t.Helper()
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testkit: cannot find the repository")
+	}
+	return filepath.Join(append([]string{filepath.Dir(self), "..", ".."}, elem...)...)
 }
 
 // RunClient runs script, a program of internal/testkit/clients, with args
@@ -48,11 +61,7 @@ func NodeClients(t testing.TB) string {
 // longer than timeout, with what the script wrote to stderr.
 func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string, args ...string) []byte {
 	t.Helper()
-	_, self, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("testkit: cannot find the clients directory")
-	}
-	path := filepath.Join(filepath.Dir(self), "clients", script)
+	path := repoPath(t, "internal", "testkit", "clients", script)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var cmd *exec.Cmd
@@ -96,11 +105,7 @@ func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string)
 	if brokers == "" {
 		t.Skip("KAFKA_BROKERS is unset: Kafka's own tools need a real broker")
 	}
-	_, self, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("testkit: cannot find deploy/local")
-	}
-	script := filepath.Join(filepath.Dir(self), "..", "..", "deploy", "local", "kafka.sh")
+	script := repoPath(t, "deploy", "local", "kafka.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, script, append([]string{"tool", name, "--bootstrap-server", brokers}, args...)...)
