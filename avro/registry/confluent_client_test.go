@@ -1,0 +1,94 @@
+package registry_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/avro/registry/registrytest"
+	"github.com/sluicehq/sluice/internal/testkit"
+)
+
+// TestConfluentPythonClient drives the registry with Confluent's Python
+// SchemaRegistryClient, the client every Confluent serializer in Python
+// uses, through what producers, consumers and operators' scripts do with
+// a subject: register (twice, the same id), look up, check compatibility,
+// refuse an incompatible schema with 409, list and fetch versions, set the
+// subject's compatibility, soft- and hard-delete, and answer 404 with
+// Confluent's error codes for what is missing. Needs SLUICE_PYTHON
+// (deploy/local/clients.sh; CI sets it).
+func TestConfluentPythonClient(t *testing.T) {
+	t.Parallel()
+	testkit.Python(t)
+	url := registrytest.Start(t, testkit.NewKafka(t))
+	out := testkit.RunClient(t, time.Minute, nil, "confluent_registry.py", url, testkit.Name(t, "interop")+"-value")
+
+	type answer struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Status int `json:"status"`
+			Code   int `json:"code"`
+		} `json:"error"`
+	}
+	got := map[string]answer{}
+	var order []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var a struct {
+			Step string `json:"step"`
+			answer
+		}
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("the client printed %q: %v", sc.Bytes(), err)
+		}
+		got[a.Step] = a.answer
+		order = append(order, a.Step)
+	}
+	result := func(step string) string {
+		a, ok := got[step]
+		switch {
+		case !ok:
+			t.Errorf("%s: no answer (steps run: %v)", step, order)
+		case a.Error != nil:
+			t.Errorf("%s: refused with %d/%d", step, a.Error.Status, a.Error.Code)
+		}
+		return string(a.Result)
+	}
+	refused := func(step string, status, code int) {
+		a, ok := got[step]
+		if !ok || a.Error == nil || a.Error.Status != status || a.Error.Code != code {
+			t.Errorf("%s: %+v; want refused with %d/%d", step, a, status, code)
+		}
+	}
+	id := result("register v1")
+	if again := result("register v1 again"); again != id {
+		t.Errorf("registering the same schema again gave id %s, then %s", id, again)
+	}
+	for step, want := range map[string]string{
+		"lookup v1":                  "1",
+		"compatible v2":              "true",
+		"compatible bad":             "false",
+		"latest version":             "2",
+		"versions":                   "[1, 2]",
+		"schema of v1's id":          `[{"name": "id", "type": "string"}]`,
+		"set subject compatibility":  `"FULL"`,
+		"subject compatibility":      `"FULL"`,
+		"delete version 2":           "2",
+		"versions after delete":      "[1]",
+		"delete subject":             "[1]",
+		"delete subject permanently": "[1, 2]",
+		"subject listed":             "false",
+	} {
+		if got := result(step); got != want {
+			t.Errorf("%s: %s, want %s", step, got, want)
+		}
+	}
+	if v2 := result("register v2"); v2 == id {
+		t.Errorf("a new version got the id of the first, %s", id)
+	}
+	refused("register bad", 409, 409)
+	refused("missing schema id", 404, 40403)
+	refused("missing subject", 404, 40401)
+}
