@@ -99,6 +99,77 @@ func TestConfluentClientReadsCanonicalEvents(t *testing.T) {
 	}
 }
 
+// TestConfluentJSClientDecodesCanonicalEvents decodes the stage's
+// canonical events as a Node.js service does, with KafkaJS's
+// Confluent-compatible schema registry client (Avro through avsc): every
+// event decodes, to the object sluice's serde decodes. avsc gives
+// timestamps as epoch milliseconds, compared as such. Needs
+// SLUICE_NODE_CLIENTS (deploy/local/clients.sh; CI sets it).
+func TestConfluentJSClientDecodesCanonicalEvents(t *testing.T) {
+	t.Parallel()
+	testkit.NodeClients(t)
+	e := transformtest.NewEnv(t, transformtest.Config{Connectors: connectors()})
+	st := e.Stage(t, e.Identity(t))
+	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
+	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
+	e.Produce(t, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
+	e.Produce(t, records(t, e, "commerce", commerceOrder("acme", 9001, 777, "ada@analytical-engines.example"))...)
+	e.Produce(t, records(t, e, "payments", payFx["CustomerEvent/created-business"], payFx["InvoiceEvent/paid"])...)
+	evs := waitCanonical(t, e, st, 6)
+
+	var in bytes.Buffer
+	for _, ev := range evs {
+		line, err := json.Marshal(map[string]string{"value": hex.EncodeToString(ev.Raw.Value)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Write(append(line, '\n'))
+	}
+	out := testkit.RunClient(t, time.Minute, in.Bytes(), "confluent_decode.mjs", e.RegistryURL)
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	i := 0
+	for ; sc.Scan(); i++ {
+		if i >= len(evs) {
+			t.Fatalf("more values than sent: %s", sc.Bytes())
+		}
+		var got struct {
+			Value any `json:"value"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
+			t.Fatalf("the decoder printed %q: %v", sc.Bytes(), err)
+		}
+		theirs := pruned(got.Value)
+		ours := pruned(millis(comparable(t, evs[i].Event)))
+		if !reflect.DeepEqual(theirs, ours) {
+			t.Errorf("%s at %s/%d/%d: KafkaJS's client decoded\n%v\nsluice decodes\n%v", evs[i].Record, evs[i].Raw.Topic, evs[i].Raw.Partition, evs[i].Raw.Offset, theirs, ours)
+		}
+	}
+	if i != len(evs) {
+		t.Errorf("the decoder answered %d of %d values", i, len(evs))
+	}
+}
+
+// millis turns every RFC 3339 time in x into its epoch milliseconds, as a
+// JSON number, the way avsc gives a timestamp-millis.
+func millis(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		for k, v := range x {
+			x[k] = millis(v)
+		}
+	case []any:
+		for i := range x {
+			x[i] = millis(x[i])
+		}
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return float64(t.UnixMilli())
+		}
+	}
+	return x
+}
+
 // TestConfluentProducerFeedsTheStage has a producer service in another
 // language write the stage's input: Confluent's Python client and
 // AvroSerializer, with the subject of sluice's contract (topic and record
@@ -189,29 +260,30 @@ func comparable(t *testing.T, v any) any {
 	if err := json.Unmarshal(b, &x); err != nil {
 		t.Fatal(err)
 	}
-	var prune func(any) any
-	prune = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			for k, v := range x {
-				if v = prune(v); v == nil {
-					delete(x, k)
-				} else {
-					x[k] = v
-				}
-			}
-			if len(x) == 0 {
-				return nil
-			}
-		case []any:
-			for i := range x {
-				x[i] = prune(x[i])
-			}
-			if len(x) == 0 {
-				return nil
+	return pruned(x)
+}
+
+// pruned returns JSON value x without nulls and empty maps or lists.
+func pruned(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		for k, v := range x {
+			if v = pruned(v); v == nil {
+				delete(x, k)
+			} else {
+				x[k] = v
 			}
 		}
-		return x
+		if len(x) == 0 {
+			return nil
+		}
+	case []any:
+		for i := range x {
+			x[i] = pruned(x[i])
+		}
+		if len(x) == 0 {
+			return nil
+		}
 	}
-	return prune(x)
+	return x
 }

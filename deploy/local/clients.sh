@@ -9,8 +9,9 @@
 # Confluent's Python client (librdkafka, its Avro serializers and schema
 # registry client), the Standard Webhooks Python library, and Stripe's and
 # Slack's Python SDKs (for their webhook signatures). Pinned in
-# clients-package.json, with the machine's Node.js (20 or later): GitHub's
-# Octokit webhook methods. Tests read SLUICE_PYTHON and SLUICE_NODE_CLIENTS
+# clients-package.json and its lock, with the machine's Node.js (20 or
+# later): GitHub's Octokit webhook methods and the Confluent-compatible
+# schema registry client of KafkaJS (Avro through avsc). Tests read SLUICE_PYTHON and SLUICE_NODE_CLIENTS
 # and skip, saying so, when they are unset. The Python clients are required
 # (install fails without them); the Node.js ones are not (a warning).
 set -euo pipefail
@@ -24,6 +25,10 @@ REQS=$here/clients-requirements.txt
 PY=$VENV/bin/python
 NODE_DIR=$SLUICE_CACHE/node-clients
 PKG=$here/clients-package.json
+LOCK=$here/clients-package-lock.json
+
+# node_pins: what the Node.js install was made from (both files' checksums).
+node_pins() { cat "$PKG" "$LOCK" | cksum; }
 
 install_python() {
 	local python
@@ -53,15 +58,16 @@ install_node() {
 		return 0
 	fi
 	mkdir -p "$NODE_DIR"
-	if ! cmp -s "$PKG" "$NODE_DIR/.package.json" 2>/dev/null; then
-		rm -f "$NODE_DIR/.package.json"
+	if [[ $(node_pins) != $(cat "$NODE_DIR/.pins" 2>/dev/null) ]]; then
+		rm -f "$NODE_DIR/.pins"
 		cp "$PKG" "$NODE_DIR/package.json"
+		cp "$LOCK" "$NODE_DIR/package-lock.json"
 		say "installing the pinned Node.js packages from the npm registry"
-		if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent); then
-			warn "npm install failed: the Node.js clients are not installed, their tests skip"
+		if ! (cd "$NODE_DIR" && npm ci --no-audit --no-fund --silent); then
+			warn "npm ci failed: the Node.js clients are not installed, their tests skip"
 			return 0
 		fi
-		cp "$PKG" "$NODE_DIR/.package.json"
+		node_pins >"$NODE_DIR/.pins"
 	fi
 	say "SLUICE_NODE_CLIENTS=$NODE_DIR (Node.js $(node --version))"
 }
@@ -70,7 +76,7 @@ env_lines() {
 	if [[ -x $PY ]] && cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then
 		echo "export SLUICE_PYTHON=$PY"
 	fi
-	if cmp -s "$PKG" "$NODE_DIR/.package.json" 2>/dev/null; then
+	if [[ $(node_pins) == $(cat "$NODE_DIR/.pins" 2>/dev/null) ]]; then
 		echo "export SLUICE_NODE_CLIENTS=$NODE_DIR"
 	fi
 }
