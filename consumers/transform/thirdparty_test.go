@@ -102,12 +102,34 @@ func TestConfluentClientReadsCanonicalEvents(t *testing.T) {
 // TestConfluentJSClientDecodesCanonicalEvents decodes the stage's
 // canonical events as a Node.js service does, with KafkaJS's
 // Confluent-compatible schema registry client (Avro through avsc): every
-// event decodes, to the object sluice's serde decodes. avsc gives
-// timestamps as epoch milliseconds, compared as such. Needs
+// event decodes, to the object sluice's serde decodes. Needs
 // SLUICE_NODE_CLIENTS (deploy/local/clients.sh; CI sets it).
 func TestConfluentJSClientDecodesCanonicalEvents(t *testing.T) {
 	t.Parallel()
 	testkit.NodeClients(t)
+	decodedElsewhere(t, "confluent_decode.mjs", "KafkaJS's registry client")
+}
+
+// TestAvroJavaDecodesCanonicalEvents decodes the stage's canonical events
+// with Apache Avro's Java library, the reference implementation, which
+// Confluent's Java deserializers, Kafka Connect and ksqlDB decode with:
+// the writer's schema from sluice's registry by the value's schema id,
+// then a GenericDatumReader that must use every byte. Every event decodes,
+// to the object sluice's serde decodes. Needs SLUICE_JAVA_CLIENTS
+// (deploy/local/clients.sh; CI sets it).
+func TestAvroJavaDecodesCanonicalEvents(t *testing.T) {
+	t.Parallel()
+	testkit.JavaClients(t)
+	decodedElsewhere(t, "AvroDecode.java", "Apache Avro (Java)")
+}
+
+// decodedElsewhere runs the stage over events of three sources and has
+// script, a decoder of another implementation (who), decode every
+// canonical event by its schema id in sluice's registry. Each must decode
+// to the object sluice's serde decodes; the other decoders give
+// timestamps as epoch milliseconds, compared as such.
+func decodedElsewhere(t *testing.T, script, who string) {
+	t.Helper()
 	e := transformtest.NewEnv(t, transformtest.Config{Connectors: connectors()})
 	st := e.Stage(t, e.Identity(t))
 	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
@@ -125,7 +147,7 @@ func TestConfluentJSClientDecodesCanonicalEvents(t *testing.T) {
 		}
 		in.Write(append(line, '\n'))
 	}
-	out := testkit.RunClient(t, time.Minute, in.Bytes(), "confluent_decode.mjs", e.RegistryURL)
+	out := testkit.RunClient(t, 2*time.Minute, in.Bytes(), script, e.RegistryURL)
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
 	i := 0
@@ -142,11 +164,11 @@ func TestConfluentJSClientDecodesCanonicalEvents(t *testing.T) {
 		theirs := pruned(got.Value)
 		ours := pruned(millis(comparable(t, evs[i].Event)))
 		if !reflect.DeepEqual(theirs, ours) {
-			t.Errorf("%s at %s/%d/%d: KafkaJS's client decoded\n%v\nsluice decodes\n%v", evs[i].Record, evs[i].Raw.Topic, evs[i].Raw.Partition, evs[i].Raw.Offset, theirs, ours)
+			t.Errorf("%s at %s/%d/%d: %s decoded\n%v\nsluice decodes\n%v", evs[i].Record, evs[i].Raw.Topic, evs[i].Raw.Partition, evs[i].Raw.Offset, who, theirs, ours)
 		}
 	}
 	if i != len(evs) {
-		t.Errorf("the decoder answered %d of %d values", i, len(evs))
+		t.Errorf("%s decoded %d of %d values", who, i, len(evs))
 	}
 }
 

@@ -2,8 +2,9 @@
 # clients.sh: third-party clients the interoperability tests check sluice
 # with, without Docker.
 #
-#   deploy/local/clients.sh install   install or update them (PyPI, the npm registry)
-#   deploy/local/clients.sh env       export lines for SLUICE_PYTHON and SLUICE_NODE_CLIENTS
+#   deploy/local/clients.sh install   install or update them (PyPI, the npm registry, Maven Central)
+#   deploy/local/clients.sh env       export lines for SLUICE_PYTHON, SLUICE_NODE_CLIENTS
+#                                     and SLUICE_JAVA_CLIENTS
 #
 # Pinned in clients-requirements.txt, in a Python virtual environment:
 # Confluent's Python client (librdkafka, its Avro serializers and schema
@@ -11,9 +12,12 @@
 # Slack's Python SDKs (for their webhook signatures). Pinned in
 # clients-package.json and its lock, with the machine's Node.js (20 or
 # later): GitHub's Octokit webhook methods and the Confluent-compatible
-# schema registry client of KafkaJS (Avro through avsc). Tests read SLUICE_PYTHON and SLUICE_NODE_CLIENTS
-# and skip, saying so, when they are unset. The Python clients are required
-# (install fails without them); the Node.js ones are not (a warning).
+# schema registry client of KafkaJS (Avro through avsc). Pinned here, with
+# the machine's Java and Maven (17 or later, as the broker's): Apache
+# Avro's Java library, the reference implementation. Tests read
+# SLUICE_PYTHON, SLUICE_NODE_CLIENTS and SLUICE_JAVA_CLIENTS and skip,
+# saying so, when they are unset. The Python clients are required (install
+# fails without them); the others are not (a warning).
 set -euo pipefail
 SERVICE=clients
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +33,11 @@ LOCK=$here/clients-package-lock.json
 
 # node_pins: what the Node.js install was made from (both files' checksums).
 node_pins() { cat "$PKG" "$LOCK" | cksum; }
+
+JAVA_DIR=$SLUICE_CACHE/java-clients
+AVRO_VERSION=1.12.2
+DEPENDENCY_PLUGIN=3.8.1 # as deploy/local/kafka.sh's
+java_pins() { echo "org.apache.avro:avro:$AVRO_VERSION maven-dependency-plugin:$DEPENDENCY_PLUGIN"; }
 
 install_python() {
 	local python
@@ -72,6 +81,56 @@ install_node() {
 	say "SLUICE_NODE_CLIENTS=$NODE_DIR (Node.js $(node --version))"
 }
 
+install_java() {
+	local java mvnlog=$JAVA_DIR/maven.log
+	if ! java=$(command -v java) || ! command -v mvn >/dev/null; then
+		warn "java or mvn not found: the Java clients are not installed, their tests skip"
+		return 0
+	fi
+	if [[ $(java_pins) == $(cat "$JAVA_DIR/.pins" 2>/dev/null) ]]; then
+		say "SLUICE_JAVA_CLIENTS=$JAVA_DIR (Apache Avro $AVRO_VERSION)"
+		return 0
+	fi
+	rm -rf "$JAVA_DIR"
+	mkdir -p "$JAVA_DIR" "$SLUICE_CACHE/maven"
+	cat >"$JAVA_DIR/pom.xml" <<POM
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by deploy/local/clients.sh: the class path of the Java clients. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.sluice</groupId>
+  <artifactId>interop-clients</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.avro</groupId>
+      <artifactId>avro</artifactId>
+      <version>$AVRO_VERSION</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>$DEPENDENCY_PLUGIN</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+POM
+	say "installing Apache Avro $AVRO_VERSION (Java) from Maven Central"
+	if ! mvn -B -q -ntp -Dstyle.color=never -Dmaven.repo.local="$SLUICE_CACHE/maven" -f "$JAVA_DIR/pom.xml" \
+		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$JAVA_DIR/libs" >"$mvnlog" 2>&1; then
+		show_log "$mvnlog" 20
+		warn "Maven failed: the Java clients are not installed, their tests skip"
+		return 0
+	fi
+	java_pins >"$JAVA_DIR/.pins"
+	say "SLUICE_JAVA_CLIENTS=$JAVA_DIR (Apache Avro $AVRO_VERSION, $("$java" -version 2>&1 | head -n 1))"
+}
+
 env_lines() {
 	if [[ -x $PY ]] && cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then
 		echo "export SLUICE_PYTHON=$PY"
@@ -79,12 +138,16 @@ env_lines() {
 	if [[ $(node_pins) == $(cat "$NODE_DIR/.pins" 2>/dev/null) ]]; then
 		echo "export SLUICE_NODE_CLIENTS=$NODE_DIR"
 	fi
+	if [[ $(java_pins) == $(cat "$JAVA_DIR/.pins" 2>/dev/null) ]]; then
+		echo "export SLUICE_JAVA_CLIENTS=$JAVA_DIR"
+	fi
 }
 
 case ${1:-} in
 install)
 	install_python
 	install_node
+	install_java
 	;;
 env) env_lines ;;
 *)

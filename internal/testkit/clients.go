@@ -32,6 +32,15 @@ func NodeClients(t testing.TB) string {
 	return clientsFrom(t, "SLUICE_NODE_CLIENTS", "no Node.js clients to check with")
 }
 
+// JavaClients returns the directory of SLUICE_JAVA_CLIENTS, whose libs
+// hold the Java clients the interoperability tests check sluice with
+// (Apache Avro's Java library; deploy/local/clients.sh installs them, and
+// CI does). It skips t, saying so, when SLUICE_JAVA_CLIENTS is unset.
+func JavaClients(t testing.TB) string {
+	t.Helper()
+	return clientsFrom(t, "SLUICE_JAVA_CLIENTS", "no Java clients to check with")
+}
+
 // clientsFrom returns the value of the environment variable name, or
 // skips t saying that without it there is what, and how to install it.
 func clientsFrom(t testing.TB, name, what string) string {
@@ -57,7 +66,8 @@ func repoPath(t testing.TB, elem ...string) string {
 // and stdin on its standard input (none when nil), and returns what it
 // wrote to stdout: a .py script with the interpreter of Python, a .mjs
 // module with Node.js, evaluated in NodeClients so that it imports the
-// packages installed there. It fails t when the script fails or takes
+// packages installed there, a .java program with Java's source launcher
+// and the libraries of JavaClients. It fails t when the script fails or takes
 // longer than timeout, with what the script wrote to stderr.
 func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string, args ...string) []byte {
 	t.Helper()
@@ -76,6 +86,9 @@ func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string,
 		// working directory.
 		cmd = exec.CommandContext(ctx, "node", append([]string{"--input-type=module", "--eval", string(src), "--"}, args...)...)
 		cmd.Dir = dir
+	} else if strings.HasSuffix(script, ".java") {
+		libs := filepath.Join(JavaClients(t), "libs", "*")
+		cmd = exec.CommandContext(ctx, "java", append([]string{"-cp", libs, path}, args...)...)
 	} else {
 		cmd = exec.CommandContext(ctx, Python(t), append([]string{path}, args...)...)
 	}
