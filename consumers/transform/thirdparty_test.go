@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/consumers/transform"
 	"github.com/sluicehq/sluice/consumers/transform/transformtest"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
@@ -31,14 +32,7 @@ import (
 func TestConfluentClientReadsCanonicalEvents(t *testing.T) {
 	t.Parallel()
 	testkit.Python(t)
-	e := transformtest.NewEnv(t, transformtest.Config{Connectors: connectors()})
-	st := e.Stage(t, e.Identity(t))
-	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
-	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
-	e.Produce(t, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
-	e.Produce(t, records(t, e, "commerce", commerceOrder("acme", 9001, 777, "ada@analytical-engines.example"))...)
-	e.Produce(t, records(t, e, "payments", payFx["CustomerEvent/created-business"], payFx["InvoiceEvent/paid"])...)
-	evs := waitCanonical(t, e, st, 6)
+	e, st, evs := canonicalOfSources(t)
 
 	var topics []string
 	for _, spec := range st.Topics() {
@@ -130,14 +124,7 @@ func TestAvroJavaDecodesCanonicalEvents(t *testing.T) {
 // timestamps as epoch milliseconds, compared as such.
 func decodedElsewhere(t *testing.T, script, who string) {
 	t.Helper()
-	e := transformtest.NewEnv(t, transformtest.Config{Connectors: connectors()})
-	st := e.Stage(t, e.Identity(t))
-	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
-	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
-	e.Produce(t, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
-	e.Produce(t, records(t, e, "commerce", commerceOrder("acme", 9001, 777, "ada@analytical-engines.example"))...)
-	e.Produce(t, records(t, e, "payments", payFx["CustomerEvent/created-business"], payFx["InvoiceEvent/paid"])...)
-	evs := waitCanonical(t, e, st, 6)
+	e, _, evs := canonicalOfSources(t)
 
 	var in bytes.Buffer
 	for _, ev := range evs {
@@ -206,11 +193,7 @@ func TestConfluentProducerFeedsTheStage(t *testing.T) {
 	st := e.Stage(t, e.Identity(t))
 	rec := transformtest.NewRecorder()
 	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t), stage.Use(rec.Middleware())))
-	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
-	var in []*kgo.Record
-	in = append(in, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
-	in = append(in, records(t, e, "commerce", commerceOrder("acme", 9001, 777, "ada@analytical-engines.example"))...)
-	in = append(in, records(t, e, "payments", payFx["CustomerEvent/created-business"], payFx["InvoiceEvent/paid"])...)
+	in := sourceRecords(t, e)
 
 	// sluice's serde encoded the records; the Python producer decodes
 	// each, encodes it again with its own serializer and produces it.
@@ -268,6 +251,30 @@ func TestConfluentProducerFeedsTheStage(t *testing.T) {
 	if dead := e.Kafka.Records(t, kafka.DLQTopic(e.Name)); len(dead) > 0 {
 		t.Errorf("%d records dead-lettered: %s", len(dead), kafka.Header(dead[0], kafka.HeaderErrorMessage))
 	}
+}
+
+// sourceRecords returns the records of a company and a contact from the
+// CRM, an order from the shop, and a business customer and a paid invoice
+// from the payments system: six canonical events once transformed.
+func sourceRecords(t *testing.T, e *transformtest.Env) []*kgo.Record {
+	t.Helper()
+	crmFx, payFx := fixtures(t, "crm"), fixtures(t, "payments")
+	var in []*kgo.Record
+	in = append(in, records(t, e, "crm", crmFx["CompanyEvent/created"], crmFx["ContactEvent/updated-full"])...)
+	in = append(in, records(t, e, "commerce", commerceOrder("acme", 9001, 777, "ada@analytical-engines.example"))...)
+	in = append(in, records(t, e, "payments", payFx["CustomerEvent/created-business"], payFx["InvoiceEvent/paid"])...)
+	return in
+}
+
+// canonicalOfSources runs a stage over sourceRecords and returns its
+// environment, the stage and its six canonical events.
+func canonicalOfSources(t *testing.T) (*transformtest.Env, *transform.Stage, []transformtest.Canonical) {
+	t.Helper()
+	e := transformtest.NewEnv(t, transformtest.Config{Connectors: connectors()})
+	st := e.Stage(t, e.Identity(t))
+	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
+	e.Produce(t, sourceRecords(t, e)...)
+	return e, st, waitCanonical(t, e, st, 6)
 }
 
 // comparable returns v as JSON values without nulls and empty maps or
