@@ -36,7 +36,6 @@ node_pins() { cat "$PKG" "$LOCK" | cksum; }
 
 JAVA_DIR=$SLUICE_CACHE/java-clients
 AVRO_VERSION=1.12.2
-DEPENDENCY_PLUGIN=3.8.1 # as deploy/local/kafka.sh's
 java_pins() { echo "org.apache.avro:avro:$AVRO_VERSION maven-dependency-plugin:$DEPENDENCY_PLUGIN"; }
 
 install_python() {
@@ -92,37 +91,14 @@ install_java() {
 		return 0
 	fi
 	rm -rf "$JAVA_DIR"
-	mkdir -p "$JAVA_DIR" "$SLUICE_CACHE/maven"
-	cat >"$JAVA_DIR/pom.xml" <<POM
-<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by deploy/local/clients.sh: the class path of the Java clients. -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.sluice</groupId>
-  <artifactId>interop-clients</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
+	mkdir -p "$JAVA_DIR"
+	runtime_pom "$JAVA_DIR/pom.xml" interop-clients 1 "    <dependency>
       <groupId>org.apache.avro</groupId>
       <artifactId>avro</artifactId>
       <version>$AVRO_VERSION</version>
-    </dependency>
-  </dependencies>
-  <build>
-    <plugins>
-      <plugin>
-        <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-dependency-plugin</artifactId>
-        <version>$DEPENDENCY_PLUGIN</version>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-POM
+    </dependency>"
 	say "installing Apache Avro $AVRO_VERSION (Java) from Maven Central"
-	if ! mvn -B -q -ntp -Dstyle.color=never -Dmaven.repo.local="$SLUICE_CACHE/maven" -f "$JAVA_DIR/pom.xml" \
-		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$JAVA_DIR/libs" >"$mvnlog" 2>&1; then
+	if ! maven_copy "$JAVA_DIR/pom.xml" "$JAVA_DIR/libs" "$mvnlog"; then
 		show_log "$mvnlog" 20
 		warn "Maven failed: the Java clients are not installed, their tests skip"
 		return 0

@@ -39,7 +39,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 VERSION=${KAFKA_VERSION:-4.4.0}
 LOG4J_VERSION=2.25.5 # the log4j line Kafka 4.4 ships with; slf4j 1.7 binding
-DEPENDENCY_PLUGIN=3.8.1
 HOST=127.0.0.1
 PORT=9092
 CONTROLLER_PORT=9093
@@ -47,7 +46,6 @@ HEAP=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 
 HOME_DIR=$SLUICE_CACHE/kafka/$VERSION
 LIBS=$HOME_DIR/libs
-MAVEN_REPO=${SLUICE_MAVEN_REPO:-$SLUICE_CACHE/maven}
 STATE=$SLUICE_STATE/kafka
 DATA=$STATE/data-$VERSION # KRaft metadata is versioned; one log dir per Kafka version
 PIDFILE=$STATE/kafka.pid
@@ -86,17 +84,7 @@ ensure_java() {
 installed() { [[ -f $LIBS/.complete && -f $LIBS/kafka_2.13-$VERSION.jar ]]; }
 
 write_pom() {
-	cat >"$HOME_DIR/pom.xml" <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by deploy/local/kafka.sh: the runtime class path of one Kafka broker. -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.sluice</groupId>
-  <artifactId>kafka-broker-runtime</artifactId>
-  <version>$VERSION</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <!-- the broker (kafka.Kafka) and the storage format tool (kafka.tools.StorageTool) -->
+	runtime_pom "$HOME_DIR/pom.xml" kafka-broker-runtime "$VERSION" "    <!-- the broker (kafka.Kafka) and the storage format tool (kafka.tools.StorageTool) -->
     <dependency>
       <groupId>org.apache.kafka</groupId>
       <artifactId>kafka_2.13</artifactId>
@@ -121,19 +109,7 @@ write_pom() {
       <groupId>org.apache.logging.log4j</groupId>
       <artifactId>log4j-slf4j-impl</artifactId>
       <version>$LOG4J_VERSION</version>
-    </dependency>
-  </dependencies>
-  <build>
-    <plugins>
-      <plugin>
-        <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-dependency-plugin</artifactId>
-        <version>$DEPENDENCY_PLUGIN</version>
-      </plugin>
-    </plugins>
-  </build>
-</project>
-EOF
+    </dependency>"
 }
 
 install() {
@@ -150,12 +126,7 @@ install() {
 	say "installing Apache Kafka $VERSION from Maven Central into $LIBS (Maven repository $MAVEN_REPO)"
 	for attempt in 1 2; do
 		rm -rf "$tmp"
-		if mvn -B -q -ntp -Dstyle.color=never \
-			-Dmaven.repo.local="$MAVEN_REPO" \
-			-Dmaven.wagon.http.retryHandler.count=3 \
-			-f "$HOME_DIR/pom.xml" \
-			dependency:copy-dependencies \
-			-DincludeScope=runtime -DoutputDirectory="$tmp" >"$mvnlog" 2>&1; then
+		if maven_copy "$HOME_DIR/pom.xml" "$tmp" "$mvnlog"; then
 			break
 		fi
 		if ((attempt == 2)); then

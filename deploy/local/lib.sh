@@ -152,3 +152,48 @@ wait_until() {
 	done
 	return 1
 }
+
+# Maven: the local repository every script shares, and the plugin version
+# that copies a class path.
+MAVEN_REPO=${SLUICE_MAVEN_REPO:-$SLUICE_CACHE/maven}
+DEPENDENCY_PLUGIN=3.8.1
+
+# runtime_pom FILE NAME VERSION DEPENDENCIES: write a pom whose runtime
+# class path is DEPENDENCIES (<dependency> elements), for maven_copy.
+runtime_pom() {
+	cat >"$1" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by deploy/local: the runtime class path of $2. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.sluice</groupId>
+  <artifactId>$2</artifactId>
+  <version>$3</version>
+  <packaging>pom</packaging>
+  <dependencies>
+$4
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>$DEPENDENCY_PLUGIN</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+EOF
+}
+
+# maven_copy POM OUT LOG: copy the runtime class path of POM into OUT with
+# Maven, its output in LOG.
+maven_copy() {
+	mkdir -p "$MAVEN_REPO"
+	mvn -B -q -ntp -Dstyle.color=never \
+		-Dmaven.repo.local="$MAVEN_REPO" \
+		-Dmaven.wagon.http.retryHandler.count=3 \
+		-f "$1" \
+		dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$2" >"$3" 2>&1
+}
