@@ -57,6 +57,8 @@ type env struct {
 	secrets map[string]string
 	// registryCalls counts the requests to the schema registry.
 	registryCalls atomic.Int64
+	// registry is the schema registry's URL.
+	registry string
 }
 
 // envConfig says how to build an env.
@@ -120,6 +122,7 @@ func newEnv(t testing.TB, c envConfig) *env {
 		t.Fatal(err)
 	}
 	url := registrytest.Start(t, e.k)
+	e.registry = url
 	target, err := neturl.Parse(url)
 	if err != nil {
 		t.Fatal(err)
