@@ -87,7 +87,7 @@ func TestConfluentClientReadsCanonicalEvents(t *testing.T) {
 			t.Errorf("%s: the Confluent client's %s does not fit %T: %v\n%s", at, ev.Record, ev.Event, err, r.Value)
 			continue
 		}
-		if a, b := comparable(t, theirs.Elem().Interface()), comparable(t, ev.Event); !reflect.DeepEqual(a, b) {
+		if a, b := testkit.AvroValue(testkit.JSONValues(t, theirs.Elem().Interface())), testkit.AvroValue(testkit.JSONValues(t, ev.Event)); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: the Confluent client decoded\n%v\nsluice decodes\n%v", at, a, b)
 		}
 	}
@@ -103,7 +103,7 @@ func TestConfluentJSClientDecodesCanonicalEvents(t *testing.T) {
 	testkit.NodeClients(t)
 	// avsc gives timestamps as epoch milliseconds.
 	decodedElsewhere(t, "confluent_decode.mjs", "KafkaJS's registry client", func(theirs, ours any) (any, any) {
-		return pruned(theirs), pruned(millis(ours))
+		return testkit.AvroValue(theirs), testkit.AvroValue(millis(ours))
 	})
 }
 
@@ -131,35 +131,15 @@ func decodedElsewhere(t *testing.T, script, who string, normalize func(theirs, o
 	t.Helper()
 	e, _, evs := canonicalOfSources(t)
 
-	var in bytes.Buffer
-	for _, ev := range evs {
-		line, err := json.Marshal(map[string]string{"value": hex.EncodeToString(ev.Raw.Value)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Write(append(line, '\n'))
+	values := make([][]byte, len(evs))
+	for i, ev := range evs {
+		values[i] = ev.Raw.Value
 	}
-	out := testkit.RunClient(t, 2*time.Minute, in.Bytes(), script, e.RegistryURL)
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	i := 0
-	for ; sc.Scan(); i++ {
-		if i >= len(evs) {
-			t.Fatalf("more values than sent: %s", sc.Bytes())
-		}
-		var got struct {
-			Value any `json:"value"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
-			t.Fatalf("the decoder printed %q: %v", sc.Bytes(), err)
-		}
-		theirs, ours := normalize(got.Value, comparable(t, evs[i].Event))
+	for i, got := range testkit.DecodeWith(t, script, e.RegistryURL, values) {
+		theirs, ours := normalize(got, testkit.JSONValues(t, evs[i].Event))
 		if !reflect.DeepEqual(theirs, ours) {
 			t.Errorf("%s at %s/%d/%d: %s decoded\n%v\nsluice decodes\n%v", evs[i].Record, evs[i].Raw.Topic, evs[i].Raw.Partition, evs[i].Raw.Offset, who, theirs, ours)
 		}
-	}
-	if i != len(evs) {
-		t.Errorf("%s decoded %d of %d values", who, i, len(evs))
 	}
 }
 
@@ -279,44 +259,4 @@ func canonicalOfSources(t *testing.T) (*transformtest.Env, *transform.Stage, []t
 	stagetest.Start(t, e.Runner(t, st, e.Dedupe(t)))
 	e.Produce(t, sourceRecords(t, e)...)
 	return e, st, waitCanonical(t, e, st, 6)
-}
-
-// comparable returns v as JSON values without nulls and empty maps or
-// lists, which the two decoders may tell apart where the data does not.
-func comparable(t *testing.T, v any) any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
-		t.Fatal(err)
-	}
-	return pruned(x)
-}
-
-// pruned returns JSON value x without nulls and empty maps or lists.
-func pruned(x any) any {
-	switch x := x.(type) {
-	case map[string]any:
-		for k, v := range x {
-			if v = pruned(v); v == nil {
-				delete(x, k)
-			} else {
-				x[k] = v
-			}
-		}
-		if len(x) == 0 {
-			return nil
-		}
-	case []any:
-		for i := range x {
-			x[i] = pruned(x[i])
-		}
-		if len(x) == 0 {
-			return nil
-		}
-	}
-	return x
 }

@@ -1,10 +1,12 @@
 package testkit
 
 import (
+	"encoding/json"
 	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -55,6 +57,22 @@ func AvroValue(x any) any {
 				return "decimal " + r.RatString()
 			}
 		}
+	}
+	return x
+}
+
+// JSONValues returns v marshalled to JSON and read back as JSON values
+// (maps, slices, strings, float64s, bools, nils), the form AvroValue
+// takes.
+func JSONValues(t testing.TB, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		t.Fatal(err)
 	}
 	return x
 }

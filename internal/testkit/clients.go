@@ -1,8 +1,11 @@
 package testkit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,4 +134,38 @@ func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string)
 		t.Fatalf("testkit: kafka-%s: %v\n%s", name, err, stderr.Bytes())
 	}
 	return stdout.String()
+}
+
+// DecodeWith has decoder, a program of internal/testkit/clients that
+// decodes Confluent wire-format values by their schema ids in the registry
+// at registryURL (one {"value": hex} per line in, one {"value": ...} per
+// line out), decode values, and returns what it printed for each, as JSON
+// values. It fails t unless every value decodes.
+func DecodeWith(t testing.TB, decoder, registryURL string, values [][]byte) []any {
+	t.Helper()
+	var in bytes.Buffer
+	for _, v := range values {
+		line, err := json.Marshal(map[string]string{"value": hex.EncodeToString(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Write(append(line, '\n'))
+	}
+	out := RunClient(t, 2*time.Minute, in.Bytes(), decoder, registryURL)
+	var decoded []any
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var got struct {
+			Value any `json:"value"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
+			t.Fatalf("%s printed %q: %v", decoder, sc.Bytes(), err)
+		}
+		decoded = append(decoded, got.Value)
+	}
+	if len(decoded) != len(values) {
+		t.Fatalf("%s decoded %d of %d values", decoder, len(decoded), len(values))
+	}
+	return decoded
 }

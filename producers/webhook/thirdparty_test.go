@@ -1,16 +1,12 @@
 package webhook_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluicehq/sluice/internal/testkit"
 )
@@ -102,7 +98,7 @@ func TestIngressRecordsDecodeWithApacheAvroJava(t *testing.T) {
 		}
 	}
 	var recs []map[string]any
-	var in bytes.Buffer
+	var values [][]byte
 	for _, source := range []string{"crm", "payments", "commerce", "support"} {
 		if sent[source] == 0 {
 			t.Errorf("no %s fixture was accepted", source)
@@ -113,46 +109,12 @@ func TestIngressRecordsDecodeWithApacheAvroJava(t *testing.T) {
 		}
 		for _, r := range got {
 			recs = append(recs, e.decode(r))
-			line, err := json.Marshal(map[string]string{"value": hex.EncodeToString(r.Value)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			in.Write(append(line, '\n'))
+			values = append(values, r.Value)
 		}
 	}
-	out := testkit.RunClient(t, 2*time.Minute, in.Bytes(), "AvroDecode.java", e.registry)
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	i := 0
-	for ; sc.Scan(); i++ {
-		if i >= len(recs) {
-			t.Fatalf("more values than sent: %s", sc.Bytes())
-		}
-		var got struct {
-			Value any `json:"value"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
-			t.Fatalf("the decoder printed %q: %v", sc.Bytes(), err)
-		}
-		if theirs, ours := testkit.AvroValue(got.Value), testkit.AvroValue(asJSON(t, recs[i])); !reflect.DeepEqual(theirs, ours) {
+	for i, theirs := range testkit.DecodeWith(t, "AvroDecode.java", e.registry, values) {
+		if theirs, ours := testkit.AvroValue(theirs), testkit.AvroValue(testkit.JSONValues(t, recs[i])); !reflect.DeepEqual(theirs, ours) {
 			t.Errorf("record %d: Apache Avro (Java) decoded\n%v\nsluice decodes\n%v", i, theirs, ours)
 		}
 	}
-	if i != len(recs) {
-		t.Errorf("Apache Avro (Java) decoded %d of %d values", i, len(recs))
-	}
-}
-
-// asJSON returns v as JSON values.
-func asJSON(t *testing.T, v any) any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
-		t.Fatal(err)
-	}
-	return x
 }
