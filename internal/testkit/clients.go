@@ -18,8 +18,9 @@ import (
 // Python returns the Python interpreter in SLUICE_PYTHON, whose
 // environment holds the third-party clients the interoperability tests
 // check sluice with (Confluent's client and serializers, the Standard
-// Webhooks library; deploy/local/clients.sh installs them, and CI does).
-// It skips t, saying so, when SLUICE_PYTHON is unset.
+// Webhooks library, Stripe's and Slack's SDKs; deploy/local/clients.sh
+// installs them, and CI does). It skips t, saying so, when SLUICE_PYTHON
+// is unset.
 func Python(t testing.TB) string {
 	t.Helper()
 	return clientsFrom(t, "SLUICE_PYTHON", "no third-party clients to check with")
@@ -27,9 +28,9 @@ func Python(t testing.TB) string {
 
 // NodeClients returns the directory of SLUICE_NODE_CLIENTS, whose
 // node_modules hold the Node.js clients the interoperability tests check
-// sluice with (GitHub's Octokit webhook methods, KafkaJS's schema registry
-// client; deploy/local/clients.sh installs them, and CI does). It skips t, saying so, when
-// SLUICE_NODE_CLIENTS is unset.
+// sluice with (GitHub's Octokit webhook methods, KafkaJS's schema
+// registry client; deploy/local/clients.sh installs them, and CI does).
+// It skips t, saying so, when SLUICE_NODE_CLIENTS is unset.
 func NodeClients(t testing.TB) string {
 	t.Helper()
 	return clientsFrom(t, "SLUICE_NODE_CLIENTS", "no Node.js clients to check with")
@@ -67,11 +68,11 @@ func repoPath(t testing.TB, elem ...string) string {
 
 // RunClient runs script, a program of internal/testkit/clients, with args
 // and stdin on its standard input (none when nil), and returns what it
-// wrote to stdout: a .py script with the interpreter of Python, a .mjs
+// wrote to stdout: a .py script with the interpreter of Python; a .mjs
 // module with Node.js, evaluated in NodeClients so that it imports the
-// packages installed there, a .java program with Java's source launcher
-// and the libraries of JavaClients. It fails t when the script fails or takes
-// longer than timeout, with what the script wrote to stderr.
+// packages installed there; a .java program with Java's source launcher
+// and the libraries of JavaClients. It fails t when the script fails or
+// takes longer than timeout, with what the script wrote to stderr.
 func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string, args ...string) []byte {
 	t.Helper()
 	path := repoPath(t, "internal", "testkit", "clients", script)
