@@ -19,9 +19,9 @@ import (
 // TestKafkaToolsSeeTheStage looks at a stage with Kafka's own tools, as an
 // operator does: kafka-consumer-groups shows the stage's group caught up
 // (no lag on any partition of its transactional input that holds
-// records: its committed offsets step over the commit markers), and kafka-console-consumer prints a dead
-// letter's headers as readable text. Needs a real broker with the tools
-// (deploy/local/kafka.sh; CI has them).
+// records: its committed offsets step over the commit markers), and
+// kafka-console-consumer prints a dead letter's headers as readable text.
+// Needs a real broker with the tools (deploy/local/kafka.sh; CI has them).
 func TestKafkaToolsSeeTheStage(t *testing.T) {
 	t.Parallel()
 	if testkit.NewKafka(t).Cluster != nil {

@@ -11,8 +11,8 @@
 // SDKs, Apache Avro's Java library) come from the Python in SLUICE_PYTHON,
 // the Node.js packages in SLUICE_NODE_CLIENTS and the jars in
 // SLUICE_JAVA_CLIENTS; Python, NodeClients and JavaClients skip a test
-// without them, and RunClient runs the programs of the clients directory. KafkaTool runs Kafka's own command-line tools against a real
-// broker.
+// without them, and RunClient runs the programs of the clients directory.
+// KafkaTool runs Kafka's own command-line tools against a real broker.
 //
 // Tests share one real broker and one real Redis in CI and run in parallel,
 // so every test isolates itself: topics, groups and transactional ids come
