@@ -41,10 +41,11 @@
 // fe80::/10, where cloud metadata services live), carrier-grade NAT
 // (100.64.0.0/10), unspecified, multicast, broadcast and reserved
 // addresses, and IPv6 forms that embed one of those (IPv4-mapped,
-// NAT64, 6to4) or may (IPv4-compatible, local-use NAT64, Teredo). The check runs in the dialer on the address actually being
-// connected to, after name resolution, so a name that resolves to a
-// private address, or changes its answer between a check and the
-// connection (DNS rebinding), is refused all the same. Proxies from the
+// NAT64, 6to4) or may (IPv4-compatible, local-use NAT64, Teredo). The
+// check runs in the dialer on the address actually being connected to,
+// after name resolution, so a name that resolves to a private address,
+// or changes its answer between a check and the connection (DNS
+// rebinding), is refused all the same. Proxies from the
 // environment are not used, and redirects are not followed, so nothing
 // leads the request elsewhere.
 //
