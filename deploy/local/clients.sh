@@ -86,6 +86,12 @@ install_java() {
 		warn "java or mvn not found: the Java clients are not installed, their tests skip"
 		return 0
 	fi
+	local spec
+	spec=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+	if [[ ! $spec =~ ^[0-9]+$ ]] || ((spec < 17)); then
+		warn "the java on the PATH is ${spec:-of an unknown version}, not 17 or later: the Java clients are not installed, their tests skip"
+		return 0
+	fi
 	if [[ $(java_pins) == $(cat "$JAVA_DIR/.pins" 2>/dev/null) ]]; then
 		say "SLUICE_JAVA_CLIENTS=$JAVA_DIR (Apache Avro $AVRO_VERSION)"
 		return 0
