@@ -24,9 +24,7 @@ import (
 // Needs a real broker with the tools (deploy/local/kafka.sh; CI has them).
 func TestKafkaToolsSeeTheStage(t *testing.T) {
 	t.Parallel()
-	if testkit.NewKafka(t).Cluster != nil {
-		t.Skip("KAFKA_BROKERS is unset: Kafka's own tools need a real broker")
-	}
+	testkit.RealBroker(t)
 	e := newEnv(t, 3)
 	ctx := testkit.Context(t, 2*time.Minute)
 	const n, bad = 30, 7

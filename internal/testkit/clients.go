@@ -96,18 +96,37 @@ func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string,
 	} else {
 		cmd = exec.CommandContext(ctx, Python(t), append([]string{path}, args...)...)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("testkit: %s: %v\n%s", script, err, stderr.Bytes())
+	stdout, stderr, err := output(cmd)
+	if err != nil {
+		t.Fatalf("testkit: %s: %v\n%s", script, err, stderr)
 	}
-	if stderr.Len() > 0 {
-		t.Logf("%s wrote to stderr:\n%s", script, stderr.Bytes())
+	if len(stderr) > 0 {
+		t.Logf("%s wrote to stderr:\n%s", script, stderr)
 	}
-	return stdout.Bytes()
+	return stdout
+}
+
+// output runs cmd and returns what it wrote to stdout and to stderr.
+func output(cmd *exec.Cmd) (stdout, stderr []byte, err error) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.Bytes(), e.Bytes(), err
+}
+
+// RealBroker returns the addresses in KAFKA_BROKERS, or skips t when it
+// is unset: for a test that needs a real broker, such as one that runs
+// Kafka's own tools, and no embedded stand-in.
+func RealBroker(t testing.TB) string {
+	t.Helper()
+	brokers := os.Getenv("KAFKA_BROKERS")
+	if brokers == "" {
+		t.Skip("KAFKA_BROKERS is unset: this test needs a real broker (Kafka's own tools do not run against the embedded one)")
+	}
+	return brokers
 }
 
 // KafkaTool runs one of Kafka's own command-line tools (name is one of
@@ -118,23 +137,19 @@ func RunClient(t testing.TB, timeout time.Duration, stdin []byte, script string,
 // fails t when the tool fails.
 func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string) string {
 	t.Helper()
-	brokers := os.Getenv("KAFKA_BROKERS")
-	if brokers == "" {
-		t.Skip("KAFKA_BROKERS is unset: Kafka's own tools need a real broker")
-	}
+	brokers := RealBroker(t)
 	script := repoPath(t, "deploy", "local", "kafka.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, script, append([]string{"tool", name, "--bootstrap-server", brokers}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if bytes.Contains(stderr.Bytes(), []byte("is not installed yet")) {
-			t.Skipf("Kafka's tools are not installed here: %s", bytes.TrimSpace(stderr.Bytes()))
+	stdout, stderr, err := output(cmd)
+	if err != nil {
+		if bytes.Contains(stderr, []byte("is not installed yet")) {
+			t.Skipf("Kafka's tools are not installed here: %s", bytes.TrimSpace(stderr))
 		}
-		t.Fatalf("testkit: kafka-%s: %v\n%s", name, err, stderr.Bytes())
+		t.Fatalf("testkit: kafka-%s: %v\n%s", name, err, stderr)
 	}
-	return stdout.String()
+	return string(stdout)
 }
 
 // DecodeWith has decoder, a program of internal/testkit/clients that
