@@ -18,10 +18,11 @@ import (
 
 // TestStandardWebhooksPythonLibraryVerifies hands what a destination
 // received, during a secret rotation (the new and the old whsec_ secret
-// and an Ed25519 key), to the Standard Webhooks Python library, as a
-// receiver written in Python checks it: every request verifies with the
-// old secret and with the new one, and a request whose body was changed
-// on the way verifies with neither. Needs SLUICE_PYTHON
+// and an Ed25519 key), to receivers written in Python: every request
+// verifies with the Standard Webhooks Python library under the old secret
+// and under the new one, and its v1a signature with pyca/cryptography's
+// Ed25519 under the whpk_ public key; a request whose body was changed on
+// the way verifies with none of them. Needs SLUICE_PYTHON
 // (deploy/local/clients.sh; CI sets it).
 func TestStandardWebhooksPythonLibraryVerifies(t *testing.T) {
 	t.Parallel()
@@ -32,7 +33,7 @@ func TestStandardWebhooksPythonLibraryVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, _, err := standardwebhooks.GenerateKeyPair()
+	sk, pk, err := standardwebhooks.GenerateKeyPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,33 +71,42 @@ func TestStandardWebhooksPythonLibraryVerifies(t *testing.T) {
 		"webhook-signature": tampered.Header.Get("webhook-signature"),
 	}, bytes.Replace(tampered.Body, []byte(`"type"`), []byte(`"Type"`), 1))
 
-	out := testkit.RunClient(t, time.Minute, lines.Bytes(), "standardwebhooks_verify.py", cur, old)
-	type result struct {
-		ID     string `json:"id"`
-		Secret int    `json:"secret"`
-		OK     bool   `json:"ok"`
-		Error  string `json:"error"`
-	}
-	var results []result
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("the verifier printed %q: %v", sc.Bytes(), err)
+	// Every request verifies with each secret or key, and the tampered
+	// one with none.
+	check := func(receiver, script string, keys ...string) {
+		t.Helper()
+		out := testkit.RunClient(t, time.Minute, lines.Bytes(), script, keys...)
+		type verdict struct {
+			ID    string `json:"id"`
+			OK    bool   `json:"ok"`
+			Error string `json:"error"`
 		}
-		results = append(results, r)
-	}
-	if want := 2 * (len(reqs) + 1); len(results) != want {
-		t.Fatalf("%d verdicts, want %d (2 secrets × %d requests and a tampered one)", len(results), want, len(reqs))
-	}
-	for i, r := range results[:2*len(reqs)] {
-		if !r.OK {
-			t.Errorf("request %d (%s) refused by the Python library with secret %d: %s", i/2, r.ID, r.Secret, r.Error)
+		var verdicts []verdict
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			var v verdict
+			if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+				t.Fatalf("%s printed %q: %v", receiver, sc.Bytes(), err)
+			}
+			verdicts = append(verdicts, v)
+		}
+		n := len(keys)
+		if want := n * (len(reqs) + 1); len(verdicts) != want {
+			t.Fatalf("%s: %d verdicts, want %d (%d keys × %d requests and a tampered one)", receiver, len(verdicts), want, n, len(reqs))
+		}
+		for i, v := range verdicts[:n*len(reqs)] {
+			if !v.OK {
+				t.Errorf("request %d (%s) refused by %s with key %d: %s", i/n, v.ID, receiver, i%n, v.Error)
+			}
+		}
+		for i, v := range verdicts[n*len(reqs):] {
+			if v.OK {
+				t.Errorf("%s accepts a changed body with key %d", receiver, i)
+			}
 		}
 	}
-	for _, r := range results[2*len(reqs):] {
-		if r.OK {
-			t.Errorf("the Python library accepts a changed body with secret %d", r.Secret)
-		}
-	}
+	check("the Standard Webhooks Python library", "standardwebhooks_verify.py", cur, old)
+	// The library verifies v1 (HMAC) only; the v1a signatures are checked
+	// with OpenSSL's Ed25519 and the whpk_ public key alone.
+	check("pyca/cryptography's Ed25519", "ed25519_verify.py", pk)
 }

@@ -8,8 +8,9 @@
 #
 # Pinned in clients-requirements.txt, in a Python virtual environment:
 # Confluent's Python client (librdkafka, its Avro serializers and schema
-# registry client), the Standard Webhooks Python library, and Stripe's and
-# Slack's Python SDKs (for their webhook signatures). Pinned in
+# registry client), the Standard Webhooks Python library, Stripe's and
+# Slack's Python SDKs (for their webhook signatures), and pyca/cryptography
+# (Ed25519, for v1a signatures). Pinned in
 # clients-package.json and its lock, with the machine's Node.js (20 or
 # later): GitHub's Octokit webhook methods and the Confluent-compatible
 # schema registry client of KafkaJS (Avro through avsc). Pinned here, with
@@ -51,7 +52,7 @@ install_python() {
 		"$PY" -m pip install -q --disable-pip-version-check -r "$REQS" || die "pip install failed"
 		cp "$REQS" "$VENV/.requirements"
 	fi
-	"$PY" -c 'import confluent_kafka, fastavro, standardwebhooks, stripe, slack_sdk; print("confluent-kafka", confluent_kafka.version(), "librdkafka", confluent_kafka.libversion()[0], "stripe", stripe.VERSION, "slack_sdk", slack_sdk.version.__version__)' ||
+	"$PY" -c 'import confluent_kafka, cryptography, fastavro, standardwebhooks, stripe, slack_sdk; print("confluent-kafka", confluent_kafka.version(), "librdkafka", confluent_kafka.libversion()[0], "stripe", stripe.VERSION, "slack_sdk", slack_sdk.version.__version__, "cryptography", cryptography.__version__)' ||
 		die "the installed Python clients do not import"
 	say "SLUICE_PYTHON=$PY"
 }
