@@ -147,6 +147,11 @@ type binReader struct {
 	depth int
 	// empty is how many more items that take no bytes the body may hold.
 	empty int
+	// sparse leaves a record's null fields out of its map (see
+	// decodeSparse); vals holds the field values of the records being
+	// read, innermost last.
+	sparse bool
+	vals   []any
 }
 
 // fail records why the body cannot be read, at the current offset.
@@ -314,9 +319,29 @@ func pathOf(path []string) string {
 	return sb.String()
 }
 
+// decodeSparse decodes as decodeRecord does into a new map, but leaves the
+// null fields of every record out of its map, for readers that take a
+// missing field for a null one: a record of many optional fields, few of
+// them set, is a small map instead of a large one. Null values of Avro
+// maps and arrays stay.
+// vals is scratch space for the field values, returned emptied (and grown
+// if the body needed more), for the next call.
+func decodeSparse(b []byte, n *vnode, vals []any) (map[string]any, []any, error) {
+	r := binReader{b: b, empty: maxEmptyItems, sparse: true, vals: vals[:0]}
+	m, ok := r.record(n, nil)
+	clear(r.vals[:cap(r.vals)])
+	if !ok {
+		return nil, r.vals[:0], fmt.Errorf("%s: %w", pathOf(r.path), r.err)
+	}
+	return m, r.vals[:0], nil
+}
+
 func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
 	if !r.enter() {
 		return nil, false
+	}
+	if r.sparse && m == nil {
+		return r.sparseRecord(n)
 	}
 	if m == nil {
 		m = make(map[string]any, len(n.fields))
@@ -330,6 +355,38 @@ func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
 		}
 		m[f.name] = v
 	}
+	r.leave()
+	return m, true
+}
+
+// sparseRecord reads a record of node n into a map of its non-null
+// fields, sized for them: the values are read first, onto r.vals (a
+// nested record's above its parent's, and gone before the parent goes
+// on), then counted.
+func (r *binReader) sparseRecord(n *vnode) (map[string]any, bool) {
+	start := len(r.vals)
+	present := 0
+	for i := range n.fields {
+		f := &n.fields[i]
+		v, ok := r.value(f.node)
+		if !ok {
+			r.path = append(r.path, f.name)
+			return nil, false
+		}
+		if v != nil {
+			present++
+		}
+		r.vals = append(r.vals, v)
+	}
+	vals := r.vals[start:]
+	m := make(map[string]any, present)
+	for i, v := range vals {
+		if v != nil {
+			m[n.fields[i].name] = v
+		}
+	}
+	clear(vals)
+	r.vals = r.vals[:start]
 	r.leave()
 	return m, true
 }

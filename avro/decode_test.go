@@ -178,6 +178,70 @@ func decodeBoth(t testing.TB, api havro.API, schema havro.Schema, n *vnode, body
 	return hamba, herr, native, nerr
 }
 
+// withoutNulls is native value v of node n as decodeSparse reads it: the
+// null fields of every record left out, null values of maps and arrays
+// kept.
+func withoutNulls(v any, n *vnode) any {
+	if v == nil {
+		return nil
+	}
+	switch n.kind {
+	case vRecord:
+		m := v.(map[string]any)
+		out := make(map[string]any, len(m))
+		for _, f := range n.fields {
+			if e := m[f.name]; e != nil {
+				out[f.name] = withoutNulls(e, f.node)
+			}
+		}
+		return out
+	case vArray:
+		a := v.([]any)
+		if a == nil {
+			return a
+		}
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = withoutNulls(e, n.items)
+		}
+		return out
+	case vMap:
+		m := v.(map[string]any)
+		if m == nil {
+			return m
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			out[k] = withoutNulls(e, n.items)
+		}
+		return out
+	case vUnion:
+		// A named branch is wrapped, {name: value}; the bare ones are
+		// never records, arrays or maps.
+		if w, ok := v.(map[string]any); ok && len(w) == 1 {
+			for _, a := range n.arms {
+				if inner, ok := w[a.wrap]; ok && a.wrap != "" {
+					return map[string]any{a.wrap: withoutNulls(inner, a.node)}
+				}
+			}
+		}
+	}
+	return v
+}
+
+// checkSparse fails unless decodeSparse reads body as native (decoded
+// with decodeRecord) without its records' null fields.
+func checkSparse(t testing.TB, n *vnode, body []byte, native map[string]any) {
+	t.Helper()
+	sparse, _, err := decodeSparse(body, n, nil)
+	if err != nil {
+		t.Fatalf("sparse: %v", err)
+	}
+	if want := withoutNulls(native, n); !exact(sparse, want) {
+		t.Fatalf("sparse %#v\nwant   %#v", sparse, want)
+	}
+}
+
 // exact reports whether native values a and b are the same, as
 // reflect.DeepEqual says, except that floats compare by their bits (a NaN
 // is itself).
@@ -269,6 +333,7 @@ func TestNativeDecodeMatchesHamba(t *testing.T) {
 				if !reflect.DeepEqual(native, hamba) {
 					t.Fatalf("value %d:\nnative %#v\nhamba  %#v", i, native, hamba)
 				}
+				checkSparse(t, n, body, native)
 			}
 		})
 	}
@@ -329,6 +394,7 @@ func TestNativeDecodeFixtures(t *testing.T) {
 			if len(native) == 0 || !reflect.DeepEqual(native, hamba) {
 				t.Fatalf("\nnative %#v\nhamba  %#v", native, hamba)
 			}
+			checkSparse(t, n, b.bytes, native)
 		})
 	}
 }
@@ -473,6 +539,11 @@ func FuzzNativeDecode(f *testing.F) {
 			t.Fatalf("native refuses what hamba reads (%v):\n%#v", nerr, hamba)
 		case nerr == nil && !exact(native, hamba):
 			t.Fatalf("native %#v\nhamba  %#v", native, hamba)
+		case nerr == nil:
+			checkSparse(t, nodes[i], in[1:], native)
+		}
+		if _, _, serr := decodeSparse(in[1:], nodes[i], nil); (serr == nil) != (nerr == nil) {
+			t.Fatalf("sparse: %v, native: %v", serr, nerr)
 		}
 	})
 }

@@ -96,6 +96,10 @@
 // (which hamba's Unmarshal can take for whole), and one whose lengths or
 // counts exceed what is left of it, which is refused before anything is
 // allocated for it (hamba's arrays are capped at 2^20 items).
+// DecodeSparse is that reader leaving each record's null fields out of its
+// map, for readers that take a missing field for a null one (the
+// transform's mappings): a partner record of many optional fields, few of
+// them set, becomes a small map, sized once, instead of a large one.
 //
 // # Wire format and evolution
 //

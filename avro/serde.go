@@ -100,6 +100,7 @@ type Serde struct {
 	writers sync.Pool // *havro.Writer
 	readers sync.Pool // *havro.Reader
 	scratch sync.Pool // *[]byte, native encodings
+	vals    sync.Pool // *[]any, sparse decoding
 }
 
 // encoding is what Encode needs of a subject.
@@ -255,6 +256,39 @@ func (s *Serde) DecodeNative(ctx context.Context, b []byte) (map[string]any, err
 	var m map[string]any
 	if err := s.Decode(ctx, b, &m); err != nil {
 		return nil, err
+	}
+	return m, nil
+}
+
+// DecodeSparse decodes a wire-format value into its native form as
+// DecodeNative does, but leaves out of each record's map the fields that
+// are null, for readers that take a missing field for a null one (a
+// record of many optional fields, few of them set, is a small map
+// instead of a large one). Null values in Avro maps and arrays stay. When
+// the writer's schema is not the local one and hamba resolves it, the
+// maps may hold null fields too: read a missing field and a null one
+// alike. Errors are DecodeNative's.
+func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (map[string]any, error) {
+	id, body, err := s.dec.DecodeID(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
+	}
+	d, err := s.learn(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.err != nil || d.native == nil {
+		return s.DecodeNative(ctx, b)
+	}
+	vals, _ := s.vals.Get().(*[]any)
+	if vals == nil {
+		vals = new([]any)
+	}
+	m, scratch, err := decodeSparse(body, d.native, *vals)
+	*vals = scratch
+	s.vals.Put(vals)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
 	}
 	return m, nil
 }

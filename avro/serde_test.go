@@ -381,6 +381,20 @@ func TestSerdeSchemaEvolution(t *testing.T) {
 			if native := decodedNatively(t, tc.serde, tc.value); native != tc.native {
 				t.Errorf("decoded natively: %v, want %v", native, tc.native)
 			}
+			// Sparse: without null fields where decoded natively, as
+			// DecodeNative where hamba resolves.
+			sparse, err := tc.serde.DecodeSparse(ctx, tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := got
+			if tc.native {
+				d, _ := tc.serde.decodings.Load(mustSchemaID(t, tc.value))
+				want = withoutNulls(got, d.(*decoding).native).(map[string]any)
+			}
+			if !exact(sparse, want) {
+				t.Errorf("sparse %#v\nwant   %#v", sparse, want)
+			}
 			if tc.typed {
 				var ev thingV1Event
 				if err := tc.serde.Decode(ctx, tc.value, &ev); err != nil {
@@ -392,10 +406,31 @@ func TestSerdeSchemaEvolution(t *testing.T) {
 			}
 		})
 	}
+	// A null field is left out of the sparse map.
+	b3, err := newSerde(t, reg, v2).EncodeNative(ctx, subject, NativeEvent(env, map[string]any{"id": "c", "colour": "red", "size": nil}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sparse, err := newReader.DecodeSparse(ctx, b3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data := sparse["data"]; !nativeEqual(data, map[string]any{"id": "c", "colour": "red"}) {
+		t.Errorf("sparse data = %#v, want no size", data)
+	}
 	want := []string{"GET /schemas/ids/" + itoa(id1), "GET /schemas/ids/" + itoa(id2)}
 	if got := proxy.Calls(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("the old reader made %v, want one fetch per id %v", got, want)
 	}
+}
+
+func mustSchemaID(t testing.TB, b []byte) int {
+	t.Helper()
+	id, err := SchemaID(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // TestSerdeIncompatible checks both codes by which registries refuse an

@@ -574,8 +574,10 @@ func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
-	var native map[string]any
-	if err := s.serde.Decode(ctx, r.Raw.Value, &native); err != nil {
+	// Sparse: the mapping reads a missing field as a null one, and most
+	// of a partner record's optional fields are null.
+	native, err := s.serde.DecodeSparse(ctx, r.Raw.Value)
+	if err != nil {
 		return nil, classifyDecode(err)
 	}
 	env, err := avro.EnvelopeOf(native)
