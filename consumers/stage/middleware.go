@@ -54,7 +54,7 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 		return err
 	}
 	b.hooks.mu.Lock()
-	b.hooks.commit, b.hooks.abort = nil, nil
+	b.hooks.commit, b.hooks.async, b.hooks.abort = nil, nil, nil
 	b.hooks.mu.Unlock()
 	for _, r := range b.Records {
 		r.reset(ctx)
@@ -76,6 +76,7 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 		}
 		b.hooks.mu.Lock()
 		b.hooks.commit = append(b.hooks.commit, sub.hooks.commit...)
+		b.hooks.async = append(b.hooks.async, sub.hooks.async...)
 		b.hooks.abort = append(b.hooks.abort, sub.hooks.abort...)
 		b.hooks.mu.Unlock()
 	}

@@ -243,6 +243,7 @@ func TestPanicBisection(t *testing.T) {
 			h := HandlerFunc(func(_ context.Context, b *Batch) error {
 				for _, r := range b.Records {
 					b.AfterCommit(func(context.Context) {})
+					b.AfterCommitAsync(func(context.Context) {})
 					r.Emit(&kgo.Record{Topic: "out", Value: r.Raw.Value})
 				}
 				for _, r := range b.Records {
@@ -272,6 +273,9 @@ func TestPanicBisection(t *testing.T) {
 			good := tc.n - len(tc.poison)
 			if got := len(b.hooks.commit); got != good {
 				t.Errorf("%d commit hooks kept, want %d (one per record handled without a panic)", got, good)
+			}
+			if got := len(b.hooks.async); got != good {
+				t.Errorf("%d async commit hooks kept, want %d (one per record handled without a panic)", got, good)
 			}
 		})
 	}
