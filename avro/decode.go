@@ -347,16 +347,24 @@ func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
 		m = make(map[string]any, len(n.fields))
 	}
 	for i := range n.fields {
-		f := &n.fields[i]
-		v, ok := r.value(f.node)
+		v, ok := r.field(&n.fields[i])
 		if !ok {
-			r.path = append(r.path, f.name)
 			return nil, false
 		}
-		m[f.name] = v
+		m[n.fields[i].name] = v
 	}
 	r.leave()
 	return m, true
+}
+
+// field reads the value of record field f, and names f in r.path when it
+// cannot.
+func (r *binReader) field(f *vfield) (any, bool) {
+	v, ok := r.value(f.node)
+	if !ok {
+		r.path = append(r.path, f.name)
+	}
+	return v, ok
 }
 
 // sparseRecord reads a record of node n into a map of its non-null
@@ -367,10 +375,8 @@ func (r *binReader) sparseRecord(n *vnode) (map[string]any, bool) {
 	start := len(r.vals)
 	present := 0
 	for i := range n.fields {
-		f := &n.fields[i]
-		v, ok := r.value(f.node)
+		v, ok := r.field(&n.fields[i])
 		if !ok {
-			r.path = append(r.path, f.name)
 			return nil, false
 		}
 		if v != nil {
