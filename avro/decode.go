@@ -329,8 +329,9 @@ func pathOf(path []string) string {
 func decodeSparse(b []byte, n *vnode, vals []any) (map[string]any, []any, error) {
 	r := binReader{b: b, empty: maxEmptyItems, sparse: true, vals: vals[:0]}
 	m, ok := r.record(n, nil)
-	clear(r.vals[:cap(r.vals)])
 	if !ok {
+		// The records read leave their values behind only when they fail.
+		clear(r.vals[:cap(r.vals)])
 		return nil, r.vals[:0], fmt.Errorf("%s: %w", pathOf(r.path), r.err)
 	}
 	return m, r.vals[:0], nil
