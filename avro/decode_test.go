@@ -233,9 +233,15 @@ func withoutNulls(v any, n *vnode) any {
 // with decodeRecord) without its records' null fields.
 func checkSparse(t testing.TB, n *vnode, body []byte, native map[string]any) {
 	t.Helper()
-	sparse, _, err := decodeSparse(body, n, nil)
+	sparse, scratch, err := decodeSparse(body, n, make([]any, 0, 2))
 	if err != nil {
 		t.Fatalf("sparse: %v", err)
+	}
+	// The scratch goes back to a pool: it must hold on to no value.
+	for i, v := range scratch[:cap(scratch)] {
+		if v != nil {
+			t.Fatalf("the scratch keeps value %d: %#v", i, v)
+		}
 	}
 	if want := withoutNulls(native, n); !exact(sparse, want) {
 		t.Fatalf("sparse %#v\nwant   %#v", sparse, want)
