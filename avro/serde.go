@@ -261,24 +261,26 @@ func (s *Serde) DecodeNative(ctx context.Context, b []byte) (map[string]any, err
 }
 
 // DecodeSparse decodes a wire-format value into its native form as
-// DecodeNative does, but leaves out of each record's map the fields that
-// are null, for readers that take a missing field for a null one (a
-// record of many optional fields, few of them set, is a small map
-// instead of a large one). Null values in Avro maps and arrays stay. When
-// the writer's schema is not the local one and hamba resolves it, the
-// maps may hold null fields too: read a missing field and a null one
+// DecodeNative does, and returns it with the full name of its record (as
+// Record does, from the same lookup). It leaves out of each record's map
+// the fields that are null, for readers that take a missing field for a
+// null one (a record of many optional fields, few of them set, is a small
+// map instead of a large one). Null values in Avro maps and arrays stay.
+// When the writer's schema is not the local one and hamba resolves it,
+// the maps may hold null fields too: read a missing field and a null one
 // alike. Errors are DecodeNative's.
-func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (map[string]any, error) {
+func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (string, map[string]any, error) {
 	id, body, err := s.dec.DecodeID(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
+		return "", nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
 	}
 	d, err := s.learn(ctx, id)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if d.err != nil || d.native == nil {
-		return s.DecodeNative(ctx, b)
+		m, err := s.DecodeNative(ctx, b)
+		return d.record, m, err
 	}
 	vals, _ := s.vals.Get().(*[]any)
 	if vals == nil {
@@ -288,9 +290,9 @@ func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (map[string]any, err
 	*vals = scratch
 	s.vals.Put(vals)
 	if err != nil {
-		return nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+		return "", nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
 	}
-	return m, nil
+	return d.record, m, nil
 }
 
 // Record returns the full name of the record a wire-format value holds,

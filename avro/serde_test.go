@@ -383,9 +383,12 @@ func TestSerdeSchemaEvolution(t *testing.T) {
 			}
 			// Sparse: without null fields where decoded natively, as
 			// DecodeNative where hamba resolves.
-			sparse, err := tc.serde.DecodeSparse(ctx, tc.value)
+			record, sparse, err := tc.serde.DecodeSparse(ctx, tc.value)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want, err := tc.serde.Record(ctx, tc.value); err != nil || record != want {
+				t.Errorf("sparse record %q, Record says %q (%v)", record, want, err)
 			}
 			want := got
 			if tc.native {
@@ -411,7 +414,7 @@ func TestSerdeSchemaEvolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sparse, err := newReader.DecodeSparse(ctx, b3)
+	_, sparse, err := newReader.DecodeSparse(ctx, b3)
 	if err != nil {
 		t.Fatal(err)
 	}

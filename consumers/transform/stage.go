@@ -570,13 +570,9 @@ func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
 	if !ok {
 		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrUnknownTenant, r.Tenant))
 	}
-	record, err := s.serde.Record(ctx, r.Raw.Value)
-	if err != nil {
-		return nil, classifyDecode(err)
-	}
 	// Sparse: the mapping reads a missing field as a null one, and most
 	// of a partner record's optional fields are null.
-	native, err := s.serde.DecodeSparse(ctx, r.Raw.Value)
+	record, native, err := s.serde.DecodeSparse(ctx, r.Raw.Value)
 	if err != nil {
 		return nil, classifyDecode(err)
 	}
