@@ -1,8 +1,6 @@
 package registry_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -34,15 +32,10 @@ func TestConfluentPythonClient(t *testing.T) {
 	}
 	got := map[string]answer{}
 	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var a struct {
-			Step string `json:"step"`
-			answer
-		}
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("the client printed %q: %v", sc.Bytes(), err)
-		}
+	for _, a := range testkit.ReadJSONLines[struct {
+		Step string `json:"step"`
+		answer
+	}](t, "the client", out) {
 		got[a.Step] = a.answer
 		order = append(order, a.Step)
 	}

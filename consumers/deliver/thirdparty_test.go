@@ -1,10 +1,8 @@
 package deliver_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -45,13 +43,9 @@ func TestStandardWebhooksPythonLibraryVerifies(t *testing.T) {
 	start(t, e.stageOf(t, []deliver.Destination{d}))
 	waitDelivered(t, k, ids(in), time.Minute)
 
-	var lines bytes.Buffer
+	var lines []map[string]any
 	write := func(h map[string]string, body []byte) {
-		line, err := json.Marshal(map[string]any{"headers": h, "body": base64.StdEncoding.EncodeToString(body)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines.Write(append(line, '\n'))
+		lines = append(lines, map[string]any{"headers": h, "body": base64.StdEncoding.EncodeToString(body)})
 	}
 	reqs := k.Requests()
 	for _, r := range reqs {
@@ -81,21 +75,17 @@ func TestStandardWebhooksPythonLibraryVerifies(t *testing.T) {
 		"the Standard Webhooks Python library with the old secret",
 		"pyca/cryptography's Ed25519 with the whpk_ key",
 	}
-	out := testkit.RunClient(t, time.Minute, lines.Bytes(), "standardwebhooks_verify.py", keys...)
-	type verdict struct {
+	out := testkit.RunClient(t, time.Minute, testkit.JSONLines(t, lines...), "standardwebhooks_verify.py", keys...)
+	verdicts := testkit.ReadJSONLines[struct {
 		ID    string `json:"id"`
 		Key   int    `json:"key"`
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
-	}
-	var verdicts []verdict
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var v verdict
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil || v.Key < 0 || v.Key >= len(keys) {
-			t.Fatalf("the verifier printed %q: %v", sc.Bytes(), err)
+	}](t, "the verifier", out)
+	for _, v := range verdicts {
+		if v.Key < 0 || v.Key >= len(keys) {
+			t.Fatalf("the verifier answered for key %d of %d", v.Key, len(keys))
 		}
-		verdicts = append(verdicts, v)
 	}
 	n := len(keys)
 	if want := n * (len(reqs) + 1); len(verdicts) != want {

@@ -100,9 +100,10 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 //
 // Where the time of a transaction goes: txn-ms is the stage's wall time
 // per transaction (one poll of up to benchPoll records), commit-ms/txn
-// the part spent flushing and ending it, hooks-ms/txn the part spent in
-// its commit hooks (settling the dedupe claims, confirming bindings),
-// which the next poll waits for; the rest is handling the batch.
+// the part spent flushing and ending it, hooks-ms/txn the part the next
+// poll waits for its commit hooks (settling the dedupe claims, and the
+// transaction before's binding confirms if still running: they run beside
+// the next batch); the rest is handling the batch.
 // bare-txn-ms and bare-commit-ms/txn are the bare loop's, whose produce
 // is asynchronous, so its commit includes the broker taking the records.
 //
@@ -203,8 +204,8 @@ func benchStage(b *testing.B, warm bool) {
 // txnPhases add up where the time of a run's transactions went: each
 // runs its batch (handle: decode to build for the stage, copying for the
 // bare loop), then flushes and ends (commit), then, for the stage only,
-// runs its hooks (settling the dedupe claims and confirming bindings in
-// Redis) before it polls again.
+// waits for its commit hooks (settling the dedupe claims; see
+// hooks-ms/txn) before it polls again.
 type txnPhases struct {
 	took                time.Duration
 	txns, commit, hooks float64 // hooks and commit in seconds

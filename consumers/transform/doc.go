@@ -119,10 +119,11 @@
 // is a histogram of Redis round trips per batch until the next poll
 // (identity resolve, two for each chunk of 256 records; dedupe claim and
 // settle, two); confirming new bindings takes one more, after it. The
-// runner, dedupe and identity add their own; sluice_dedupe_seconds{op} (claim, settle,
-// release) and sluice_identity_seconds{op} (resolve, confirm) time each
-// batch's Redis work, beside sluice_stage_handle_seconds,
-// sluice_stage_commit_seconds and sluice_stage_hooks_seconds, so a slow
-// batch can be told to be Redis, Kafka or the stage. Log lines carry tenant, event id, topic, partition
+// runner, dedupe and identity add their own: sluice_dedupe_seconds{op}
+// (claim, settle, release) and sluice_identity_seconds{op} (resolve,
+// confirm) time each batch's Redis work, beside
+// sluice_stage_handle_seconds, sluice_stage_commit_seconds and
+// sluice_stage_hooks_seconds, so a slow batch can be told to be Redis,
+// Kafka or the stage. Log lines carry tenant, event id, topic, partition
 // and offset, never payloads.
 package transform

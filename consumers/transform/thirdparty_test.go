@@ -1,8 +1,6 @@
 package transform_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -53,13 +51,7 @@ func TestConfluentClientReadsCanonicalEvents(t *testing.T) {
 		Value     json.RawMessage   `json:"value"`
 	}
 	got := map[string]read{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r read
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("the client printed %q: %v", sc.Bytes(), err)
-		}
+	for _, r := range testkit.ReadJSONLines[read](t, "the client", out) {
 		got[fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)] = r
 	}
 	if len(got) != len(evs) {
@@ -181,34 +173,25 @@ func TestConfluentProducerFeedsTheStage(t *testing.T) {
 
 	// sluice's serde encoded the records; the Python producer decodes
 	// each, encodes it again with its own serializer and produces it.
-	var lines bytes.Buffer
-	for _, r := range in {
+	lines := make([]map[string]any, len(in))
+	for i, r := range in {
 		headers := map[string]string{}
 		for _, h := range r.Headers {
 			headers[h.Key] = string(h.Value)
 		}
-		line, err := json.Marshal(map[string]any{"topic": r.Topic, "key": string(r.Key), "headers": headers, "value": hex.EncodeToString(r.Value)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines.Write(append(line, '\n'))
+		lines[i] = map[string]any{"topic": r.Topic, "key": string(r.Key), "headers": headers, "value": hex.EncodeToString(r.Value)}
 	}
-	out := testkit.RunClient(t, 2*time.Minute, lines.Bytes(), "confluent_produce.py", strings.Join(e.Kafka.Brokers, ","), e.RegistryURL)
+	out := testkit.RunClient(t, 2*time.Minute, testkit.JSONLines(t, lines...), "confluent_produce.py", strings.Join(e.Kafka.Brokers, ","), e.RegistryURL)
 	used := map[uint32]bool{} // the schema ids sluice's serde wrote
 	for _, r := range in {
 		used[binary.BigEndian.Uint32(r.Value[1:5])] = true
 	}
 	produced := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var p struct {
-			Topic    string `json:"topic"`
-			Read     uint32 `json:"read_schema_id"`
-			SchemaID uint32 `json:"schema_id"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
-			t.Fatalf("the producer printed %q: %v", sc.Bytes(), err)
-		}
+	for _, p := range testkit.ReadJSONLines[struct {
+		Topic    string `json:"topic"`
+		Read     uint32 `json:"read_schema_id"`
+		SchemaID uint32 `json:"schema_id"`
+	}](t, "the producer", out) {
 		produced++
 		if !used[p.Read] || p.SchemaID != p.Read {
 			t.Errorf("the Confluent serializer wrote schema id %d to %s for a value of schema %d (sluice's serde wrote ids %v)", p.SchemaID, p.Topic, p.Read, used)

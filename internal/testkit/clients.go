@@ -152,6 +152,39 @@ func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string)
 	return string(stdout)
 }
 
+// JSONLines encodes each of values as JSON on a line of its own: the
+// input of the client programs, which read one object per line.
+func JSONLines[T any](t testing.TB, values ...T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, v := range values {
+		line, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(line, '\n'))
+	}
+	return b.Bytes()
+}
+
+// ReadJSONLines decodes out, one JSON object per line as the client
+// programs print them, into a T each. It fails t, naming who printed it,
+// on a line that is not a T.
+func ReadJSONLines[T any](t testing.TB, who string, out []byte) []T {
+	t.Helper()
+	var vs []T
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s printed %q: %v", who, sc.Bytes(), err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
 // DecodeWith has decoder, a program of internal/testkit/clients that
 // decodes Confluent wire-format values by their schema ids in the registry
 // at registryURL (one {"value": hex} per line in, one {"value": ...} per
@@ -159,25 +192,15 @@ func KafkaTool(t testing.TB, timeout time.Duration, name string, args ...string)
 // values. It fails t unless every value decodes.
 func DecodeWith(t testing.TB, decoder, registryURL string, values [][]byte) []any {
 	t.Helper()
-	var in bytes.Buffer
-	for _, v := range values {
-		line, err := json.Marshal(map[string]string{"value": hex.EncodeToString(v)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Write(append(line, '\n'))
+	in := make([]map[string]string, len(values))
+	for i, v := range values {
+		in[i] = map[string]string{"value": hex.EncodeToString(v)}
 	}
-	out := RunClient(t, 2*time.Minute, in.Bytes(), decoder, registryURL)
+	out := RunClient(t, 2*time.Minute, JSONLines(t, in...), decoder, registryURL)
 	var decoded []any
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var got struct {
-			Value any `json:"value"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
-			t.Fatalf("%s printed %q: %v", decoder, sc.Bytes(), err)
-		}
+	for _, got := range ReadJSONLines[struct {
+		Value any `json:"value"`
+	}](t, decoder, out) {
 		decoded = append(decoded, got.Value)
 	}
 	if len(decoded) != len(values) {

@@ -1,10 +1,8 @@
 package schemes_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"testing"
@@ -28,31 +26,22 @@ type sdkCase struct{ scheme, secret string }
 func checkSDK(t *testing.T, script string, cases []sdkCase) {
 	t.Helper()
 	now := time.Now()
-	var in bytes.Buffer
-	for _, c := range cases {
-		line, err := json.Marshal(map[string]string{
+	in := make([]map[string]string, len(cases))
+	for i, c := range cases {
+		in[i] = map[string]string{
 			"scheme": c.scheme, "secret": c.secret, "id": "msg_sdk_" + c.scheme,
 			"timestamp": strconv.FormatInt(now.Unix(), 10), "body": base64.StdEncoding.EncodeToString(sdkBody),
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
-		in.Write(append(line, '\n'))
 	}
-	out := testkit.RunClient(t, time.Minute, in.Bytes(), script)
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	i := 0
-	for ; sc.Scan(); i++ {
-		if i >= len(cases) {
-			t.Fatalf("more answers than messages: %s", sc.Bytes())
-		}
+	out := testkit.RunClient(t, time.Minute, testkit.JSONLines(t, in...), script)
+	answers := testkit.ReadJSONLines[struct {
+		Headers map[string]string `json:"headers"`
+	}](t, "the signer", out)
+	if len(answers) != len(cases) {
+		t.Fatalf("the signer answered %d of %d messages", len(answers), len(cases))
+	}
+	for i, signed := range answers {
 		c := cases[i]
-		var signed struct {
-			Headers map[string]string `json:"headers"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &signed); err != nil {
-			t.Fatalf("the signer printed %q: %v", sc.Bytes(), err)
-		}
 		h := http.Header{}
 		for k, v := range signed.Headers {
 			h.Set(k, v)
@@ -68,9 +57,6 @@ func checkSDK(t *testing.T, script string, cases []sdkCase) {
 		if _, err := v.Verify(signature.Request{Header: h, Body: changed}, now); err == nil {
 			t.Errorf("%s: sluice accepts the SDK's signature over a changed body", c.scheme)
 		}
-	}
-	if i != len(cases) {
-		t.Errorf("the signer answered %d of %d messages", i, len(cases))
 	}
 }
 
