@@ -13,10 +13,10 @@
 // records) in one Resolve call of two Redis pipelines. The first reads
 // every key of the call's objects (one MGET per tenant). An object whose
 // keys are all bound durably to one id is known and needs nothing
-// written, so the second pipeline only reads its id's set of external
-// ids; every other object goes to a Lua script call, atomic for the
-// object. In the steady state of updates to known customers no script
-// runs at all. For one object, in order:
+// written, so the second pipeline only reads its id's list of external
+// ids (one more MGET per tenant); every other object goes to a Lua script
+// call, atomic for the object. In the steady state of updates to known
+// customers no script runs at all. For one object, in order:
 //
 //  1. its external id is bound: that canonical id (Known);
 //  2. else its match key is bound: the object is one already known from
@@ -25,7 +25,7 @@
 //     its external id when it has none.
 //
 // Then every key of the object not yet bound is bound to the id, and the
-// external id joins the id's set, which Resolve returns sorted: the
+// external id joins the id's list, which Resolve returns sorted: the
 // canonical object lists every external id it has.
 //
 // Match keys: a contact matches on its e-mail address, trimmed and
@@ -89,4 +89,28 @@
 // Redis must keep identity keys: use a maxmemory policy that evicts none
 // of them (noeviction, or volatile-* since these keys have no TTL). An
 // evicted binding would look unknown.
+//
+// # Keys in Redis
+//
+// Every key starts with the prefix (default "sluice:") and
+// "identity:{<tenant>}:":
+//
+//	<object>:ext:<system>:<external id>   a binding, "p:<id>" or "d:<id>"
+//	<object>:<email|domain>:<hash>        a binding, as above
+//	extids:<id>                           the id's list of external ids
+//	loaded:2                              the tenant's loaded marker
+//
+// and "identity:loaded:2" marks the whole map loaded. An id list is one
+// string of netstrings, "<length>:<system>|<integration>|<external id>,"
+// per member, in the order they joined, so a batch's known objects read
+// theirs in one MGET per tenant (an SMEMBERS per object of a Redis set
+// cost Redis a command each). The "2" in the markers is the keys'
+// format: releases before id lists kept sets under "ids:<id>" and
+// markers without it. The first start of this format finds no marker of
+// its own and rebuilds the map from the topic. While instances of both
+// run (a rolling upgrade), an external id that an older one binds first
+// is missing from the id's list; the next event of that external id
+// adds it, as Resolve sends an object whose list lacks it to the script.
+// Once no older instance runs, their keys ("...:ids:*", "...:loaded")
+// can be deleted.
 package identity

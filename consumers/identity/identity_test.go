@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -464,8 +465,8 @@ func TestResolveRefusesSubjectsItCannotKey(t *testing.T) {
 }
 
 // A subject whose keys are all durable is read without the script: two
-// round trips (its keys, then its id's set), one for a reference, which
-// needs no set. If its id's set is gone between the two, the script
+// round trips (its keys, then its id's list), one for a reference, which
+// needs no list. If its id's list is gone between the two, the script
 // resolves it in a third.
 func TestDurableSubjectsAreRead(t *testing.T) {
 	t.Parallel()
@@ -504,11 +505,11 @@ func TestDurableSubjectsAreRead(t *testing.T) {
 		t.Errorf("a reference: %+v in %d round trips; want %s, no external ids, 1 round trip", r, res.RoundTrips, id)
 	}
 
-	// The id's set vanishes (as in a flush that left the bindings): the
+	// The id's list vanishes (as in a flush that left the bindings): the
 	// script answers instead, with what Redis holds.
-	keys, err := e.r.Client.Keys(ctx, e.r.Prefix+"*ids:"+id).Result()
+	keys, err := e.r.Client.Keys(ctx, e.r.Prefix+"*:extids:"+id).Result()
 	if err != nil || len(keys) != 1 {
-		t.Fatalf("the id's set: %v, %v", keys, err)
+		t.Fatalf("the id's list: %v, %v", keys, err)
 	}
 	if err := e.r.Client.Del(ctx, keys[0]).Err(); err != nil {
 		t.Fatal(err)
@@ -518,7 +519,27 @@ func TestDurableSubjectsAreRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := res.Resolutions[0]; r.ID != id || r.Outcome != identity.Known || res.RoundTrips != 3 {
-		t.Errorf("without its set: %+v in %d round trips; want %s known, in 3", r, res.RoundTrips, id)
+		t.Errorf("without its list: %+v in %d round trips; want %s known, in 3", r, res.RoundTrips, id)
+	}
+
+	// The list lacks a durable external id (a writer of the format before
+	// id lists bound it): the script adds it, once.
+	res, err = m.Resolve(ctx, []identity.Subject{billing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Resolutions[0]; r.ID != id || r.Outcome != identity.Known || res.RoundTrips != 3 || ext(r) != "crm:51,payments:cus_9" {
+		t.Errorf("missing from its list: %+v in %d round trips; want %s known with both external ids, in 3", r, res.RoundTrips, id)
+	}
+	if got, want := e.r.Client.Get(ctx, keys[0]).Val(), "10:crm|crm|51,23:payments|payments|cus_9,"; got != want {
+		t.Errorf("the id's list: %q, want %q", got, want)
+	}
+	res, err = m.Resolve(ctx, []identity.Subject{ada, billing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RoundTrips != 2 {
+		t.Errorf("%d round trips once the list is whole, want 2", res.RoundTrips)
 	}
 }
 
@@ -538,20 +559,104 @@ func TestCallsAreTimed(t *testing.T) {
 	}
 }
 
-// An external id may hold '|', the separator of an id set's members: it
-// comes back whole, new or known.
-func TestExternalIDsMayHoldTheSeparator(t *testing.T) {
+// An external id may hold any byte, the separators of an id list's
+// members and netstrings ('|', ':', ',') and digits included: it comes
+// back whole, new (the script's list) or known (read by Resolve), and
+// beside another member of its id.
+func TestExternalIDsMayHoldAnyByte(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	m := e.open(t)
-	odd := contact("crm", "51|odd|id", "odd@example.com")
-	first := resolve(t, m, odd)
-	if got := ext(first[0]); got != "crm:51|odd|id" {
-		t.Fatalf("new: external ids %q, want crm:51|odd|id", got)
+	for n, id := range []string{"51|odd|id", "12:ab,", "3:x,4:yy,", ",", ":", "line\nbreak", "\xff\xfe\x00", "ünï"} {
+		email := fmt.Sprintf("odd%d@example.com", n)
+		odd, plain := contact("crm", id, email), contact("shop", "p"+strconv.Itoa(n), email)
+		want := "crm:" + id + ",shop:p" + strconv.Itoa(n)
+		first := resolve(t, m, odd, plain)
+		if got := ext(first[1]); got != want {
+			t.Fatalf("new: external ids %q, want %q", got, want)
+		}
+		e.commit(t, m, first...)
+		for _, r := range resolve(t, m, odd, plain) {
+			if r.Outcome != identity.Known || ext(r) != want {
+				t.Fatalf("known: %+v, external ids %q; want known with %q", r, ext(r), want)
+			}
+		}
 	}
-	e.commit(t, m, first...)
-	again := resolve(t, m, odd)
-	if r := again[0]; r.Outcome != identity.Known || ext(r) != "crm:51|odd|id" {
-		t.Fatalf("known: %+v, external ids %q; want known with crm:51|odd|id", r, ext(r))
+}
+
+// A map that Redis holds in the format before id lists (sets, and loaded
+// markers without a version) is not taken for loaded: the first start
+// rebuilds it from the topic, and the id lists are there.
+func TestMapOfTheFormatBeforeIsRebuilt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := testkit.Context(t, time.Minute)
+	m := e.open(t)
+	e.commit(t, m, resolve(t, m, contact("crm", "51", "ada@example.com"), contact("payments", "cus_9", "ada@example.com"))...)
+	e.r.Flush(t)
+	id := identity.NewID("acme", "contact", identity.KindEmail, "ada@example.com")
+	old := e.r.Client.Pipeline()
+	old.Set(ctx, e.r.Prefix+"identity:loaded", "1", 0)
+	old.Set(ctx, e.r.Prefix+"identity:{acme}:loaded", "1", 0)
+	old.Set(ctx, e.r.Prefix+"identity:{acme}:contact:ext:crm:51", "d:"+id, 0)
+	old.SAdd(ctx, e.r.Prefix+"identity:{acme}:ids:"+id, "crm|crm|51")
+	if _, err := old.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := e.open(t)
+	if s := next.Stats(); s.Rebuilds != 1 || s.Loaded != 4 {
+		t.Errorf("stats %+v; want a rebuild of 4 records", s)
+	}
+	for _, r := range resolve(t, next, contact("crm", "51", "ada@example.com"), contact("payments", "cus_9", "")) {
+		if r.ID != id || r.Outcome != identity.Known || len(r.Pending) != 0 || ext(r) != "crm:51,payments:cus_9" {
+			t.Errorf("%+v; want %s known, durable, both external ids", r, id)
+		}
+	}
+}
+
+// Every transaction that relies on a pending binding writes it, so the
+// topic may hold a binding many times: a rebuild adds its member to the
+// id's list once.
+func TestRebuildAddsEachMemberOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := testkit.Context(t, time.Minute)
+	m := e.open(t)
+	res := resolve(t, m, contact("crm", "51", "ada@example.com"), contact("payments", "cus_9", "ada@example.com"))
+	e.commit(t, m, res...)
+	e.commit(t, m, res...)
+	e.r.Flush(t)
+	if err := m.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The topic's partitions are read in no set order.
+	key := e.r.Prefix + "identity:{acme}:extids:" + res[0].ID
+	crm, payments := "10:crm|crm|51,", "23:payments|payments|cus_9,"
+	if got := e.r.Client.Get(ctx, key).Val(); got != crm+payments && got != payments+crm {
+		t.Errorf("the id's list after the rebuild: %q, want %q and %q once each", got, crm, payments)
+	}
+}
+
+// An id list that is not netstrings is an error naming its key, whether
+// Resolve reads it or the script does; nothing is resolved from it.
+func TestMalformedIDListIsAnError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := testkit.Context(t, time.Minute)
+	m := e.open(t)
+	ada := contact("crm", "51", "ada@example.com")
+	res := resolve(t, m, ada)
+	e.commit(t, m, res...)
+	key := e.r.Prefix + "identity:{acme}:extids:" + res[0].ID
+	if err := e.r.Client.Set(ctx, key, "9:crm|crm|51,", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Durable: Resolve reads it.
+	if _, err := m.Resolve(ctx, []identity.Subject{ada}); err == nil || !strings.Contains(err.Error(), "identity:{acme}:extids:"+res[0].ID+": id list is not netstrings") {
+		t.Errorf("Resolve read a malformed list: %v", err)
+	}
+	// A new external id of the same contact: the script reads it.
+	if _, err := m.Resolve(ctx, []identity.Subject{contact("payments", "cus_9", "ada@example.com")}); err == nil || !strings.Contains(err.Error(), "identity:{acme}:extids:"+res[0].ID+" is not netstrings") {
+		t.Errorf("the script read a malformed list: %v", err)
 	}
 }

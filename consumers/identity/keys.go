@@ -177,20 +177,32 @@ func (m *Map) bindingKey(b Binding) string {
 	return m.prefix + "identity:{" + b.Tenant + "}:" + b.Object + ":" + b.Kind + ":" + b.Hash
 }
 
-// setKeyPrefix is the key of a canonical id's set of external ids, less
-// the id.
-func (m *Map) setKeyPrefix(tenant string) string { return m.prefix + "identity:{" + tenant + "}:ids:" }
+// listKeyPrefix is the key of a canonical id's list of external ids (see
+// lists.go), less the id.
+func (m *Map) listKeyPrefix(tenant string) string {
+	return m.prefix + "identity:{" + tenant + "}:extids:"
+}
 
-func (m *Map) sentinelKey(tenant string) string { return m.prefix + "identity:{" + tenant + "}:loaded" }
+// The loaded markers name the format of the map in Redis ("2": id lists;
+// the format before kept Redis sets under "...:ids:<id>" and had markers
+// without a version). A map of another format is not loaded for this one,
+// so the first start of a new format rebuilds it from the topic.
 
-func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded" }
+func (m *Map) sentinelKey(tenant string) string {
+	return m.prefix + "identity:{" + tenant + "}:loaded:" + keyFormat
+}
 
-// member is how an external id is kept in its canonical id's set.
+func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded:" + keyFormat }
+
+// keyFormat is the version of the map's Redis keys, in its loaded markers.
+const keyFormat = "2"
+
+// member is how an external id is kept in its canonical id's list.
 func member(system, integration, externalID string) string {
 	return system + "|" + integration + "|" + externalID
 }
 
-// parseMember splits a member of an id's set (see member); the external
+// parseMember splits a member of an id's list (see member); the external
 // id may hold '|'.
 func parseMember(s string) (system, integration, externalID string, ok bool) {
 	system, rest, ok1 := strings.Cut(s, "|")

@@ -220,18 +220,19 @@ type writer struct {
 	m       *Map
 	ctx     context.Context
 	ops     []op
+	lists   map[string]*listAdds // tenant → members to add with ops
 	tenants map[string]bool
 	records int64
 }
 
 // op is one binding to write, or with del set, to remove.
 type op struct {
-	key, val    string
-	set, member string
-	del         string
+	key, val string
+	del      string
 }
 
-// add queues one binding (or its removal).
+// add queues one binding (or its removal). An external id also joins its
+// id's list (a removal leaves it there).
 func (w *writer) add(b Binding, deleted bool) error {
 	w.records++
 	w.tenants[b.Tenant] = true
@@ -239,11 +240,19 @@ func (w *writer) add(b Binding, deleted bool) error {
 	if deleted {
 		w.ops = append(w.ops, op{del: key})
 	} else {
-		o := op{key: key, val: "d:" + b.ID}
+		w.ops = append(w.ops, op{key: key, val: "d:" + b.ID})
 		if b.Kind == KindExternal {
-			o.set, o.member = w.m.setKeyPrefix(b.Tenant)+b.ID, member(b.System, b.Integration, b.ExternalID)
+			if w.lists == nil {
+				w.lists = map[string]*listAdds{}
+			}
+			l := w.lists[b.Tenant]
+			if l == nil {
+				l = &listAdds{}
+				w.lists[b.Tenant] = l
+			}
+			l.keys = append(l.keys, w.m.listKeyPrefix(b.Tenant)+b.ID)
+			l.members = append(l.members, member(b.System, b.Integration, b.ExternalID))
 		}
-		w.ops = append(w.ops, o)
 	}
 	if len(w.ops) >= 1000 {
 		return w.flush()
@@ -251,6 +260,15 @@ func (w *writer) add(b Binding, deleted bool) error {
 	return nil
 }
 
+// listAdds are the members a flush adds to a tenant's id lists, one
+// script call (its keys share the tenant's slot).
+type listAdds struct {
+	keys    []string
+	members []any
+}
+
+// flush writes the queued bindings and adds their members to the id lists
+// in one pipeline.
 func (w *writer) flush() error {
 	if len(w.ops) == 0 {
 		return nil
@@ -262,13 +280,20 @@ func (w *writer) flush() error {
 			continue
 		}
 		pipe.Set(w.ctx, o.key, o.val, 0)
-		if o.set != "" {
-			pipe.SAdd(w.ctx, o.set, o.member)
-		}
 	}
-	w.ops = w.ops[:0]
-	w.m.roundTrips.Add(1)
-	_, err := pipe.Exec(w.ctx)
+	adds := make([]*listAdds, 0, len(w.lists))
+	for _, l := range w.lists {
+		adds = append(adds, l)
+	}
+	w.ops, w.lists = w.ops[:0], nil
+	if len(adds) == 0 {
+		w.m.roundTrips.Add(1)
+		_, err := pipe.Exec(w.ctx)
+		return err
+	}
+	_, _, err := w.m.evalAll(w.ctx, pipe, w.m.add, len(adds), func(i int) ([]string, []any) {
+		return adds[i].keys, adds[i].members
+	})
 	return err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,9 +130,9 @@ type Map struct {
 	reg         prometheus.Registerer
 	metrics     *metrics
 
-	// resolve and confirm are the Lua scripts (resolveScript,
-	// confirmScript).
-	resolve, confirm *redis.Script
+	// resolve, confirm and add are the Lua scripts (resolveScript,
+	// confirmScript, addScript).
+	resolve, confirm, add *redis.Script
 
 	ready atomic.Bool
 	sf    singleflight.Group
@@ -203,6 +202,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		loadTimeout: 5 * time.Minute,
 		resolve:     redis.NewScript(resolveScript),
 		confirm:     redis.NewScript(confirmScript),
+		add:         redis.NewScript(addScript),
 	}
 	for _, o := range opts {
 		o(m)
@@ -263,23 +263,22 @@ func (m *Map) Stats() Stats {
 //	KEYS[1]   the tenant's loaded marker
 //	then, per subject, its external id's binding and, if it has one,
 //	its match key's binding
-//	ARGV[1]   the prefix of the id sets (the id is appended)
+//	ARGV[1]   the prefix of the id lists (the id is appended)
 //	then, per subject, 4 values: its number of keys, the id to give it
-//	if it is new, its external id as a member of its id's set, and "1"
-//	to return the id's set
+//	if it is new, its external id as a member of its id's list, and "1"
+//	to return the id's list
 //
 // A binding's value is "p:<id>" (pending: written by a transaction that
 // may not have committed) or "d:<id>" (durable: in the identity topic).
 // It returns {"reload"} when the marker is missing (Redis lost the map),
 // else, per subject: id, outcome, conflict, pending flags (per key in
-// order: whether the caller must write it to the topic), the number of
-// members, the members.
-const resolveScript = `
+// order: whether the caller must write it to the topic) and the id's
+// list ("" when not asked for).
+const resolveScript = luaLists + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'reload'}
 end
 local out = {}
-local sets = {} -- id sets read in this call, while unchanged
 local k = 2
 local a = 2
 local prefix = ARGV[1]
@@ -323,25 +322,20 @@ while a <= #ARGV do
     end
   end
   k = k + n
-  local setkey = prefix .. id
-  -- A durable external id is in its id's set already.
-  if not (vals[0] and string.sub(vals[0], 1, 2) == 'd:') then
-    if redis.call('SADD', setkey, mem) == 1 then sets[setkey] = nil end
+  local lkey = prefix .. id
+  -- A durable external id is in its id's list already, unless a writer
+  -- of the format before lists bound it: an object adds itself.
+  if want == '1' or not (vals[0] and string.sub(vals[0], 1, 2) == 'd:') then
+    add(lkey, mem)
   end
   out[#out + 1] = id
   out[#out + 1] = outcome
   out[#out + 1] = conflict
   out[#out + 1] = table.concat(pend)
   if want == '1' then
-    local members = sets[setkey]
-    if not members then
-      members = redis.call('SMEMBERS', setkey)
-      sets[setkey] = members
-    end
-    out[#out + 1] = tostring(#members)
-    for _, x in ipairs(members) do out[#out + 1] = x end
+    out[#out + 1] = list(lkey).s
   else
-    out[#out + 1] = '0'
+    out[#out + 1] = ''
   end
 end
 return out
@@ -352,16 +346,16 @@ return out
 // from Redis (a flush since it was resolved) is written back: it is in
 // the topic now.
 //
-//	KEYS      per binding: the binding, its id's set
-//	ARGV      per binding: the id, the member to add to the set ("" for
+//	KEYS      per binding: the binding, its id's list
+//	ARGV      per binding: the id, the member to add to the list ("" for
 //	          a match key)
-const confirmScript = `
+const confirmScript = luaLists + `
 for i = 1, #KEYS, 2 do
   local id, mem = ARGV[i], ARGV[i + 1]
   local v = redis.call('GET', KEYS[i])
   if (not v) or v == 'p:' .. id then
     redis.call('SET', KEYS[i], 'd:' .. id)
-    if mem ~= '' then redis.call('SADD', KEYS[i + 1], mem) end
+    if mem ~= '' then add(KEYS[i + 1], mem) end
   end
 end
 return 1
@@ -513,16 +507,17 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 
 // resolveOnce resolves subjects in two round trips: it reads every key
 // of theirs (one MGET per group, with the tenant's loaded marker), then
-// reads the id sets of the subjects found wholly durable and runs the
-// resolve script for the others. It returns the resolutions, or the
-// tenants whose map must be reloaded first.
+// reads the id lists of the subjects found wholly durable (one MGET per
+// group) and runs the resolve script for the others. It returns the
+// resolutions, or the tenants whose map must be reloaded first.
 //
 // A subject whose keys are all bound durably to one id is Known, with
 // nothing to write: a durable binding never changes (the topic holds it),
 // so reading it outside the script is as good as reading it inside. Its
-// id's set holds at least its own external id; an empty one means the map
-// went from Redis after the MGET, and the subject goes to the script,
-// which sees that.
+// id's list holds its own external id. When it does not (the map went
+// from Redis after the first MGET, or a writer of the format before id
+// lists bound it), the subject goes to the script, which sees that and
+// adds it.
 func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []planned, groups []group) (out []Resolution, reload []string, trips int, err error) {
 	trips++
 	m.roundTrips.Add(1)
@@ -536,8 +531,8 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	}
 	out = make([]Resolution, len(subjects))
 	var slow []group
-	sets := make(map[string]*redis.StringSliceCmd, len(subjects)) // an id's set key → its read
-	setOf := make([]*redis.StringSliceCmd, len(subjects))         // a subject → its id's set read, if any
+	reads := make([]listRead, len(subjects)) // a subject → where its id's list is read, if it is
+	lists := false
 	pipe = m.rc.Pipeline()
 	for g, grp := range groups {
 		vals := peeks[g].Val()
@@ -548,32 +543,46 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 			continue
 		}
 		sg := group{tenant: grp.tenant}
-		setKeyPrefix := ""
-		at := 1
+		var keys []string
+		var at map[string]int // a list key → its place in keys
+		prefix := ""
+		v := 1
+		var read []int
 		for _, i := range grp.subjects {
 			n := plans[i].n
-			if at+n > len(vals) {
+			if v+n > len(vals) {
 				return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
 			}
-			id, ok := durable(vals[at : at+n])
-			at += n
+			id, ok := durable(vals[v : v+n])
+			v += n
 			if !ok {
 				sg.subjects = append(sg.subjects, i)
 				continue
 			}
 			out[i] = Resolution{ID: id, Outcome: Known}
-			if !subjects[i].Ref {
-				if setKeyPrefix == "" {
-					setKeyPrefix = m.setKeyPrefix(grp.tenant)
-				}
-				k := setKeyPrefix + id
-				cmd, ok := sets[k]
-				if !ok {
-					cmd = pipe.SMembers(ctx, k)
-					sets[k] = cmd
-				}
-				setOf[i] = cmd
+			if subjects[i].Ref {
+				continue
 			}
+			if prefix == "" {
+				prefix = m.listKeyPrefix(grp.tenant)
+				at = make(map[string]int)
+			}
+			k := prefix + id
+			j, ok := at[k]
+			if !ok {
+				j = len(keys)
+				at[k] = j
+				keys = append(keys, k)
+			}
+			reads[i].at = j
+			read = append(read, i)
+		}
+		if len(keys) > 0 {
+			cmd := pipe.MGet(ctx, keys...)
+			for _, i := range read {
+				reads[i].cmd = cmd
+			}
+			lists = true
 		}
 		if len(sg.subjects) > 0 {
 			slow = append(slow, sg)
@@ -582,7 +591,7 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	if len(reload) > 0 {
 		return nil, reload, trips, nil
 	}
-	if len(sets) == 0 && len(slow) == 0 {
+	if !lists && len(slow) == 0 {
 		return out, nil, trips, nil
 	}
 	reload, n, err := m.script(ctx, pipe, slow, subjects, plans, out)
@@ -592,17 +601,27 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	}
 	redo := map[string]*group{}
 	var order []string
-	for i, cmd := range setOf {
-		if cmd == nil {
+	for i, r := range reads {
+		if r.cmd == nil {
 			continue
 		}
-		members, err := cmd.Result()
+		vals, err := r.cmd.Result()
 		if err != nil {
 			return nil, nil, trips, err
 		}
-		if len(members) > 0 {
-			out[i].ExternalIDs = externalIDs(members)
-			continue
+		if r.at >= len(vals) {
+			return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
+		}
+		if l, ok := vals[r.at].(string); ok {
+			members, err := parseList(l)
+			if err != nil {
+				return nil, nil, trips, fmt.Errorf("%s: %w", m.listKeyPrefix(subjects[i].Tenant)+out[i].ID, err)
+			}
+			s := subjects[i]
+			if hasMember(members, s.System, s.Integration, s.ExternalID) {
+				out[i].ExternalIDs = externalIDs(members)
+				continue
+			}
 		}
 		t := subjects[i].Tenant
 		if redo[t] == nil {
@@ -626,6 +645,13 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 	return out, nil, trips, nil
 }
 
+// listRead is where a known subject's id list is read: the MGET of its
+// group and the list's place in it.
+type listRead struct {
+	cmd *redis.SliceCmd
+	at  int
+}
+
 // script runs the resolve script for each group, in pipe (a new pipeline
 // when nil) with what pipe already holds, and parses the answers into out.
 // It returns the tenants the script found not loaded.
@@ -633,7 +659,7 @@ func (m *Map) script(ctx context.Context, pipe redis.Pipeliner, groups []group, 
 	cmds, trips, err := m.evalAll(ctx, pipe, m.resolve, len(groups), func(g int) ([]string, []any) {
 		grp := groups[g]
 		args := make([]any, 1, 1+4*len(grp.subjects))
-		args[0] = m.setKeyPrefix(grp.tenant)
+		args[0] = m.listKeyPrefix(grp.tenant)
 		for _, i := range grp.subjects {
 			args = plans[i].appendArgs(args, subjects[i])
 		}
@@ -744,7 +770,7 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 // loadScripts loads the scripts into Redis (every node of a cluster), so
 // the first pipelines do not meet NOSCRIPT.
 func (m *Map) loadScripts(ctx context.Context) error {
-	for _, s := range []*redis.Script{m.resolve, m.confirm} {
+	for _, s := range []*redis.Script{m.resolve, m.confirm, m.add} {
 		m.roundTrips.Add(1)
 		if err := s.Load(ctx, m.rc).Err(); err != nil {
 			return fmt.Errorf("%w: loading scripts: %w", ErrUnavailable, err)
@@ -768,13 +794,13 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 		}
 		strs[i] = s
 	}
-	at := 0
-	for _, i := range idx {
-		if at+5 > len(strs) {
-			return fmt.Errorf("%d values, too few for %d subjects", len(strs), len(idx))
-		}
-		r := Resolution{ID: strs[at], Conflict: strs[at+2] == "1"}
-		switch strs[at+1] {
+	if len(strs) != 5*len(idx) {
+		return fmt.Errorf("%d values for %d subjects", len(strs), len(idx))
+	}
+	for k, i := range idx {
+		a := strs[5*k : 5*k+5]
+		r := Resolution{ID: a[0], Conflict: a[2] == "1"}
+		switch a[1] {
 		case "known":
 			r.Outcome = Known
 		case "matched":
@@ -782,9 +808,9 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 		case "new":
 			r.Outcome = Minted
 		default:
-			return fmt.Errorf("outcome %q", strs[at+1])
+			return fmt.Errorf("outcome %q", a[1])
 		}
-		flags := strs[at+3]
+		flags := a[3]
 		p := &plans[i]
 		if len(flags) != p.n {
 			return fmt.Errorf("%d pending flags for %d bindings", len(flags), p.n)
@@ -798,24 +824,19 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 				r.Pending = append(r.Pending, b)
 			}
 		}
-		n, err := strconv.Atoi(strs[at+4])
-		if err != nil || n < 0 || at+5+n > len(strs) {
-			return fmt.Errorf("bad member count %q", strs[at+4])
-		}
-		members := strs[at+5 : at+5+n]
-		at += 5 + n
 		if !subjects[i].Ref {
+			members, err := parseList(a[4])
+			if err != nil {
+				return fmt.Errorf("the id list of %s: %w", r.ID, err)
+			}
 			r.ExternalIDs = externalIDs(members)
 		}
 		out[i] = r
 	}
-	if at != len(strs) {
-		return fmt.Errorf("%d values left over", len(strs)-at)
-	}
 	return nil
 }
 
-// externalIDs turns the members of a canonical id's set into its
+// externalIDs turns the members of a canonical id's list into its
 // external ids, sorted by system, integration and id.
 func externalIDs(members []string) []canonical.ExternalID {
 	out := make([]canonical.ExternalID, 0, len(members))
@@ -874,13 +895,13 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 		bs := byTenant[tenants[g]]
 		keys := make([]string, 0, 2*len(bs))
 		args := make([]any, 0, 2*len(bs))
-		setKeyPrefix := m.setKeyPrefix(tenants[g])
+		listKeyPrefix := m.listKeyPrefix(tenants[g])
 		for _, b := range bs {
 			mem := ""
 			if b.Kind == KindExternal {
 				mem = member(b.System, b.Integration, b.ExternalID)
 			}
-			keys = append(keys, m.bindingKey(b), setKeyPrefix+b.ID)
+			keys = append(keys, m.bindingKey(b), listKeyPrefix+b.ID)
 			args = append(args, b.ID, mem)
 		}
 		return keys, args

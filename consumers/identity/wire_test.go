@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,7 @@ func TestWireFormat(t *testing.T) {
 		{Tenant: "acme", Object: "account", System: "erp", ExternalID: "a-1", Domains: []string{"gmail.com", "https://www.Example.org/about"}},
 		{Tenant: "acme", Object: "contact", System: "shop", Integration: "shop", ExternalID: "9", Ref: true},
 		{Tenant: "globex", Object: "order", System: "shop", Integration: "Shöp <EU> & \"co\"", ExternalID: "o/7"},
+		{Tenant: "acme", Object: "contact", System: "desk", ExternalID: "u:7,8", Email: "ada+news@example.com"},
 	}
 	var got strings.Builder
 	report := func(res identity.Result) {
@@ -115,6 +117,16 @@ func TestWireFormat(t *testing.T) {
 			got.WriteString("confirm:\n" + w.take() + "\n")
 		}
 	}
+	keys, err := e.r.Client.Keys(ctx, e.r.Prefix+"identity:*:extids:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	got.WriteString("id lists:\n")
+	for _, k := range keys {
+		fmt.Fprintf(&got, "%q %q\n", strings.TrimPrefix(k, e.r.Prefix), e.r.Client.Get(ctx, k).Val())
+	}
+	w.take()
 	if got.String() != wantWire {
 		t.Errorf("sent and reported:\n%s\nwant:\n%s", got.String(), wantWire)
 	}
@@ -184,17 +196,23 @@ con_tfxt35t3gtsqj9p1k8jtd6ehg5 new conflict=false ids=0
 ord_xwxq998ezrcb8a4zx97ca57vw6 new conflict=false ids=1
   ext shop Shöp <EU> & "co" o/7
   pending "globex|order|ext|shop|o/7" "{\"id\":\"ord_xwxq998ezrcb8a4zx97ca57vw6\",\"integration\":\"Shöp \\u003cEU\\u003e \\u0026 \\\"co\\\"\"}" [{"tenant-id" "globex"}]
-"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
-"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
-"exists" "<p>identity:loaded"
-"set" "<p>identity:{globex}:loaded" "1" "nx"
-"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
-"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
-"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 6 "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0"
-"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 2 "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
-pending:
-con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=1
+con_ftg3cxrjavhfpfqwptag0j0nh7 matched conflict=false ids=2
   ext crm crm-eu c|1
+  ext desk <nil> u:7,8
+  pending "acme|contact|ext|desk|u:7,8" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+  pending "acme|contact|email|542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+"mget" "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2"
+"mget" "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7"
+"exists" "<p>identity:loaded:2"
+"set" "<p>identity:{globex}:loaded:2" "1" "nx"
+"mget" "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2"
+"mget" "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7"
+"evalsha" "852803ee6c500eb75decfe4e341a260de9d6a6fb" 8 "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "1"
+"evalsha" "852803ee6c500eb75decfe4e341a260de9d6a6fb" 2 "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
+pending:
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
+  ext crm crm-eu c|1
+  ext desk <nil> u:7,8
   pending "acme|contact|ext|crm|c|1" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\",\"integration\":\"crm-eu\"}" [{"tenant-id" "acme"}]
   pending "acme|contact|email|542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
 acc_qc6fe1ds534cax5bk2ref9fkyb known conflict=false ids=1
@@ -206,24 +224,37 @@ con_tfxt35t3gtsqj9p1k8jtd6ehg5 known conflict=false ids=0
 ord_xwxq998ezrcb8a4zx97ca57vw6 known conflict=false ids=1
   ext shop Shöp <EU> & "co" o/7
   pending "globex|order|ext|shop|o/7" "{\"id\":\"ord_xwxq998ezrcb8a4zx97ca57vw6\",\"integration\":\"Shöp \\u003cEU\\u003e \\u0026 \\\"co\\\"\"}" [{"tenant-id" "globex"}]
-"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
-"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
-"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 6 "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0"
-"evalsha" "376dd666bc3bb3b17b9f02c9b7c87fc8b735932f" 2 "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
-confirm:
-"evalsha" "c72fdd737b421ceff4d28ee343759a1571d33645" 10 "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:ids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "con_ftg3cxrjavhfpfqwptag0j0nh7" "" "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "acc_qc6fe1ds534cax5bk2ref9fkyb" "" "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9"
-"evalsha" "c72fdd737b421ceff4d28ee343759a1571d33645" 2 "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:ids:ord_xwxq998ezrcb8a4zx97ca57vw6" "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7"
-durable:
-con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=1
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
   ext crm crm-eu c|1
+  ext desk <nil> u:7,8
+  pending "acme|contact|ext|desk|u:7,8" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+  pending "acme|contact|email|542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "{\"id\":\"con_ftg3cxrjavhfpfqwptag0j0nh7\"}" [{"tenant-id" "acme"}]
+"mget" "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2"
+"mget" "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7"
+"evalsha" "852803ee6c500eb75decfe4e341a260de9d6a6fb" 8 "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "1"
+"evalsha" "852803ee6c500eb75decfe4e341a260de9d6a6fb" 2 "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
+confirm:
+"evalsha" "e00ead53920b22ba6e3b7f5b9be899da81aa31a3" 14 "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:extids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "con_ftg3cxrjavhfpfqwptag0j0nh7" "" "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "acc_qc6fe1ds534cax5bk2ref9fkyb" "" "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "con_ftg3cxrjavhfpfqwptag0j0nh7" ""
+"evalsha" "e00ead53920b22ba6e3b7f5b9be899da81aa31a3" 2 "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6" "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7"
+durable:
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
+  ext crm crm-eu c|1
+  ext desk <nil> u:7,8
 acc_qc6fe1ds534cax5bk2ref9fkyb known conflict=false ids=1
   ext erp <nil> a-1
 con_tfxt35t3gtsqj9p1k8jtd6ehg5 known conflict=false ids=0
 ord_xwxq998ezrcb8a4zx97ca57vw6 known conflict=false ids=1
   ext shop Shöp <EU> & "co" o/7
-"mget" "<p>identity:{acme}:loaded" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9"
-"mget" "<p>identity:{globex}:loaded" "<p>identity:{globex}:order:ext:shop:o/7"
-"smembers" "<p>identity:{acme}:ids:con_ftg3cxrjavhfpfqwptag0j0nh7"
-"smembers" "<p>identity:{acme}:ids:acc_qc6fe1ds534cax5bk2ref9fkyb"
-"smembers" "<p>identity:{globex}:ids:ord_xwxq998ezrcb8a4zx97ca57vw6"
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
+  ext crm crm-eu c|1
+  ext desk <nil> u:7,8
+"mget" "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2"
+"mget" "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7"
+"mget" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb"
+"mget" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6"
+id lists:
+"identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "8:erp||a-1,"
+"identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "14:crm|crm-eu|c|1,11:desk||u:7,8,"
+"identity:{acme}:extids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "11:shop|shop|9,"
+"identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6" "26:shop|Shöp <EU> & \"co\"|o/7,"
 `

@@ -121,7 +121,7 @@ func TestStitchesOneCustomerFromTwoSources(t *testing.T) {
 	}
 	bindings := 0
 	for _, k := range keys {
-		if strings.Contains(k, "}:ids:") || strings.HasSuffix(k, "}:loaded") {
+		if strings.Contains(k, "}:extids:") || strings.Contains(k, "}:loaded") {
 			continue
 		}
 		bindings++
