@@ -307,51 +307,6 @@ func (h *recorder) reset() [][]redis.Cmder {
 	return t
 }
 
-// keysOf returns the keys a command names.
-func keysOf(t *testing.T, cmd redis.Cmder) []string {
-	t.Helper()
-	args := cmd.Args()
-	name := strings.ToLower(fmt.Sprint(args[0]))
-	switch name {
-	case "evalsha", "eval":
-		var n int
-		if _, err := fmt.Sscan(fmt.Sprint(args[2]), &n); err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		keys := make([]string, n)
-		for i := range n {
-			keys[i] = fmt.Sprint(args[3+i])
-		}
-		return keys
-	case "set", "get", "del":
-		return []string{fmt.Sprint(args[1])}
-	}
-	t.Fatalf("unexpected command %v", args)
-	return nil
-}
-
-// slot is the Redis Cluster hash slot of key (CRC16/XMODEM of the key or
-// of its hash tag, mod 16384).
-func slot(key string) uint16 {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
-		}
-	}
-	var crc uint16
-	for _, b := range []byte(key) {
-		crc ^= uint16(b) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc % 16384
-}
-
 // TestClusterSafeBatches checks the layout that lets a batch's pipelines
 // run on Redis Cluster: one round trip to claim a batch and one to settle
 // it, every command naming exactly one key, keys spread over many slots
@@ -359,9 +314,6 @@ func slot(key string) uint16 {
 // cluster client.
 func TestClusterSafeBatches(t *testing.T) {
 	t.Parallel()
-	if slot("123456789") != 12739 {
-		t.Fatalf("the slot function is wrong: %d", slot("123456789"))
-	}
 	m := miniredis.RunT(t)
 	for _, tc := range []struct {
 		name   string
@@ -423,11 +375,11 @@ func TestClusterSafeBatches(t *testing.T) {
 			slots := map[uint16]bool{}
 			for _, trip := range batchTrips {
 				for _, cmd := range trip {
-					keys := keysOf(t, cmd)
+					keys := testkit.RedisKeys(t, cmd)
 					if len(keys) != 1 {
 						t.Fatalf("%v names %d keys: a pipeline of it is not cluster-safe", cmd.Args(), len(keys))
 					}
-					slots[slot(keys[0])] = true
+					slots[testkit.RedisSlot(keys[0])] = true
 				}
 			}
 			if len(slots) < n/2 {

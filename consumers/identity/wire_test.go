@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/consumers/identity"
@@ -22,6 +23,7 @@ type wire struct {
 	prefix string
 	mu     sync.Mutex
 	lines  []string
+	cmds   []redis.Cmder
 }
 
 func (w *wire) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -45,6 +47,7 @@ func (w *wire) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 func (w *wire) add(cmd redis.Cmder) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cmds = append(w.cmds, cmd)
 	var line strings.Builder
 	for i, a := range cmd.Args() {
 		if i > 0 {
@@ -63,8 +66,93 @@ func (w *wire) take() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := strings.Join(w.lines, "\n")
-	w.lines = nil
+	w.lines, w.cmds = nil, nil
 	return s
+}
+
+// TestCommandsAreClusterSafe runs the map through a Redis Cluster client
+// (miniredis answers for every slot): loading, resolving new, pending
+// and durable objects of two tenants, confirming, and rebuilding after a
+// flush. Every command that names several keys names keys of one slot, as
+// Redis Cluster requires (a script, the keys it builds from its arguments
+// too), and the tenants' keys are in different slots.
+func TestCommandsAreClusterSafe(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	mini := miniredis.RunT(t)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{mini.Addr()}})
+	t.Cleanup(func() { _ = cc.Close() })
+	w := &wire{}
+	cc.AddHook(w)
+	e := &env{k: k, r: &testkit.Redis{Client: cc, Addr: mini.Addr(), Prefix: "sluice:", Mini: mini}, topic: testkit.Name(t, "identity")}
+	m := e.open(t)
+	ctx := testkit.Context(t, time.Minute)
+	subjects := []identity.Subject{
+		contact("crm", "51", "ada@example.com"),
+		contact("payments", "cus_9", "ada@example.com"),
+		{Tenant: "globex", Object: "account", System: "erp", ExternalID: "a-1", Domains: []string{"example.org"}},
+		{Tenant: "globex", Object: "contact", System: "shop", ExternalID: "9", Ref: true},
+	}
+	var res identity.Result
+	for step := range 3 {
+		var err error
+		if res, err = m.Resolve(ctx, subjects); err != nil {
+			t.Fatal(err)
+		}
+		if step == 1 {
+			e.commit(t, m, res.Resolutions...)
+		}
+	}
+	mini.FlushAll()
+	after, err := m.Resolve(ctx, subjects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.Rebuilt {
+		t.Error("no rebuild after the flush")
+	}
+	for i, r := range after.Resolutions {
+		if r.ID != res.Resolutions[i].ID || ext(r) != ext(res.Resolutions[i]) {
+			t.Errorf("subject %d after the rebuild: %s %q, want %s %q", i, r.ID, ext(r), res.Resolutions[i].ID, ext(res.Resolutions[i]))
+		}
+	}
+	if got := ext(after.Resolutions[0]); got != "crm:51,payments:cus_9" {
+		t.Errorf("external ids %q, want crm:51,payments:cus_9", got)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tenants := map[string]uint16{}
+	multi := 0
+	for _, cmd := range w.cmds {
+		keys := testkit.RedisKeys(t, cmd)
+		// A script builds keys from an argument too (the resolve script
+		// its id lists' prefix): one that names the map's keys counts.
+		if n := len(keys); n > 0 && strings.HasPrefix(strings.ToLower(fmt.Sprint(cmd.Args()[0])), "eval") {
+			for _, a := range cmd.Args()[3+n:] {
+				if s := fmt.Sprint(a); strings.HasPrefix(s, "sluice:identity:") {
+					keys = append(keys, s+"id")
+				}
+			}
+		}
+		for _, key := range keys[min(1, len(keys)):] {
+			if testkit.RedisSlot(key) != testkit.RedisSlot(keys[0]) {
+				t.Fatalf("%v names keys of slots %d and %d", cmd.Args(), testkit.RedisSlot(keys[0]), testkit.RedisSlot(key))
+			}
+		}
+		if len(keys) > 1 {
+			multi++
+		}
+		for _, key := range keys {
+			for _, tenant := range []string{"acme", "globex"} {
+				if strings.Contains(key, "{"+tenant+"}") {
+					tenants[tenant] = testkit.RedisSlot(key)
+				}
+			}
+		}
+	}
+	if multi == 0 || len(tenants) != 2 || tenants["acme"] == tenants["globex"] {
+		t.Errorf("%d commands of several keys; tenants' slots %v: want some, and two slots", multi, tenants)
+	}
 }
 
 // TestWireFormat pins, byte for byte, the commands Resolve and Confirm

@@ -172,3 +172,21 @@ func TestNamedTopicsAndGroupsGoWithTheTest(t *testing.T) {
 		return nil
 	})
 }
+
+// The slot of the Redis Cluster specification's example key, and hash
+// tags as the specification reads them.
+func TestRedisSlot(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]uint16{
+		"123456789":         12739,
+		"{123456789}:x":     12739,
+		"a{123456789}b{c}d": 12739,
+	} {
+		if got := RedisSlot(key); got != want {
+			t.Errorf("RedisSlot(%q) = %d, want %d", key, got, want)
+		}
+	}
+	if RedisSlot("{}123456789") == 12739 {
+		t.Error("an empty hash tag was taken for the key")
+	}
+}
