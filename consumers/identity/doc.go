@@ -113,4 +113,10 @@
 // adds it, as Resolve sends an object whose list lacks it to the script.
 // Once no older instance runs, their keys ("...:ids:*", "...:loaded")
 // can be deleted.
+//
+// An id list that is not netstrings (written by hand, or by something
+// other than sluice) fails the resolve that reads it, with an error
+// naming the key: the batch is handled again after a backoff, as when
+// Redis is down. Deleting the key mends it: each object adds itself
+// again when next resolved, and a rebuild writes the whole list.
 package identity
