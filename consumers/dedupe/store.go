@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/sluicehq/sluice/internal/redisconn"
 	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
@@ -366,47 +367,13 @@ func (s *Store) Stats() Stats {
 	}
 }
 
-// evalAll runs script once per key in one pipeline (EVALSHA; pipe, with
-// the commands it already holds, or a new one when nil), and once more
-// with the script's text (EVAL) for the calls a node answered NOSCRIPT,
-// which happens after a Redis restart or failover. An error of another
-// command of pipe is the caller's to read from that command.
+// evalAll is redisconn.EvalAll on the store's client, for a script of
+// one key, counting its round trips.
 func (s *Store) evalAll(ctx context.Context, pipe redis.Pipeliner, script *redis.Script, n int, arg func(i int) (string, []any)) ([]*redis.Cmd, error) {
-	s.roundTrips.Add(1)
-	if pipe == nil {
-		pipe = s.c.Pipeline()
-	}
-	cmds := make([]*redis.Cmd, n)
-	for i := range n {
+	cmds, trips, err := redisconn.EvalAll(ctx, s.c, pipe, script, n, func(i int) ([]string, []any) {
 		key, args := arg(i)
-		cmds[i] = script.EvalSha(ctx, pipe, []string{key}, args...)
-	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
-		return cmds, nil
-	}
-	var missing []int
-	for i, cmd := range cmds {
-		if cerr := cmd.Err(); cerr != nil {
-			if !isNoScript(cerr) {
-				return nil, cerr
-			}
-			missing = append(missing, i)
-		}
-	}
-	if len(missing) == 0 {
-		return nil, err
-	}
-	s.roundTrips.Add(1)
-	pipe = s.c.Pipeline()
-	for _, i := range missing {
-		key, args := arg(i)
-		cmds[i] = script.Eval(ctx, pipe, []string{key}, args...)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, err
-	}
-	return cmds, nil
+		return []string{key}, args
+	})
+	s.roundTrips.Add(int64(trips))
+	return cmds, err
 }
-
-func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/redisconn"
 )
 
 // Outcome is how Resolve found a subject's canonical id.
@@ -913,47 +914,10 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 	return trips, nil
 }
 
-// evalAll runs script once per call in one pipeline (EVALSHA; pipe, with
-// the commands it already holds, or a new one when nil), and once
-// more with the script's text (EVAL) for the calls a node answered
-// NOSCRIPT, which happens after a Redis restart or failover. It returns
-// the commands and the round trips taken.
+// evalAll is redisconn.EvalAll on the map's client, counting its round
+// trips.
 func (m *Map) evalAll(ctx context.Context, pipe redis.Pipeliner, script *redis.Script, n int, arg func(i int) ([]string, []any)) ([]*redis.Cmd, int, error) {
-	trips := 1
-	m.roundTrips.Add(1)
-	if pipe == nil {
-		pipe = m.rc.Pipeline()
-	}
-	cmds := make([]*redis.Cmd, n)
-	for i := range n {
-		keys, args := arg(i)
-		cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
-	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
-		return cmds, trips, nil
-	}
-	var missing []int
-	for i, cmd := range cmds {
-		if cerr := cmd.Err(); cerr != nil {
-			if !redis.HasErrorPrefix(cerr, "NOSCRIPT") {
-				return nil, trips, cerr
-			}
-			missing = append(missing, i)
-		}
-	}
-	if len(missing) == 0 {
-		return nil, trips, err
-	}
-	trips++
-	m.roundTrips.Add(1)
-	pipe = m.rc.Pipeline()
-	for _, i := range missing {
-		keys, args := arg(i)
-		cmds[i] = script.Eval(ctx, pipe, keys, args...)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, trips, err
-	}
-	return cmds, trips, nil
+	cmds, trips, err := redisconn.EvalAll(ctx, m.rc, pipe, script, n, arg)
+	m.roundTrips.Add(int64(trips))
+	return cmds, trips, err
 }
