@@ -9,9 +9,7 @@
 package github
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -34,10 +32,7 @@ const (
 const prefix = "sha256="
 
 // Verifier checks X-Hub-Signature-256. It is safe for concurrent use.
-type Verifier struct {
-	secrets [][]byte
-	opts    signature.Options
-}
+type Verifier struct{ keys signature.Keys }
 
 var _ signature.Verifier = (*Verifier)(nil)
 
@@ -45,22 +40,18 @@ var _ signature.Verifier = (*Verifier)(nil)
 // the webhook secrets as configured on GitHub. Options: MaxBody (default
 // 1 MiB); Tolerance is checked but unused, as GitHub signs no timestamp.
 func New(secrets []string, opts ...signature.Opt) (*Verifier, error) {
-	o, err := signature.NewOptions(opts...)
+	keys, err := signature.NewKeys(secrets, opts...)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := signature.RawSecrets(secrets)
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{secrets: keys, opts: o}, nil
+	return &Verifier{keys: keys}, nil
 }
 
 // Verify checks that X-Hub-Signature-256 is the HMAC-SHA256 of the body
 // with one of the secrets. The result carries X-GitHub-Delivery as
 // DeliveryID and X-GitHub-Event as EventType.
 func (v *Verifier) Verify(req signature.Request, _ time.Time) (signature.Result, error) {
-	if err := signature.CheckBody(req.Body, v.opts.MaxBody); err != nil {
+	if err := signature.CheckBody(req.Body, v.keys.Options.MaxBody); err != nil {
 		return signature.Result{}, err
 	}
 	value, err := signature.Value(req.Header, HeaderSignature)
@@ -71,24 +62,17 @@ func (v *Verifier) Verify(req signature.Request, _ time.Time) (signature.Result,
 	if !ok {
 		return signature.Result{}, signature.Malformed(HeaderSignature, `does not start with "sha256="`)
 	}
-	var sig [sha256.Size]byte
-	if len(digest) != hex.EncodedLen(sha256.Size) {
+	sig, ok := signature.HexSHA256(digest)
+	if !ok {
 		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
 	}
-	if _, err := hex.Decode(sig[:], []byte(digest)); err != nil {
-		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
+	if i := v.keys.Match([][sha256.Size]byte{sig}, req.Body); i >= 0 {
+		return signature.Result{
+			Scheme:      Name,
+			DeliveryID:  signature.Optional(req.Header, HeaderDelivery),
+			EventType:   signature.Optional(req.Header, HeaderEvent),
+			SecretIndex: i,
+		}, nil
 	}
-	for i, key := range v.secrets {
-		m := hmac.New(sha256.New, key)
-		m.Write(req.Body)
-		if hmac.Equal(m.Sum(nil), sig[:]) {
-			return signature.Result{
-				Scheme:      Name,
-				DeliveryID:  signature.Optional(req.Header, HeaderDelivery),
-				EventType:   signature.Optional(req.Header, HeaderEvent),
-				SecretIndex: i,
-			}, nil
-		}
-	}
-	return signature.Result{}, signature.NoMatch(HeaderSignature, len(v.secrets))
+	return signature.Result{}, signature.NoMatch(HeaderSignature, v.keys.Len())
 }

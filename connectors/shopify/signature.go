@@ -11,7 +11,6 @@
 package shopify
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -36,10 +35,7 @@ const (
 )
 
 // Verifier checks X-Shopify-Hmac-Sha256. It is safe for concurrent use.
-type Verifier struct {
-	secrets [][]byte
-	opts    signature.Options
-}
+type Verifier struct{ keys signature.Keys }
 
 var _ signature.Verifier = (*Verifier)(nil)
 
@@ -48,21 +44,17 @@ var _ signature.Verifier = (*Verifier)(nil)
 // rotated). Options: MaxBody (default 1 MiB); Tolerance is checked but
 // unused, as Shopify signs no timestamp.
 func New(secrets []string, opts ...signature.Opt) (*Verifier, error) {
-	o, err := signature.NewOptions(opts...)
+	keys, err := signature.NewKeys(secrets, opts...)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := signature.RawSecrets(secrets)
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{secrets: keys, opts: o}, nil
+	return &Verifier{keys: keys}, nil
 }
 
 // Verify checks that X-Shopify-Hmac-Sha256 is the base64 HMAC-SHA256 of
 // the body with one of the secrets.
 func (v *Verifier) Verify(req signature.Request, _ time.Time) (signature.Result, error) {
-	if err := signature.CheckBody(req.Body, v.opts.MaxBody); err != nil {
+	if err := signature.CheckBody(req.Body, v.keys.Options.MaxBody); err != nil {
 		return signature.Result{}, err
 	}
 	name := HeaderSignature
@@ -79,23 +71,19 @@ func (v *Verifier) Verify(req signature.Request, _ time.Time) (signature.Result,
 	if len(value) != base64.StdEncoding.EncodedLen(sha256.Size) || !decode(sig[:], value) {
 		return signature.Result{}, signature.Malformed(name, "the signature is not the base64 of 32 bytes")
 	}
-	for i, key := range v.secrets {
-		m := hmac.New(sha256.New, key)
-		m.Write(req.Body)
-		if hmac.Equal(m.Sum(nil), sig[:]) {
-			id := header(req.Header, HeaderWebhookID)
-			if id == "" {
-				id = header(req.Header, HeaderEventID)
-			}
-			return signature.Result{
-				Scheme:      Name,
-				DeliveryID:  id,
-				EventType:   header(req.Header, HeaderTopic),
-				SecretIndex: i,
-			}, nil
+	if i := v.keys.Match([][sha256.Size]byte{sig}, req.Body); i >= 0 {
+		id := header(req.Header, HeaderWebhookID)
+		if id == "" {
+			id = header(req.Header, HeaderEventID)
 		}
+		return signature.Result{
+			Scheme:      Name,
+			DeliveryID:  id,
+			EventType:   header(req.Header, HeaderTopic),
+			SecretIndex: i,
+		}, nil
 	}
-	return signature.Result{}, signature.NoMatch(name, len(v.secrets))
+	return signature.Result{}, signature.NoMatch(name, v.keys.Len())
 }
 
 // decode decodes canonical padded base64 of exactly len(dst) bytes.

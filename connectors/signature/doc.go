@@ -17,7 +17,9 @@
 // signatures it carries, so adding the new secret before the sender
 // switches and removing the old one after never drops a request.
 // Result.SecretIndex says which secret matched, so an operator can see when
-// the old one stops being used.
+// the old one stops being used. The schemes that use their secrets as
+// HMAC-SHA256 keys as they are (Stripe, GitHub, Shopify, Slack) hold them
+// as Keys, whose Match tries every secret against every signature sent.
 //
 // # Refusals
 //

@@ -14,9 +14,7 @@
 package slack
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -38,10 +36,7 @@ const (
 const prefix = "v0="
 
 // Verifier checks X-Slack-Signature. It is safe for concurrent use.
-type Verifier struct {
-	secrets [][]byte
-	opts    signature.Options
-}
+type Verifier struct{ keys signature.Keys }
 
 var _ signature.Verifier = (*Verifier)(nil)
 
@@ -50,21 +45,17 @@ var _ signature.Verifier = (*Verifier)(nil)
 // regenerated). Options: Tolerance (default 5 minutes) and MaxBody
 // (default 1 MiB).
 func New(secrets []string, opts ...signature.Opt) (*Verifier, error) {
-	o, err := signature.NewOptions(opts...)
+	keys, err := signature.NewKeys(secrets, opts...)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := signature.RawSecrets(secrets)
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{secrets: keys, opts: o}, nil
+	return &Verifier{keys: keys}, nil
 }
 
 // Verify checks both headers, the timestamp within the tolerance of now,
 // and the signature made with one of the secrets.
 func (v *Verifier) Verify(req signature.Request, now time.Time) (signature.Result, error) {
-	if err := signature.CheckBody(req.Body, v.opts.MaxBody); err != nil {
+	if err := signature.CheckBody(req.Body, v.keys.Options.MaxBody); err != nil {
 		return signature.Result{}, err
 	}
 	tsText, err := signature.Value(req.Header, HeaderTimestamp)
@@ -83,29 +74,19 @@ func (v *Verifier) Verify(req signature.Request, now time.Time) (signature.Resul
 	if !ok {
 		return signature.Result{}, signature.Malformed(HeaderSignature, `does not start with "v0="`)
 	}
-	var sig [sha256.Size]byte
-	if len(digest) != hex.EncodedLen(sha256.Size) {
+	sig, ok := signature.HexSHA256(digest)
+	if !ok {
 		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
 	}
-	if _, err := hex.Decode(sig[:], []byte(digest)); err != nil {
-		return signature.Result{}, signature.Malformed(HeaderSignature, "the signature is not 64 hex digits")
-	}
-	if err := signature.CheckTimestamp(HeaderTimestamp, ts, now, v.opts.Tolerance); err != nil {
+	if err := signature.CheckTimestamp(HeaderTimestamp, ts, now, v.keys.Options.Tolerance); err != nil {
 		return signature.Result{}, err
 	}
-	for i, key := range v.secrets {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte("v0:"))
-		m.Write([]byte(tsText))
-		m.Write([]byte{':'})
-		m.Write(req.Body)
-		if hmac.Equal(m.Sum(nil), sig[:]) {
-			res := signature.Result{Scheme: Name, Timestamp: ts, SecretIndex: i}
-			res.DeliveryID, res.EventType = event(req.Body)
-			return res, nil
-		}
+	if i := v.keys.Match([][sha256.Size]byte{sig}, []byte("v0:"+tsText+":"), req.Body); i >= 0 {
+		res := signature.Result{Scheme: Name, Timestamp: ts, SecretIndex: i}
+		res.DeliveryID, res.EventType = event(req.Body)
+		return res, nil
 	}
-	return signature.Result{}, signature.NoMatch(HeaderSignature, len(v.secrets))
+	return signature.Result{}, signature.NoMatch(HeaderSignature, v.keys.Len())
 }
 
 // event returns the event_id and the event type of an Events API body,

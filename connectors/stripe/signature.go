@@ -14,9 +14,7 @@
 package stripe
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -37,10 +35,7 @@ const MaxSignatures = 16
 
 // Verifier checks Stripe-Signature headers. It is safe for concurrent
 // use.
-type Verifier struct {
-	secrets [][]byte
-	opts    signature.Options
-}
+type Verifier struct{ keys signature.Keys }
 
 var _ signature.Verifier = (*Verifier)(nil)
 
@@ -48,15 +43,11 @@ var _ signature.Verifier = (*Verifier)(nil)
 // the endpoints' signing secrets exactly as Stripe shows them (whsec_...).
 // Options: Tolerance (default 5 minutes) and MaxBody (default 1 MiB).
 func New(secrets []string, opts ...signature.Opt) (*Verifier, error) {
-	o, err := signature.NewOptions(opts...)
+	keys, err := signature.NewKeys(secrets, opts...)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := signature.RawSecrets(secrets)
-	if err != nil {
-		return nil, err
-	}
-	return &Verifier{secrets: keys, opts: o}, nil
+	return &Verifier{keys: keys}, nil
 }
 
 // header is a parsed Stripe-Signature value.
@@ -95,17 +86,15 @@ func parse(v string) (*header, error) {
 			}
 			h.t, h.ts = val, ts
 		case "v1":
-			if len(val) != hex.EncodedLen(sha256.Size) {
+			sig, ok := signature.HexSHA256(val)
+			if !ok {
 				malformed = "a v1 signature is not 64 hex digits"
 				continue
 			}
 			if h.n == MaxSignatures {
 				return nil, signature.Malformed(HeaderSignature, fmt.Sprintf("more than %d v1 signatures", MaxSignatures))
 			}
-			if _, err := hex.Decode(h.sigs[h.n][:], []byte(val)); err != nil {
-				malformed = "a v1 signature is not 64 hex digits"
-				continue
-			}
+			h.sigs[h.n] = sig
 			h.n++
 		}
 	}
@@ -124,7 +113,7 @@ func parse(v string) (*header, error) {
 // DeliveryID and "type" as EventType when the body is a JSON object
 // holding them.
 func (v *Verifier) Verify(req signature.Request, now time.Time) (signature.Result, error) {
-	if err := signature.CheckBody(req.Body, v.opts.MaxBody); err != nil {
+	if err := signature.CheckBody(req.Body, v.keys.Options.MaxBody); err != nil {
 		return signature.Result{}, err
 	}
 	value, err := signature.Value(req.Header, HeaderSignature)
@@ -135,27 +124,18 @@ func (v *Verifier) Verify(req signature.Request, now time.Time) (signature.Resul
 	if err != nil {
 		return signature.Result{}, err
 	}
-	if err := signature.CheckTimestamp(HeaderSignature, h.ts, now, v.opts.Tolerance); err != nil {
+	if err := signature.CheckTimestamp(HeaderSignature, h.ts, now, v.keys.Options.Tolerance); err != nil {
 		return signature.Result{}, err
 	}
 	if h.n == 0 {
 		return signature.Result{}, &signature.HeaderError{Err: signature.ErrNoMatch, Header: HeaderSignature, Reason: "no v1 signature"}
 	}
-	for i, key := range v.secrets {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(h.t))
-		m.Write([]byte{'.'})
-		m.Write(req.Body)
-		sum := m.Sum(nil)
-		for j := range h.n {
-			if hmac.Equal(sum, h.sigs[j][:]) {
-				res := signature.Result{Scheme: Name, Timestamp: h.ts, SecretIndex: i}
-				res.DeliveryID, res.EventType = event(req.Body)
-				return res, nil
-			}
-		}
+	if i := v.keys.Match(h.sigs[:h.n], []byte(h.t+"."), req.Body); i >= 0 {
+		res := signature.Result{Scheme: Name, Timestamp: h.ts, SecretIndex: i}
+		res.DeliveryID, res.EventType = event(req.Body)
+		return res, nil
 	}
-	return signature.Result{}, signature.NoMatch(HeaderSignature, len(v.secrets))
+	return signature.Result{}, signature.NoMatch(HeaderSignature, v.keys.Len())
 }
 
 // event returns the "id" and "type" of a JSON event body, or "" for each
