@@ -12,8 +12,9 @@
 # Slack's Python SDKs (for their webhook signatures), and pyca/cryptography
 # (Ed25519, for v1a signatures). Pinned in
 # clients-package.json and its lock, with the machine's Node.js (20 or
-# later): GitHub's Octokit webhook methods and the Confluent-compatible
-# schema registry client of KafkaJS (Avro through avsc). Pinned here, with
+# later): GitHub's Octokit webhook methods, the Standard Webhooks
+# JavaScript library and the Confluent-compatible schema registry client
+# of KafkaJS (Avro through avsc). Pinned here, with
 # the machine's Java and Maven (17 or later, as the broker's): Apache
 # Avro's Java library, the reference implementation. Tests read
 # SLUICE_PYTHON, SLUICE_NODE_CLIENTS and SLUICE_JAVA_CLIENTS and skip,

@@ -28,8 +28,9 @@ func Python(t testing.TB) string {
 
 // NodeClients returns the directory of SLUICE_NODE_CLIENTS, whose
 // node_modules hold the Node.js clients the interoperability tests check
-// sluice with (GitHub's Octokit webhook methods, KafkaJS's schema
-// registry client; deploy/local/clients.sh installs them, and CI does).
+// sluice with (GitHub's Octokit webhook methods, the Standard Webhooks
+// JavaScript library, KafkaJS's schema registry client;
+// deploy/local/clients.sh installs them, and CI does).
 // It skips t, saying so, when SLUICE_NODE_CLIENTS is unset.
 func NodeClients(t testing.TB) string {
 	t.Helper()
