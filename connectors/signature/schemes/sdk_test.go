@@ -74,11 +74,15 @@ func TestProvidersPythonSDKSignaturesVerify(t *testing.T) {
 	})
 }
 
-// TestGitHubOctokitSignatureVerifies signs a webhook with GitHub's own
-// SDK, Octokit's webhook methods, as GitHub does (X-Hub-Signature-256).
-// Needs SLUICE_NODE_CLIENTS (deploy/local/clients.sh; CI sets it).
-func TestGitHubOctokitSignatureVerifies(t *testing.T) {
+// TestProvidersNodeSDKSignaturesVerify signs webhooks with the providers'
+// own JavaScript SDKs, as their senders do: GitHub's (Octokit's webhook
+// methods, X-Hub-Signature-256) and the Standard Webhooks library. Needs
+// SLUICE_NODE_CLIENTS (deploy/local/clients.sh; CI sets it).
+func TestProvidersNodeSDKSignaturesVerify(t *testing.T) {
 	t.Parallel()
 	testkit.NodeClients(t)
-	checkSDK(t, "github_sign.mjs", []sdkCase{{"github", "It's a Secret to Everybody"}})
+	checkSDK(t, "provider_sign.mjs", []sdkCase{
+		{"github", "It's a Secret to Everybody"},
+		{"standard-webhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+	})
 }
