@@ -188,7 +188,7 @@ func TestDeliverCommand(t *testing.T) {
 	registryURL := registrytest.Start(t, k)
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {
-		redisURL = "redis://" + r.Addr + "/0"
+		redisURL = r.URL
 	}
 	secret, _ := standardwebhooks.GenerateSecret()
 	rcv, err := sink.NewFromSecrets([]string{secret})

@@ -175,7 +175,7 @@ func TestIngressCommand(t *testing.T) {
 	registryURL := registrytest.Start(t, k)
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {
-		redisURL = "redis://" + r.Addr + "/0"
+		redisURL = r.URL
 	}
 	dir := t.TempDir()
 	secret, err := os.ReadFile(filepath.Join("..", "..", "examples", "secrets", "crm-webhook.secret"))

@@ -30,7 +30,7 @@ func TestTransformCommand(t *testing.T) {
 	registryURL := registrytest.Start(t, k)
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {
-		redisURL = "redis://" + r.Addr + "/0"
+		redisURL = r.URL
 	}
 	// Unique names: the canonical and identity topics are shared with
 	// other tests on a real broker, the group and keys must not be.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/dedupe"
@@ -194,17 +193,8 @@ func TestMarkersFollowTheTransaction(t *testing.T) {
 func TestRedisDownLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
-	base, ok := e.r.Client.(*redis.Client)
-	if !ok {
-		t.Fatalf("testkit gave a %T", e.r.Client)
-	}
 	link := testkit.NewLink()
-	o := *base.Options()
-	o.Dialer = link.Dial
-	o.MaxRetries = -1
-	c := redis.NewClient(&o)
-	t.Cleanup(func() { _ = c.Close() })
-	s, err := dedupe.New(c, dedupe.Prefix(e.r.Prefix))
+	s, err := dedupe.New(e.r.Dialing(t, link.Dial, -1), dedupe.Prefix(e.r.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

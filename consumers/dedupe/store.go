@@ -251,30 +251,24 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		}
 	} else {
 		s.roundTrips.Add(1)
-		pipe := s.c.Pipeline()
-		cmds := make([]*redis.StatusCmd, len(claims))
+		keys, markers := make([]string, len(claims)), make([]string, len(claims))
 		for i, c := range claims {
-			key, marker := s.keyAndMarker(c, "p:")
-			cmds[i] = pipe.SetArgs(ctx, key, marker, redis.SetArgs{Mode: "NX", TTL: s.lease, Get: true})
+			keys[i], markers[i] = s.keyAndMarker(c, "p:")
 		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && err != redis.Nil {
-			if !isSyntaxError(err) {
-				return nil, err
-			}
-			// NX with GET is refused before Redis 7.0: claim with the
-			// script from now on.
+		prev, err := redisconn.SetNXGet(ctx, s.c, keys, markers, s.lease)
+		if errors.Is(err, redisconn.ErrNXGetRefused) {
+			// Before Redis 7.0: claim with the script from now on.
 			s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
 			s.scriptClaims.Store(true)
 			return s.claim(ctx, claims)
 		}
-		for i, cmd := range cmds {
-			v, err := cmd.Result()
+		for i, p := range prev {
+			v := p.Value
 			switch {
-			case err == redis.Nil:
+			case p.Err != nil:
+				return nil, p.Err
+			case !p.Found:
 				out[i] = Claimed
-			case err != nil:
-				return nil, err
 			case strings.HasPrefix(v, "d:"):
 				out[i] = Duplicate
 			case isPending(v, claims[i].Owner):
@@ -303,13 +297,6 @@ func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
 		out[renew[j]] = Status(n)
 	}
 	return out, nil
-}
-
-// isSyntaxError reports whether err is Redis refusing a command's
-// arguments.
-func isSyntaxError(err error) bool {
-	var re redis.Error
-	return errors.As(err, &re) && strings.Contains(re.Error(), "syntax error")
 }
 
 // Settle marks the events of done as done for the TTL and releases the

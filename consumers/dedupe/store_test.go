@@ -28,35 +28,6 @@ func expire(t *testing.T, r *testkit.Redis, d time.Duration, check func() error)
 	testkit.CheckFor(t, 10*d+5*time.Second, 20*time.Millisecond, check)
 }
 
-// redisError is an error as Redis answers it.
-type redisError string
-
-func (e redisError) Error() string { return string(e) }
-func (redisError) RedisError()     {}
-
-// before7 makes a client answer SET with NX and GET as Redis 6.2 does,
-// counting the refusals.
-type before7 struct{ refused *atomic.Int64 }
-
-func (before7) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (before7) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (h before7) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			args := strings.ToLower(fmt.Sprint(c.Args()))
-			if c.Name() == "set" && strings.Contains(args, " nx") && strings.HasSuffix(args, " get]") {
-				h.refused.Add(1)
-				err := redisError("ERR syntax error")
-				for _, c := range cmds {
-					c.SetErr(err)
-				}
-				return err
-			}
-		}
-		return next(ctx, cmds)
-	}
-}
-
 func TestStoreStateMachine(t *testing.T) {
 	t.Parallel()
 	t.Run("redis 7", func(t *testing.T) { t.Parallel(); testStateMachine(t, false) })
@@ -114,7 +85,7 @@ func testStateMachine(t *testing.T, old bool) {
 			r := testkit.NewRedis(t)
 			if old {
 				refused := new(atomic.Int64)
-				r.Client.AddHook(before7{refused})
+				r.Client.AddHook(testkit.Before7(refused))
 				t.Cleanup(func() {
 					if refused.Load() != 1 {
 						t.Errorf("SET NX GET refused %d times, want once (then the store claims with its script)", refused.Load())

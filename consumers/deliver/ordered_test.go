@@ -1,7 +1,6 @@
 package deliver_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -80,11 +79,7 @@ func TestOrderedDeliveryPerKey(t *testing.T) {
 			}
 			// The key's queue is gone once everything went through.
 			testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-				keys, err := e.r.Client.Keys(context.Background(), e.r.Prefix+"*@order*").Result()
-				if err != nil {
-					return err
-				}
-				if len(keys) > 0 {
+				if keys := e.r.Keys(t, e.r.Prefix+"*@order*"); len(keys) > 0 {
 					return fmt.Errorf("ordered keys left in Redis: %v", keys)
 				}
 				return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,11 +204,7 @@ func TestWireFormat(t *testing.T) {
 			got.WriteString("confirm:\n" + w.take() + "\n")
 		}
 	}
-	keys, err := e.r.Client.Keys(ctx, e.r.Prefix+"identity:*:extids:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(keys)
+	keys := e.r.Keys(t, e.r.Prefix+"identity:*:extids:*")
 	got.WriteString("id lists:\n")
 	for _, k := range keys {
 		fmt.Fprintf(&got, "%q %q\n", strings.TrimPrefix(k, e.r.Prefix), e.r.Client.Get(ctx, k).Val())

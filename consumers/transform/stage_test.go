@@ -115,10 +115,7 @@ func TestStitchesOneCustomerFromTwoSources(t *testing.T) {
 	// Redis: the confirms that run beside later batches are done.
 	stop()
 	ctx := testkit.Context(t, 10*time.Second)
-	keys, err := e.Redis.Client.Keys(ctx, e.Redis.Prefix+"identity:{acme}:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := e.Redis.Keys(t, e.Redis.Prefix+"identity:{acme}:*")
 	bindings := 0
 	for _, k := range keys {
 		if strings.Contains(k, "}:extids:") || strings.Contains(k, "}:loaded") {

@@ -2,6 +2,7 @@ package redisconn
 
 import (
 	"context"
+	"errors"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -11,9 +12,10 @@ import (
 // holds, or in a new pipeline of c when pipe is nil. The calls a node
 // answered NOSCRIPT (after a Redis restart or failover) run once more
 // with the script's text (EVAL), in a second round trip. It returns the
-// calls' commands and the round trips taken. An error of another command
-// of pipe is the caller's to read from that command, unless no call
-// failed: then it is returned.
+// calls' commands and the round trips taken. A call that answers nil
+// (redis.Nil) answered; one that failed fails EvalAll. An error of
+// another command of pipe is the caller's to read from that command,
+// unless no call failed: then it is returned (redis.Nil excepted).
 func EvalAll(ctx context.Context, c redis.UniversalClient, pipe redis.Pipeliner, script *redis.Script, n int, arg func(i int) (keys []string, args []any)) ([]*redis.Cmd, int, error) {
 	if pipe == nil {
 		pipe = c.Pipeline()
@@ -29,14 +31,18 @@ func EvalAll(ctx context.Context, c redis.UniversalClient, pipe redis.Pipeliner,
 	}
 	var missing []int
 	for i, cmd := range cmds {
-		if cerr := cmd.Err(); cerr != nil {
-			if !redis.HasErrorPrefix(cerr, "NOSCRIPT") {
-				return nil, 1, cerr
-			}
+		switch cerr := cmd.Err(); {
+		case cerr == nil, errors.Is(cerr, redis.Nil):
+		case redis.HasErrorPrefix(cerr, "NOSCRIPT"):
 			missing = append(missing, i)
+		default:
+			return nil, 1, cerr
 		}
 	}
 	if len(missing) == 0 {
+		if errors.Is(err, redis.Nil) {
+			return cmds, 1, nil
+		}
 		return nil, 1, err
 	}
 	pipe = c.Pipeline()
@@ -44,8 +50,11 @@ func EvalAll(ctx context.Context, c redis.UniversalClient, pipe redis.Pipeliner,
 		keys, args := arg(i)
 		cmds[i] = script.Eval(ctx, pipe, keys, args...)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, 2, err
+	_, _ = pipe.Exec(ctx) // each call's error is read below
+	for _, i := range missing {
+		if cerr := cmds[i].Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
+			return nil, 2, cerr
+		}
 	}
 	return cmds, 2, nil
 }

@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -49,5 +50,36 @@ func TestEvalAll(t *testing.T) {
 	}
 	if _, _, err := redisconn.EvalAll(ctx, r.Client, nil, script, 3, arg); err == nil {
 		t.Error("a call that failed did not fail EvalAll")
+	}
+}
+
+// A call answering nil answered: EvalAll returns it as redis.Nil in its
+// command, not as its error, whether the script was loaded or not, and a
+// nil answer of another command of the pipeline is no error either.
+func TestEvalAllNil(t *testing.T) {
+	r := testkit.NewRedis(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	script := redis.NewScript("-- " + r.Prefix + " nil\nif ARGV[1] == '' then return false end\nreturn ARGV[1]")
+	args := []string{"", "a", ""}
+	arg := func(i int) ([]string, []any) { return []string{r.Prefix + "k"}, []any{args[i]} }
+	for _, step := range []struct {
+		name  string
+		trips int
+	}{{"not loaded", 2}, {"loaded", 1}} {
+		pipe := r.Client.Pipeline()
+		get := pipe.Get(ctx, r.Prefix+"absent")
+		cmds, trips, err := redisconn.EvalAll(ctx, r.Client, pipe, script, len(args), arg)
+		if err != nil || trips != step.trips || len(cmds) != len(args) {
+			t.Fatalf("%s: %d commands, %d round trips, %v; want %d, %d, nil", step.name, len(cmds), trips, err, len(args), step.trips)
+		}
+		for i, cmd := range cmds {
+			v, err := cmd.Text()
+			if args[i] == "" && !errors.Is(err, redis.Nil) || args[i] != "" && (err != nil || v != args[i]) {
+				t.Errorf("%s: call %d answered %q, %v; want %q", step.name, i, v, err, args[i])
+			}
+		}
+		if !errors.Is(get.Err(), redis.Nil) {
+			t.Errorf("%s: the other command: %v", step.name, get.Err())
+		}
 	}
 }

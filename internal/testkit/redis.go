@@ -2,21 +2,32 @@ package testkit
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/redisconn"
 )
 
-// Redis is a Redis a test can use: the one named by REDIS_URL, or a fresh
-// miniredis owned by the test.
+// Redis is a Redis a test can use: the one named by REDIS_URL (a server,
+// or a Redis Cluster as redisconn.Open reads it), or a fresh miniredis
+// owned by the test.
 type Redis struct {
 	// Client talks to the server; it is closed when the test ends.
 	Client redis.UniversalClient
-	// Addr is the server's host:port.
+	// Addr is the server's host:port (a Redis Cluster's first node).
 	Addr string
+	// URL is what a sluice process is given as REDIS_URL to reach it.
+	URL string
 	// Prefix is unique to the test; every key the test writes must start
 	// with it, because a real Redis is shared by tests running in parallel.
 	Prefix string
@@ -28,20 +39,22 @@ type Redis struct {
 func NewRedis(t testing.TB) *Redis {
 	t.Helper()
 	r := &Redis{Prefix: Name(t, "test") + ":"}
-	var opts *redis.Options
 	if url := os.Getenv("REDIS_URL"); url != "" {
-		o, err := redis.ParseURL(url)
+		c, err := redisconn.Open(url)
 		if err != nil {
 			t.Fatalf("testkit: REDIS_URL: %v", err)
 		}
-		opts = o
+		r.Client, r.URL = c, url
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			r.Addr = cc.Options().Addrs[0]
+		} else {
+			r.Addr = c.(*redis.Client).Options().Addr
+		}
 	} else {
 		m := miniredis.RunT(t)
-		r.Mini = m
-		opts = &redis.Options{Addr: m.Addr()}
+		r.Mini, r.Addr, r.URL = m, m.Addr(), "redis://"+m.Addr()+"/0"
+		r.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
 	}
-	r.Addr = opts.Addr
-	r.Client = redis.NewClient(opts)
 	t.Cleanup(func() {
 		r.Flush(t)
 		_ = r.Client.Close()
@@ -54,26 +67,141 @@ func NewRedis(t testing.TB) *Redis {
 	return r
 }
 
+// Cluster reports whether the Redis is a Redis Cluster.
+func (r *Redis) Cluster() bool {
+	_, ok := r.Client.(*redis.ClusterClient)
+	return ok
+}
+
 // Flush deletes every key under the test's prefix: a flush of Redis as far
-// as this test can see, without disturbing tests running beside it.
+// as this test can see, without disturbing tests running beside it. On a
+// Redis Cluster it scans every master.
 func (r *Redis) Flush(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := r.Client.Scan(ctx, 0, r.Prefix+"*", 500).Iterator()
+	var err error
+	if cc, ok := r.Client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return flushPrefix(ctx, c, r.Prefix) })
+	} else {
+		err = flushPrefix(ctx, r.Client, r.Prefix)
+	}
+	if err != nil {
+		t.Logf("testkit: flush redis: %v", err)
+	}
+}
+
+// flushPrefix deletes the keys of c under prefix, one key per DEL, as a
+// Redis Cluster wants when they hash to several slots.
+func flushPrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
 	var keys []string
+	del := func() error {
+		pipe := c.Pipeline()
+		for _, k := range keys {
+			pipe.Del(ctx, k)
+		}
+		keys = keys[:0]
+		_, err := pipe.Exec(ctx)
+		return err
+	}
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 		if len(keys) == 500 {
-			r.Client.Del(ctx, keys...)
-			keys = keys[:0]
+			if err := del(); err != nil {
+				return err
+			}
 		}
 	}
 	if err := iter.Err(); err != nil {
-		t.Logf("testkit: scan redis: %v", err)
-		return
+		return err
 	}
 	if len(keys) > 0 {
-		r.Client.Del(ctx, keys...)
+		return del()
+	}
+	return nil
+}
+
+// Keys returns the keys matching pattern, from every master of a Redis
+// Cluster (where KEYS asks one node only), sorted.
+func (r *Redis) Keys(t testing.TB, pattern string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var keys []string
+	collect := func(ctx context.Context, c redis.UniversalClient) error {
+		ks, err := c.Keys(ctx, pattern).Result()
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	}
+	var err error
+	if cc, ok := r.Client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return collect(ctx, c) })
+	} else {
+		err = collect(ctx, r.Client)
+	}
+	if err != nil {
+		t.Fatalf("testkit: redis keys %s: %v", pattern, err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Dialing returns a new client of the same Redis (a cluster client for a
+// Redis Cluster) that dials through dial, such as a Link's (nil: as the
+// test's client does), and retries a failed command maxRetries times (0:
+// go-redis's default; -1: never). It is closed when the test ends.
+func (r *Redis) Dialing(t testing.TB, dial func(ctx context.Context, network, addr string) (net.Conn, error), maxRetries int) redis.UniversalClient {
+	t.Helper()
+	var c redis.UniversalClient
+	switch b := r.Client.(type) {
+	case *redis.ClusterClient:
+		o := *b.Options()
+		o.Dialer, o.MaxRetries = dial, maxRetries
+		c = redis.NewClusterClient(&o)
+	case *redis.Client:
+		o := *b.Options()
+		o.Dialer, o.MaxRetries = dial, maxRetries
+		c = redis.NewClient(&o)
+	default:
+		t.Fatalf("testkit: a Redis client of type %T", r.Client)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Before7 is a client hook that makes the server look older than Redis
+// 7.0 to SET with both NX and GET: it fails the whole pipeline holding
+// one with "ERR syntax error", as Redis 6.2 answers, and counts the
+// refusals in refused.
+func Before7(refused *atomic.Int64) redis.Hook { return before7{refused} }
+
+type before7 struct{ refused *atomic.Int64 }
+
+func (before7) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (before7) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h before7) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			args := strings.ToLower(fmt.Sprint(c.Args()))
+			if c.Name() == "set" && strings.Contains(args, " nx") && strings.HasSuffix(args, " get]") {
+				h.refused.Add(1)
+				err := redisError("ERR syntax error")
+				for _, c := range cmds {
+					c.SetErr(err)
+				}
+				return err
+			}
+		}
+		return next(ctx, cmds)
 	}
 }
+
+// redisError is an error as Redis answers it.
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+func (redisError) RedisError()     {}

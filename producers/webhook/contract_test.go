@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/testkit"
 	"github.com/sluicehq/sluice/producers/webhook"
 )
 
@@ -228,11 +231,31 @@ integrations:
 
 // TestConcurrentIdenticalDeliveries sends the same event from several
 // goroutines at once, round after round: each round writes exactly one
-// record, and every other delivery is told it is a duplicate or in
-// progress.
+// record, every other delivery is told it is a duplicate or in progress,
+// and a later delivery that it is a duplicate. The same holds on a Redis
+// older than 7.0, which refuses SET NX GET: the ingress claims with its
+// script instead, from the first refusal on.
 func TestConcurrentIdenticalDeliveries(t *testing.T) {
 	t.Parallel()
-	e := newBaseEnv(t, envConfig{})
+	t.Run("redis 7", func(t *testing.T) { t.Parallel(); testConcurrentIdentical(t, false) })
+	t.Run("before redis 7", func(t *testing.T) { t.Parallel(); testConcurrentIdentical(t, true) })
+}
+
+func testConcurrentIdentical(t *testing.T, before7 bool) {
+	var c envConfig
+	refused := new(atomic.Int64)
+	if before7 {
+		c.redis = func(r *testkit.Redis) redis.UniversalClient {
+			r.Client.AddHook(testkit.Before7(refused))
+			return r.Client
+		}
+		t.Cleanup(func() {
+			if refused.Load() != 1 {
+				t.Errorf("SET NX GET refused %d times, want once", refused.Load())
+			}
+		})
+	}
+	e := newBaseEnv(t, c)
 	const rounds, senders = 20, 8
 	ids := make([]string, rounds)
 	for round := range rounds {
@@ -265,6 +288,9 @@ func TestConcurrentIdenticalDeliveries(t *testing.T) {
 	}
 	for _, id := range ids {
 		find(t, recs, id)
+	}
+	if resp := e.send("acme", "crm", ids[0], contact(ids[0])); resp.status != 200 {
+		t.Errorf("a later delivery: %v; want 200 duplicate", resp)
 	}
 }
 

@@ -99,7 +99,7 @@ func New(catalog *config.Catalog, producer *kgo.Client, rdb redis.UniversalClien
 		markers: &markers{
 			rdb: rdb, prefix: cfg.prefix, instance: cfg.instance,
 			lease: cfg.lease, doneTTL: cfg.doneTTL, held: map[string]string{},
-			releaseScr: redis.NewScript(releaseScript), renewScr: redis.NewScript(renewScript),
+			claimScr: redis.NewScript(claimScript), releaseScr: redis.NewScript(releaseScript), renewScr: redis.NewScript(renewScript),
 		},
 		metrics: m,
 		tracer:  cfg.tracing.Provider.Tracer("github.com/sluicehq/sluice/producers/webhook"),

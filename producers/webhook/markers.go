@@ -7,9 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sluicehq/sluice/internal/redisconn"
 )
 
 // Marker values: "done" once an event is accepted, "pending:<instance>:<n>"
@@ -19,13 +22,21 @@ const (
 	markerPending = "pending:"
 )
 
-// The claim is SET NX with the lease and a GET of the key, in one
-// MULTI/EXEC per event id, all of a request's ids in one pipelined round
-// trip: atomic per id, plain commands on the hot path, and on Redis
-// Cluster each transaction touches one key. Releasing and renewing compare
-// the marker first, so they are one-key Lua scripts; they run only when a
-// write fails or is outstanding.
+// The claim is one SET key pending NX PX lease GET per event id (Redis 7.0
+// and later), all of a request's ids in one pipelined round trip: atomic
+// per id, a plain command on the hot path, and one key per command, so
+// that on Redis Cluster each goes to its own slot's node. On a server that
+// refuses NX with GET (before 7.0) the claim is claimScript, one call per
+// id. Releasing and renewing compare the marker first, so they are one-key
+// Lua scripts; they run only when a write fails or is outstanding.
 const (
+	// claimScript sets the marker to ARGV[1] for ARGV[2] ms when it is
+	// absent (and answers nil), else answers its value: SET NX PX GET.
+	claimScript = `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false`
 	// releaseScript deletes the marker only while it is still ARGV[1].
 	releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -56,7 +67,9 @@ type markers struct {
 	lease    time.Duration
 	doneTTL  time.Duration
 
-	releaseScr, renewScr *redis.Script
+	claimScr, releaseScr, renewScr *redis.Script
+	// scripted is set once the server refused SET NX GET.
+	scripted atomic.Bool
 
 	mu   sync.Mutex
 	seq  uint64
@@ -90,37 +103,24 @@ func (m *markers) token() string {
 // pending marker set on keys[i] when it is claimed. On an error nothing is
 // held: what was claimed is released again.
 func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim, error) {
-	pipe := m.rdb.TxPipeline()
-	sets := make([]*redis.BoolCmd, len(keys))
-	gets := make([]*redis.StringCmd, len(keys))
-	for i, k := range keys {
-		sets[i] = pipe.SetNX(ctx, k, tokens[i], m.lease)
-		gets[i] = pipe.Get(ctx, k)
+	prev, err := m.setNXGet(ctx, keys, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: claim event ids: %w", err)
 	}
-	// Exec's error is the first command's; each is looked at below.
-	_, _ = pipe.Exec(ctx)
 	out := make([]claim, len(keys))
 	var got []int
 	var errs []error
-	for i := range keys {
-		ok, err := sets[i].Result()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ok {
+	for i, p := range prev {
+		switch {
+		case p.Err != nil:
+			errs = append(errs, p.Err)
+		case !p.Found:
 			out[i] = claimed
 			got = append(got, i)
-			continue
-		}
-		switch v, err := gets[i].Result(); {
-		case err == nil && v == markerDone:
+		case p.Value == markerDone:
 			out[i] = claimDone
-		case err == nil || errors.Is(err, redis.Nil):
-			// Pending, or gone since: either way not this delivery's.
-			out[i] = claimInUse
 		default:
-			errs = append(errs, err)
+			out[i] = claimInUse // pending: another delivery's
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -135,6 +135,38 @@ func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim,
 	}
 	m.mu.Unlock()
 	return out, nil
+}
+
+// setNXGet is redisconn.SetNXGet, or claimScript per key on a server that
+// refuses NX with GET. There, a call that fails fails them all, and the
+// keys the others claimed stay pending until their lease ends.
+func (m *markers) setNXGet(ctx context.Context, keys, tokens []string) ([]redisconn.Prev, error) {
+	if !m.scripted.Load() {
+		prev, err := redisconn.SetNXGet(ctx, m.rdb, keys, tokens, m.lease)
+		if !errors.Is(err, redisconn.ErrNXGetRefused) {
+			return prev, err
+		}
+		m.scripted.Store(true)
+	}
+	lease := m.lease.Milliseconds()
+	cmds, _, err := redisconn.EvalAll(ctx, m.rdb, nil, m.claimScr, len(keys), func(i int) ([]string, []any) {
+		return []string{keys[i]}, []any{tokens[i], lease}
+	})
+	if err != nil {
+		return nil, err
+	}
+	prev := make([]redisconn.Prev, len(keys))
+	for i, c := range cmds {
+		v, err := c.Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			prev[i].Err = err
+		default:
+			prev[i] = redisconn.Prev{Value: v, Found: true}
+		}
+	}
+	return prev, nil
 }
 
 // finish marks the done keys as accepted, for DoneTTL, and releases the

@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -141,21 +140,7 @@ func TestRedisDown(t *testing.T) {
 	t.Parallel()
 	link := testkit.NewLink()
 	e := newBaseEnv(t, envConfig{
-		redis: func(r *testkit.Redis) redis.UniversalClient {
-			opts := &redis.Options{Addr: r.Addr}
-			if url := os.Getenv("REDIS_URL"); url != "" {
-				o, err := redis.ParseURL(url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts = o
-			}
-			opts.Dialer = link.Dial
-			opts.MaxRetries = 1
-			c := redis.NewClient(opts)
-			t.Cleanup(func() { _ = c.Close() })
-			return c
-		},
+		redis: func(r *testkit.Redis) redis.UniversalClient { return r.Dialing(t, link.Dial, 1) },
 	})
 	link.Cut()
 	cases := []struct{ tenant, integration string }{
