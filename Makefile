@@ -4,6 +4,9 @@ BIN    := bin/sluice
 CONFIG ?= examples/sluice.yaml
 # The race detector needs cgo; a machine with only Go runs without it.
 RACE   := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,)
+# The packages whose tests use Redis (testkit.NewRedis), which make test
+# runs once more on a Redis Cluster when REDIS_CLUSTER_URL is set.
+REDIS_PACKAGES := ./cmd/sluice ./consumers/... ./internal/ratelimit ./internal/redisconn ./internal/testkit ./producers/webhook
 
 .PHONY: run build test bench lint services services-stop
 
@@ -15,10 +18,16 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
 
-## test: every test; uses KAFKA_BROKERS, REDIS_URL, DATABASE_URL when set
+## test: every test; uses KAFKA_BROKERS, REDIS_URL, DATABASE_URL when set;
+## with REDIS_CLUSTER_URL (a Redis Cluster's host:port list), the packages
+## that use Redis run once more on the cluster
 test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 -timeout 25m ./...
+	@if [ -n "$$REDIS_CLUSTER_URL" ]; then \
+		echo "== the packages that use Redis, again on the Redis Cluster at $$REDIS_CLUSTER_URL"; \
+		REDIS_URL="$$REDIS_CLUSTER_URL" $(GO) test $(RACE) -count=1 -timeout 25m $(REDIS_PACKAGES); \
+	fi
 
 ## bench: benchmarks, each beside its baseline from the same run; one
 ## package at a time (-p 1), so that no two benchmarks share the cores

@@ -20,6 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 KAFKA_BROKERS_VALUE=127.0.0.1:9092
 REDIS_URL_VALUE=redis://127.0.0.1:6379/0
+REDIS_CLUSTER_URL_VALUE=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002
 DATABASE_URL_VALUE='postgres://sluice:sluice@127.0.0.1:5432/sluice?sslmode=disable'
 
 pick() { # the services named on the command line, default all three
@@ -43,6 +44,11 @@ env_lines() { # export lines for the services that run
 	fi
 	if "$here/redis.sh" status >/dev/null 2>&1; then
 		echo "export REDIS_URL=$REDIS_URL_VALUE"
+		if "$here/redis.sh" cluster-status >/dev/null 2>&1; then
+			echo "export REDIS_CLUSTER_URL=$REDIS_CLUSTER_URL_VALUE"
+		else
+			echo "# the Redis Cluster is not running: REDIS_CLUSTER_URL left unset (make test runs nothing on a cluster)"
+		fi
 	else
 		echo "# redis is not running: REDIS_URL left unset (tests use the embedded miniredis)"
 	fi
