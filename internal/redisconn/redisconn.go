@@ -1,6 +1,6 @@
 // Package redisconn opens sluice's Redis connection from a URL, as a
-// redis.UniversalClient so that a single server, Sentinel or Redis Cluster
-// all work.
+// redis.UniversalClient, so that a single server, a server found through
+// Redis Sentinel and a Redis Cluster all work.
 package redisconn
 
 import (
@@ -12,9 +12,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Open returns a client for url. A redis:// or rediss:// URL opens one
-// server; a comma-separated list of host:port, or a URL with several
-// addr= parameters, opens a Redis Cluster client.
+// Open returns a client for url, in one of go-redis's URL forms:
+//
+//   - redis://[user:password@]host:port/db (rediss:// for TLS): one server;
+//   - host:port,host:port,...: a Redis Cluster, from any of its nodes;
+//   - redis://host:port?addr=host:port&addr=...: a Redis Cluster too, with
+//     credentials and options in the URL (redis.ParseClusterURL);
+//   - redis://host:port/db?master_name=name&addr=host:port&...: the master
+//     named name that the Sentinels at these addresses point to, followed
+//     through failovers (redis.ParseFailoverURL).
+//
+// It does not connect: see Ping.
 func Open(url string) (redis.UniversalClient, error) {
 	if url == "" {
 		return nil, fmt.Errorf("redisconn: no Redis URL")
@@ -22,6 +30,16 @@ func Open(url string) (redis.UniversalClient, error) {
 	if !strings.Contains(url, "://") {
 		addrs := strings.Split(url, ",")
 		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), nil
+	}
+	if strings.Contains(url, "master_name=") {
+		o, err := redis.ParseFailoverURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redisconn: %w", err)
+		}
+		if o.MasterName == "" {
+			return nil, fmt.Errorf("redisconn: a Sentinel URL needs master_name")
+		}
+		return redis.NewFailoverClient(o), nil
 	}
 	if strings.Contains(url, "addr=") {
 		o, err := redis.ParseClusterURL(url)
