@@ -11,7 +11,8 @@
 #   deploy/local/kafka.sh topics    list topics with the Kafka tools (a real metadata request)
 #   deploy/local/kafka.sh tool NAME ARGS...
 #                                   one of Kafka's own tools, for this or any broker:
-#                                   consumer-groups, console-consumer, topics, or a main class
+#                                   consumer-groups, console-consumer, topics, transactions,
+#                                   or a main class
 #   deploy/local/kafka.sh reset     stop, delete every topic and record, start empty
 #
 # Tests and benchmarks create uniquely named topics and delete them when they
@@ -411,6 +412,7 @@ tool)
 	consumer-groups) name=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
 	console-consumer) name=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
 	topics) name=org.apache.kafka.tools.TopicCommand ;;
+	transactions) name=org.apache.kafka.tools.TransactionsCommand ;;
 	esac
 	kjava "$name" "$@"
 	;;

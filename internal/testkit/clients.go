@@ -131,7 +131,8 @@ func RealBroker(t testing.TB) string {
 }
 
 // KafkaTool runs one of Kafka's own command-line tools (name is one of
-// deploy/local/kafka.sh's: consumer-groups, console-consumer, topics)
+// deploy/local/kafka.sh's: consumer-groups, console-consumer, topics,
+// transactions)
 // with --bootstrap-server set to KAFKA_BROKERS and args, and returns what
 // it wrote to stdout. It skips t without a real broker (KAFKA_BROKERS) or
 // without the tools (deploy/local/kafka.sh start installs them), and
