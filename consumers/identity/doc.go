@@ -88,7 +88,19 @@
 //
 // Redis must keep identity keys: use a maxmemory policy that evicts none
 // of them (noeviction, or volatile-* since these keys have no TTL). An
-// evicted binding would look unknown.
+// evicted binding would look unknown. So would one lost in a failover:
+// Redis replicates asynchronously, so a replica promoted by Sentinel or
+// by a Redis Cluster may lack the old master's last writes, while the
+// loaded markers, written long before, survive, and nothing calls for a
+// rebuild. An external id first bound in those writes could be given a
+// new id when met again, though the topic holds its binding (one that
+// also has a match key still bound gets that key's id, as a match).
+// After a failover, delete the tenants' loaded markers
+// (<prefix>identity:{<tenant>}:loaded:2), and the next resolve of each
+// tenant rebuilds its map from the topic, as after a flush. Only a
+// manual CLUSTER FAILOVER (without FORCE or TAKEOVER) waits for the
+// replica to catch up; a Sentinel failover, even one asked for with
+// SENTINEL FAILOVER, may lose the last writes.
 //
 // # Keys in Redis
 //

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,129 @@ func TestOpenSentinel(t *testing.T) {
 	}
 	if fc, ok := c.(*redis.Client); !ok || fc.Options().Addr != "FailoverClient" {
 		t.Errorf("a Sentinel URL gave a %T, not a failover client", c)
+	}
+}
+
+// startRedis starts a redis-server of its own for the test with args
+// (more config directives as flags), on a free port, and returns the port.
+// It skips t without redis-server on the PATH.
+func startRedis(t *testing.T, args ...string) int {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on the PATH: no servers of its own to start")
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	t.Cleanup(func() { _ = c.Close() })
+	testkit.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		return c.Ping(context.Background()).Err()
+	})
+	return port
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A client opened from a Sentinel URL follows its master through a
+// failover: a master, its replica and a Sentinel of the test's own
+// (real redis-server processes), a write, a failover the Sentinel is told
+// to make, and a write through the same client, which lands on the
+// promoted replica. Needs redis-server on the PATH (CI has it).
+func TestOpenSentinelFollowsAFailover(t *testing.T) {
+	t.Parallel()
+	master := startRedis(t)
+	replica := startRedis(t, "--replicaof", "127.0.0.1", fmt.Sprint(master))
+	conf := filepath.Join(t.TempDir(), "sentinel.conf")
+	sport := freePort(t)
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 %d 1\nsentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 10000\n", sport, master), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin, _ := exec.LookPath("redis-server")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, conf, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	sentinel := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", sport)})
+	t.Cleanup(func() { _ = sentinel.Close() })
+	// The Sentinel learns of the replica from the master's INFO, and of
+	// its link to the master from the replica's.
+	testkit.CheckFor(t, 60*time.Second, 200*time.Millisecond, func() error {
+		rs, err := sentinel.Replicas(context.Background(), "main").Result()
+		if err != nil || len(rs) != 1 {
+			return fmt.Errorf("the Sentinel knows %d replicas (%v)", len(rs), err)
+		}
+		if rs[0]["master-link-status"] != "ok" || rs[0]["flags"] != "slave" {
+			return fmt.Errorf("the Sentinel sees the replica as %v", rs[0])
+		}
+		return nil
+	})
+
+	c, err := redisconn.Open(fmt.Sprintf("redis://127.0.0.1:%d/0?master_name=main", sport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	tctx := testkit.Context(t, time.Minute)
+	if err := c.Set(tctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	direct := func(port int) *redis.Client {
+		d := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+		t.Cleanup(func() { _ = d.Close() })
+		return d
+	}
+	if v := direct(master).Get(tctx, "before").Val(); v != "1" {
+		t.Fatalf("the first master holds %q; want the write made before the failover", v)
+	}
+
+	if err := sentinel.Failover(tctx, "main").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+		addr, err := sentinel.GetMasterAddrByName(context.Background(), "main").Result()
+		if err != nil || len(addr) != 2 || addr[1] != fmt.Sprint(replica) {
+			return fmt.Errorf("the Sentinel names %v (%v) as master; want port %d", addr, err, replica)
+		}
+		return nil
+	})
+	// Until the old master learns it is a replica now, it still takes
+	// writes, which its resync then drops (Redis replicates
+	// asynchronously: sluice's markers can lose a write there, and its
+	// dedupe and idempotency states mean a duplicate then, never a loss).
+	// The client must end up writing to the promoted replica.
+	promoted := direct(replica)
+	n := 0
+	testkit.CheckFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+		n++
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		v := fmt.Sprint("after-", n)
+		if err := c.Set(ctx, "after", v, 0).Err(); err != nil {
+			return err
+		}
+		if got := promoted.Get(ctx, "after").Val(); got != v {
+			return fmt.Errorf("the promoted replica holds %q, not the client's last write %q", got, v)
+		}
+		return nil
+	})
+	if role := promoted.Do(tctx, "ROLE").Val(); !strings.HasPrefix(fmt.Sprint(role), "[master") {
+		t.Errorf("the replica's role is %v; want master", role)
 	}
 }
