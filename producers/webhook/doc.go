@@ -107,9 +107,10 @@
 // Each event id has a marker in Redis,
 // "<prefix>ingress:<tenant>:<integration>:<event id>":
 //
-//   - A delivery claims the id atomically (SET NX of
-//     "pending:<instance>:<n>" with a lease of 60 seconds and a GET of the
-//     marker, in one MULTI/EXEC), then produces.
+//   - A delivery claims the id atomically (SET NX PX GET of
+//     "pending:<instance>:<n>" with a lease of 60 seconds, which answers
+//     the marker already there; on a Redis before 7.0, which refuses NX
+//     with GET, a one-key Lua script that does the same), then produces.
 //   - When the broker acknowledges, the marker becomes "done" for DoneTTL
 //     and the answer is 202 {"status":"accepted", "event_id",
 //     "duplicate": false, "topic", "partition", "offset"}.
@@ -131,7 +132,7 @@
 //     retry during the outage gets 409, after it 200 duplicate, or 202 if
 //     the first write failed after all: nothing lost, nothing doubled.
 //   - A batch claims all its ids in one pipelined round trip (one
-//     MULTI/EXEC per id, so each touches one key on Redis Cluster); an id
+//     command per id, so each touches one key on Redis Cluster); an id
 //     twice in one batch is written once and its second item is a
 //     duplicate.
 //
