@@ -86,21 +86,27 @@
 // binding a match key that another instance then meets for the first
 // time may give two ids, reported as a Conflict.
 //
+// A failover is met the same way. Redis replicates asynchronously, so a
+// replica promoted by Sentinel or by a Redis Cluster may lack the old
+// master's last writes, while the loaded markers, written long before,
+// survive. A binding lost there would look unknown: a contact matched to
+// a customer's id by e-mail, with both bindings lost, would get the id
+// its e-mail gives instead, splitting the customer in two. So a tenant's
+// loaded marker holds the replication id (INFO replication's
+// master_replid) of the node that wrote it, which changes when a replica
+// is promoted; a resolve script that finds another node's id in the
+// marker answers "reload", and the map is rebuilt from the topic before
+// anything resolves, as after a flush. Resolves of objects all of whose
+// bindings are durable read no marker value and go on: what they read is
+// there. A node restarted from its own persistence may have a new
+// replication id too, which costs one rebuild. Where INFO cannot be read
+// (the embedded miniredis) the markers hold "" and only a flush is
+// noticed.
+//
 // Redis must keep identity keys: use a maxmemory policy that evicts none
 // of them (noeviction, or volatile-* since these keys have no TTL). An
-// evicted binding would look unknown. So would one lost in a failover:
-// Redis replicates asynchronously, so a replica promoted by Sentinel or
-// by a Redis Cluster may lack the old master's last writes, while the
-// loaded markers, written long before, survive, and nothing calls for a
-// rebuild. An external id first bound in those writes could be given a
-// new id when met again, though the topic holds its binding (one that
-// also has a match key still bound gets that key's id, as a match).
-// After a failover, delete the tenants' loaded markers
-// (<prefix>identity:{<tenant>}:loaded:2), and the next resolve of each
-// tenant rebuilds its map from the topic, as after a flush. Only a
-// manual CLUSTER FAILOVER (without FORCE or TAKEOVER) waits for the
-// replica to catch up; a Sentinel failover, even one asked for with
-// SENTINEL FAILOVER, may lose the last writes.
+// evicted binding would look unknown, and, unlike a failover, an
+// eviction changes no replication id.
 //
 // # Keys in Redis
 //
@@ -110,9 +116,12 @@
 //	<object>:ext:<system>:<external id>   a binding, "p:<id>" or "d:<id>"
 //	<object>:<email|domain>:<hash>        a binding, as above
 //	extids:<id>                           the id's list of external ids
-//	loaded:2                              the tenant's loaded marker
+//	loaded:2                              the tenant's loaded marker: the
+//	                                      replication id of the node that
+//	                                      wrote it
 //
-// and "identity:loaded:2" marks the whole map loaded. An id list is one
+// and "identity:loaded:2" marks the whole map loaded. Markers written
+// before the replication id was in them hold "1" and cost one rebuild. An id list is one
 // string of netstrings, "<length>:<system>|<integration>|<external id>,"
 // per member, in the order they joined, so a batch's known objects read
 // theirs in one MGET per tenant (an SMEMBERS per object of a Redis set

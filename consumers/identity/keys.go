@@ -197,6 +197,30 @@ func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded:" + k
 // keyFormat is the version of the map's Redis keys, in its loaded markers.
 const keyFormat = "2"
 
+// luaReplID is the Lua function the scripts share to read the
+// replication id of the Redis node they run on (INFO replication's
+// master_replid), or "" where INFO cannot be read (the embedded
+// miniredis). A node's replication id changes when it is promoted from
+// replica to master, as in a failover, so a tenant's loaded marker holds
+// the id of the node that marked it, and a marker whose id is not the
+// node's says the map may have lost writes there.
+const luaReplID = `
+local function replid()
+  local ok, info = pcall(redis.call, 'INFO', 'replication')
+  if not ok or type(info) ~= 'string' then return '' end
+  return string.match(info, 'master_replid:(%w+)') or ''
+end
+`
+
+// markScript marks a tenant's map loaded on this node: KEYS[1] is its
+// loaded marker, set to the node's replication id; with ARGV[1] "nx"
+// only when it is absent. It returns 1 when it set the marker, else 0.
+const markScript = luaReplID + `
+if ARGV[1] == 'nx' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], replid())
+return 1
+`
+
 // member is how an external id is kept in its canonical id's list.
 func member(system, integration, externalID string) string {
 	return system + "|" + integration + "|" + externalID

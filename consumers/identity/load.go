@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -37,13 +38,8 @@ func (m *Map) Load(ctx context.Context) error {
 		// Redis kept the map; mark the catalog's tenants that have no
 		// binding yet as loaded too.
 		if len(m.tenants) > 0 {
-			pipe := m.rc.Pipeline()
-			for _, t := range m.tenants {
-				pipe.SetNX(ctx, m.sentinelKey(t), "1", 0)
-			}
-			m.roundTrips.Add(1)
-			if _, err := pipe.Exec(ctx); err != nil {
-				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			if _, _, err := m.markAll(ctx, m.tenants, true); err != nil {
+				return err
 			}
 		}
 		m.ready.Store(true)
@@ -158,13 +154,12 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	for _, t := range slices.Concat(m.tenants, extra) {
 		w.tenants[t] = true
 	}
-	pipe := m.rc.Pipeline()
-	for t := range w.tenants {
-		pipe.Set(ctx, m.sentinelKey(t), "1", 0)
+	marked := slices.Sorted(maps.Keys(w.tenants))
+	if _, _, err := m.markAll(ctx, marked, false); err != nil {
+		return err
 	}
-	pipe.Set(ctx, m.globalSentinel(), strconv.FormatInt(time.Now().Unix(), 10), 0)
 	m.roundTrips.Add(1)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := m.rc.Set(ctx, m.globalSentinel(), strconv.FormatInt(time.Now().Unix(), 10), 0).Err(); err != nil {
 		return fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
 	}
 	if err := m.loadScripts(ctx); err != nil {

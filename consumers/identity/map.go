@@ -133,7 +133,7 @@ type Map struct {
 
 	// resolve, confirm and add are the Lua scripts (resolveScript,
 	// confirmScript, addScript).
-	resolve, confirm, add *redis.Script
+	resolve, confirm, add, mark *redis.Script
 
 	ready atomic.Bool
 	sf    singleflight.Group
@@ -204,6 +204,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		resolve:     redis.NewScript(resolveScript),
 		confirm:     redis.NewScript(confirmScript),
 		add:         redis.NewScript(addScript),
+		mark:        redis.NewScript(markScript),
 	}
 	for _, o := range opts {
 		o(m)
@@ -271,12 +272,14 @@ func (m *Map) Stats() Stats {
 //
 // A binding's value is "p:<id>" (pending: written by a transaction that
 // may not have committed) or "d:<id>" (durable: in the identity topic).
-// It returns {"reload"} when the marker is missing (Redis lost the map),
-// else, per subject: id, outcome, conflict, pending flags (per key in
-// order: whether the caller must write it to the topic) and the id's
-// list ("" when not asked for).
-const resolveScript = luaLists + `
-if redis.call('EXISTS', KEYS[1]) == 0 then
+// It returns {"reload"} when the marker is missing (Redis lost the map)
+// or holds another node's replication id (a failover may have lost
+// writes), else, per subject: id, outcome, conflict, pending flags (per
+// key in order: whether the caller must write it to the topic) and the
+// id's list ("" when not asked for).
+const resolveScript = luaLists + luaReplID + `
+local marker = redis.call('GET', KEYS[1])
+if not marker or marker ~= replid() then
   return {'reload'}
 end
 local out = {}
@@ -737,11 +740,14 @@ func (m *Map) group(subjects []Subject) []group {
 	return out
 }
 
-// reload answers a tenant's missing loaded marker. With the map's own
-// marker still there, Redis was not flushed: the tenants are new (no
-// binding of theirs exists, or the last rebuild would have marked them)
-// and are marked now. Without it, Redis lost the map, which is rebuilt
-// from the topic first.
+// reload answers a tenant's loaded marker that is missing or stale. With
+// the map's own marker still there, Redis was not flushed: a tenant
+// without a marker is new (no binding of theirs exists, or the last
+// rebuild would have marked it) and is marked now; a tenant whose marker
+// is there holds another node's replication id, so the node was promoted
+// since (a failover, which may have lost the old master's last writes),
+// and the map is rebuilt from the topic. Without the map's marker, Redis
+// lost the map, which is rebuilt too.
 func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips int, err error) {
 	m.roundTrips.Add(1)
 	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
@@ -749,15 +755,27 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 		return false, 1, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if n == 1 {
-		m.roundTrips.Add(1)
-		pipe := m.rc.Pipeline()
-		for _, t := range tenants {
-			pipe.SetNX(ctx, m.sentinelKey(t), "1", 0)
+		cmds, t, err := m.markAll(ctx, tenants, true)
+		trips = 1 + t
+		if err != nil {
+			return false, trips, err
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return false, 2, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		var stale []string
+		for i, c := range cmds {
+			if v, _ := c.Int64(); v == 0 {
+				stale = append(stale, tenants[i])
+			}
 		}
-		return false, 2, nil
+		if len(stale) == 0 {
+			return false, trips, nil
+		}
+		m.ready.Store(false)
+		m.log.Warn("identity: Redis has a new master since the map was loaded (a failover, which may have lost its last writes); rebuilding the map from the topic before going on",
+			zap.String("topic", m.topic), zap.Int("tenants", len(stale)))
+		if err := m.rebuildOnce(ctx, stale); err != nil {
+			return false, trips, err
+		}
+		return true, trips, nil
 	}
 	m.ready.Store(false)
 	m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
@@ -768,10 +786,27 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 	return true, 1, nil
 }
 
+// markAll marks the tenants' maps loaded with markScript, one call per
+// tenant in one pipeline (nx: only those not marked yet), and returns the
+// calls and the round trips taken.
+func (m *Map) markAll(ctx context.Context, tenants []string, nx bool) ([]*redis.Cmd, int, error) {
+	flag := ""
+	if nx {
+		flag = "nx"
+	}
+	cmds, trips, err := m.evalAll(ctx, nil, m.mark, len(tenants), func(i int) ([]string, []any) {
+		return []string{m.sentinelKey(tenants[i])}, []any{flag}
+	})
+	if err != nil {
+		return nil, trips, fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
+	}
+	return cmds, trips, nil
+}
+
 // loadScripts loads the scripts into Redis (every node of a cluster), so
 // the first pipelines do not meet NOSCRIPT.
 func (m *Map) loadScripts(ctx context.Context) error {
-	for _, s := range []*redis.Script{m.resolve, m.confirm, m.add} {
+	for _, s := range []*redis.Script{m.resolve, m.confirm, m.add, m.mark} {
 		m.roundTrips.Add(1)
 		if err := s.Load(ctx, m.rc).Err(); err != nil {
 			return fmt.Errorf("%w: loading scripts: %w", ErrUnavailable, err)

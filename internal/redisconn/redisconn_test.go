@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,41 +128,6 @@ func TestOpenSentinel(t *testing.T) {
 	}
 }
 
-// startRedis starts a redis-server of its own for the test with args
-// (more config directives as flags), on a free port, and returns the port.
-// It skips t without redis-server on the PATH.
-func startRedis(t *testing.T, args ...string) int {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on the PATH: no servers of its own to start")
-	}
-	port := freePort(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	t.Cleanup(func() { _ = c.Close() })
-	testkit.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		return c.Ping(context.Background()).Err()
-	})
-	return port
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // A client opened from a Sentinel URL follows its master through a
 // failover: a master, its replica and a Sentinel of the test's own
 // (real redis-server processes), a write, a failover the Sentinel is told
@@ -169,10 +135,14 @@ func freePort(t *testing.T) int {
 // promoted replica. Needs redis-server on the PATH (CI has it).
 func TestOpenSentinelFollowsAFailover(t *testing.T) {
 	t.Parallel()
-	master := startRedis(t)
-	replica := startRedis(t, "--replicaof", "127.0.0.1", fmt.Sprint(master))
+	masterAddr := testkit.StartRedisServer(t)
+	_, mp, _ := net.SplitHostPort(masterAddr)
+	replicaAddr := testkit.StartRedisServer(t, "--replicaof", "127.0.0.1", mp)
+	master, _ := strconv.Atoi(mp)
+	_, rp, _ := net.SplitHostPort(replicaAddr)
+	replica, _ := strconv.Atoi(rp)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
-	sport := freePort(t)
+	sport := testkit.FreePort(t)
 	if err := os.WriteFile(conf, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 %d 1\nsentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 10000\n", sport, master), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -205,3 +206,40 @@ type redisError string
 
 func (e redisError) Error() string { return string(e) }
 func (redisError) RedisError()     {}
+
+// StartRedisServer starts a redis-server of the test's own on a free port
+// of 127.0.0.1, with args (more configuration as flags, such as
+// "--replicaof", host, port), and returns its address once it answers
+// PING; it stops when the test ends. Tests of what Redis's own processes
+// do (replication, Sentinel, failover) use it. It skips t, saying so,
+// without redis-server on the PATH.
+func StartRedisServer(t testing.TB, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on the PATH: no Redis processes of the test's own to start")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	_, port, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir(), "--save", "", "--appendonly", "no"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testkit: redis-server: %v", err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return c.Ping(context.Background()).Err() })
+	return addr
+}
+
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testkit: a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
