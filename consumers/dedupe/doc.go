@@ -41,7 +41,10 @@
 // Redis fails) between the commit and Settle, the marker stays pending
 // until its lease ends and then vanishes, and a copy of the event arriving
 // after that is processed again. Settle is tried a few times to keep that
-// window rare. The lease must outlast a stage's longest transaction.
+// window rare. The lease must outlast a stage's longest transaction. A
+// Redis failover that loses the old master's last writes (replication is
+// asynchronous) can lose claims and done markers alike: a copy of an
+// event may then be processed again, and nothing is lost.
 //
 // # Redis
 //

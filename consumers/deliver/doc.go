@@ -113,12 +113,16 @@
 //
 //   - The process dies after the destination took the request and before
 //     the 2xx was read or the marker written (about a millisecond and a
-//     Redis round trip): the event is sent again. The receiver sees the same webhook-id twice and
-//     drops the second; that is what the id is for.
+//     Redis round trip): the event is sent again. The receiver sees the
+//     same webhook-id twice and drops the second; that is what the id is
+//     for.
 //   - Redis refuses the marker: the failure is counted
 //     (sluice_deliver_marker_failures_total); if the batch then aborts,
 //     the marker is tried again in its AfterAbort hook; if that fails too,
 //     the event is sent again.
+//   - A Redis failover loses the old master's last writes (replication
+//     is asynchronous), markers among them, and the process dies before
+//     the batch commits: the event is sent again.
 //
 // A crash after the marker and before the commit sends nothing twice: the
 // batch comes again, the marker skips the event.
