@@ -131,8 +131,8 @@ type Map struct {
 	reg         prometheus.Registerer
 	metrics     *metrics
 
-	// resolve, confirm and add are the Lua scripts (resolveScript,
-	// confirmScript, addScript).
+	// resolve, confirm, add and mark are the Lua scripts (resolveScript,
+	// confirmScript, addScript, markScript).
 	resolve, confirm, add, mark *redis.Script
 
 	ready atomic.Bool

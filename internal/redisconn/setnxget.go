@@ -40,18 +40,24 @@ func SetNXGet(ctx context.Context, c redis.UniversalClient, keys, values []strin
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	out := make([]Prev, len(keys))
 	for i, cmd := range cmds {
-		v, err := cmd.Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			var re redis.Error
-			if errors.As(err, &re) && strings.Contains(re.Error(), "syntax error") {
-				return nil, ErrNXGetRefused
-			}
-			out[i].Err = err
-		default:
-			out[i] = Prev{Value: v, Found: true}
+		var re redis.Error
+		if err := cmd.Err(); errors.As(err, &re) && strings.Contains(re.Error(), "syntax error") {
+			return nil, ErrNXGetRefused
 		}
+		out[i] = PrevOf(cmd.Result())
 	}
 	return out, nil
+}
+
+// PrevOf reads the answer of a command that answers a key's value before
+// it, or nil when the key was absent (SET ... GET, or a script doing the
+// same) into a Prev.
+func PrevOf(v string, err error) Prev {
+	switch {
+	case errors.Is(err, redis.Nil):
+		return Prev{}
+	case err != nil:
+		return Prev{Err: err}
+	}
+	return Prev{Value: v, Found: true}
 }

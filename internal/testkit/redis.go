@@ -81,15 +81,19 @@ func (r *Redis) Flush(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var err error
-	if cc, ok := r.Client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return flushPrefix(ctx, c, r.Prefix) })
-	} else {
-		err = flushPrefix(ctx, r.Client, r.Prefix)
-	}
+	err := r.eachMaster(ctx, func(ctx context.Context, c redis.UniversalClient) error { return flushPrefix(ctx, c, r.Prefix) })
 	if err != nil {
 		t.Logf("testkit: flush redis: %v", err)
 	}
+}
+
+// eachMaster calls fn with a client of every master of a Redis Cluster
+// (concurrently), or with the test's client of one server.
+func (r *Redis) eachMaster(ctx context.Context, fn func(context.Context, redis.UniversalClient) error) error {
+	if cc, ok := r.Client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return fn(ctx, c) })
+	}
+	return fn(ctx, r.Client)
 }
 
 // flushPrefix deletes the keys of c under prefix, one key per DEL, as a
@@ -138,13 +142,7 @@ func (r *Redis) Keys(t testing.TB, pattern string) []string {
 		mu.Unlock()
 		return err
 	}
-	var err error
-	if cc, ok := r.Client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return collect(ctx, c) })
-	} else {
-		err = collect(ctx, r.Client)
-	}
-	if err != nil {
+	if err := r.eachMaster(ctx, collect); err != nil {
 		t.Fatalf("testkit: redis keys %s: %v", pattern, err)
 	}
 	slices.Sort(keys)

@@ -157,14 +157,7 @@ func (m *markers) setNXGet(ctx context.Context, keys, tokens []string) ([]redisc
 	}
 	prev := make([]redisconn.Prev, len(keys))
 	for i, c := range cmds {
-		v, err := c.Text()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			prev[i].Err = err
-		default:
-			prev[i] = redisconn.Prev{Value: v, Found: true}
-		}
+		prev[i] = redisconn.PrevOf(c.Text())
 	}
 	return prev, nil
 }
