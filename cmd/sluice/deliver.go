@@ -61,7 +61,7 @@ Admin API on the ops port:
 			}
 			defer s.close()
 			s.catalog = catalog
-			if _, err := addDeliver(s, g, f.destinations, lanes, deliver.Prefix(f.prefix)); err != nil {
+			if _, err := addDeliver(s, g, f.destinations, lanes, deliver.Prefix(g.redisPrefix(cmd, f.prefix, "sluice:"))); err != nil {
 				return err
 			}
 			return s.run(cmd.Context(), shutdownGrace)
@@ -184,7 +184,7 @@ func addDevDeliver(s *stack, g *globals, out io.Writer, lines []started) ([]star
 	if err != nil {
 		return lines, err
 	}
-	st, err := addDeliver(s, g, nil, []string{config.LaneInteractive, config.LaneBatch})
+	st, err := addDeliver(s, g, nil, []string{config.LaneInteractive, config.LaneBatch}, deliver.Prefix(g.redisPrefix(nil, "sluice:", "sluice:")))
 	if err != nil || st == nil {
 		return lines, err
 	}

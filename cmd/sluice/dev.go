@@ -96,6 +96,7 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 
 	// Kafka.
 	s.kafka = kafka.ConfigFromEnv(g.getenv)
+	s.kafka.Namespace = g.ns
 	if len(s.kafka.Brokers) == 0 {
 		dir := filepath.Join(f.dataDir, "kafka")
 		k, err := devstack.StartKafka(dir, f.kafkaPort)
@@ -144,7 +145,7 @@ func runDev(ctx context.Context, g *globals, f *devFlags, out io.Writer) error {
 			return err
 		}
 		s.registryURL = "http://" + ln.Addr().String()
-		lines = append(lines, started{"schema registry", s.registryURL, join("embedded, stored in topic "+kafka.SchemasTopic, movedNote(moved, f.registryAddr))})
+		lines = append(lines, started{"schema registry", s.registryURL, join("embedded, stored in topic "+g.ns.Name(kafka.SchemasTopic), movedNote(moved, f.registryAddr))})
 	} else {
 		lines = append(lines, started{"schema registry", redactURL(s.registryURL), "from SCHEMA_REGISTRY_URL"})
 	}

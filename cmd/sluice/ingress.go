@@ -58,7 +58,7 @@ registry, the integrations' topics and their schema subjects.`,
 			if err != nil {
 				return fmt.Errorf("ingress: %w", err)
 			}
-			if _, err := addIngress(s, g, ln, register, webhook.Prefix(prefix)); err != nil {
+			if _, err := addIngress(s, g, ln, register, webhook.Prefix(g.redisPrefix(cmd, prefix, webhook.DefaultPrefix))); err != nil {
 				_ = ln.Close()
 				return err
 			}
@@ -100,6 +100,7 @@ func addIngress(s *stack, g *globals, ln net.Listener, register bool, opts ...we
 		webhook.Logger(log),
 		webhook.Registerer(s.reg),
 		webhook.Tracing(s.tracing),
+		webhook.Namespace(s.kafka.Namespace),
 	}, opts...)...)
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func addDevIngress(s *stack, g *globals, addr string, lines []started) ([]starte
 	if err != nil {
 		return lines, fmt.Errorf("ingress: %w", err)
 	}
-	if _, err := addIngress(s, g, ln, true); err != nil {
+	if _, err := addIngress(s, g, ln, true, webhook.Prefix(g.redisPrefix(nil, webhook.DefaultPrefix, webhook.DefaultPrefix))); err != nil {
 		_ = ln.Close()
 		return lines, err
 	}

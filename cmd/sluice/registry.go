@@ -46,14 +46,18 @@ others). Needs KAFKA_BROKERS.`,
 	return cmd
 }
 
-// addRegistry adds the schema registry, served on ln, to the stack.
+// addRegistry adds the schema registry, served on ln, to the stack,
+// stored in topic, which is put in the stack's namespace with the
+// registry's transactional id.
 func addRegistry(s *stack, ln net.Listener, topic string) error {
 	cl, err := s.kafkaClient("registry")
 	if err != nil {
 		return err
 	}
+	ns := s.kafka.Namespace
 	srv, err := registry.New(cl,
-		registry.Topic(topic),
+		registry.Topic(ns.Name(topic)),
+		registry.TransactionalID(ns.Name("sluice-registry-"+topic)),
 		registry.Logger(s.log.Named("registry")),
 		registry.Registerer(s.reg),
 	)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/gctune"
+	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
@@ -21,8 +22,11 @@ type globals struct {
 	config    string
 	logFormat string
 	logLevel  string
+	namespace string
 	gc        gctune.Settings
 	gcErr     error
+	// ns is namespace, checked.
+	ns kafka.Namespace
 }
 
 func newRootCmd(getenv func(string) string) *cobra.Command {
@@ -33,14 +37,21 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),
-		PersistentPreRun: func(*cobra.Command, []string) {
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			ns, err := kafka.ParseNamespace(g.namespace)
+			if err != nil {
+				return fmt.Errorf("--namespace: %w", err)
+			}
+			g.ns = ns
 			g.gc, g.gcErr = gctune.Apply()
+			return nil
 		},
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.config, "config", envOr(getenv, "SLUICE_CONFIG", "sluice.yaml"), "integration catalog (env SLUICE_CONFIG)")
 	f.StringVar(&g.logFormat, "log-format", envOr(getenv, "SLUICE_LOG_FORMAT", "json"), "log format: json or console (env SLUICE_LOG_FORMAT)")
 	f.StringVar(&g.logLevel, "log-level", envOr(getenv, "SLUICE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SLUICE_LOG_LEVEL)")
+	f.StringVar(&g.namespace, "namespace", getenv("SLUICE_NAMESPACE"), "start of every topic, consumer group and transactional id, and of the default Redis prefix, so deployments share a Kafka cluster; every role of one deployment needs the same (env SLUICE_NAMESPACE)")
 	root.AddCommand(subcommands(g)...)
 	return root
 }
@@ -57,6 +68,17 @@ func subcommands(g *globals) []*cobra.Command {
 		newSinkCmd(g),
 		newSchemaCmd(g),
 	}
+}
+
+// redisPrefix returns the Redis prefix a role's --redis-prefix flag gave:
+// flagged, or from SLUICE_REDIS_PREFIX, as it is; by default def, after
+// "<namespace>:" in a namespace, so that deployments sharing a Redis keep
+// apart too. sluice dev, which has no such flag, passes a nil cmd.
+func (g *globals) redisPrefix(cmd *cobra.Command, value, def string) string {
+	if g.ns == "" || cmd != nil && cmd.Flags().Changed("redis-prefix") || g.getenv("SLUICE_REDIS_PREFIX") != "" {
+		return value
+	}
+	return string(g.ns) + ":" + def
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -161,7 +161,7 @@ func (f *schemaFlags) setup(g *globals, files []string) ([]avro.Binding, *sr.Cli
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}
-	bindings, err := schemaBindings(schemas, catalog)
+	bindings, err := schemaBindings(schemas, catalog, g.ns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,17 +177,25 @@ func (f *schemaFlags) setup(g *globals, files []string) ([]avro.Binding, *sr.Cli
 	return bindings, cl, nil
 }
 
-// schemaBindings binds every event record to the topics it is written to:
-// the catalog's integrations and both lanes of the canonical topics. With
-// no catalog, each event is bound to its default topic.
-func schemaBindings(schemas *avro.Schemas, catalog *config.Catalog) ([]avro.Binding, error) {
-	if catalog == nil {
-		return schemas.DefaultBindings(), nil
-	}
+// schemaBindings binds every event record to the topics it is written to
+// in namespace ns: the catalog's integrations and both lanes of the
+// canonical topics. With no catalog, each event is bound to its default
+// topic.
+func schemaBindings(schemas *avro.Schemas, catalog *config.Catalog, ns kafka.Namespace) ([]avro.Binding, error) {
 	var out []avro.Binding
+	if catalog == nil {
+		for _, b := range schemas.DefaultBindings() {
+			b, err := schemas.Bind(ns.Name(b.Topic), b.Schema.Name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		return out, nil
+	}
 	for _, in := range catalog.Integrations {
 		for _, e := range in.Contract.Events {
-			b, err := schemas.Bind(kafka.InTopic(in.ID), e.Record)
+			b, err := schemas.Bind(ns.Name(kafka.InTopic(in.ID)), e.Record)
 			if err != nil {
 				return nil, fmt.Errorf("integration %s: %w", in.ID, err)
 			}
@@ -200,7 +208,7 @@ func schemaBindings(schemas *avro.Schemas, catalog *config.Catalog) ([]avro.Bind
 		}
 		object := strings.TrimPrefix(s.Topic, kafka.CanonicalTopic(""))
 		for _, topic := range []string{kafka.CanonicalTopic(object), kafka.CanonicalBatchTopic(object)} {
-			b, err := schemas.Bind(topic, s.Name)
+			b, err := schemas.Bind(ns.Name(topic), s.Name)
 			if err != nil {
 				return nil, err
 			}

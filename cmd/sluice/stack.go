@@ -112,6 +112,7 @@ func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
 		kafka:       kafka.ConfigFromEnv(g.getenv),
 		registryURL: g.getenv("SCHEMA_REGISTRY_URL"),
 	}
+	s.kafka.Namespace = g.ns
 	s.onClose(func() { _ = log.Sync() })
 	if len(s.kafka.Brokers) == 0 {
 		return nil, fmt.Errorf("KAFKA_BROKERS is not set: name the Kafka brokers (or use sluice dev for an embedded one)")

@@ -62,7 +62,7 @@ sluice.identity when Redis has lost it).`,
 			}
 			defer s.close()
 			s.catalog = catalog
-			if _, err := addTransform(s, g, f.group, f.prefix); err != nil {
+			if _, err := addTransform(s, g, f.group, g.redisPrefix(cmd, f.prefix, "sluice:")); err != nil {
 				return err
 			}
 			return s.run(cmd.Context(), shutdownGrace)
@@ -128,6 +128,7 @@ func addTransform(s *stack, g *globals, group, prefix string) (*transform.Stage,
 	st, err := transform.New(s.catalog, schemas, serde, ids, append(connectorMappings(),
 		transform.Logger(log),
 		transform.Registerer(s.reg),
+		transform.Namespace(s.kafka.Namespace),
 	)...)
 	if err != nil {
 		return nil, err
@@ -186,10 +187,10 @@ func loadIdentity(ctx context.Context, ids *identity.Map, log *zap.Logger) bool 
 
 // addDevTransform adds the transform stage to sluice dev and says so.
 func addDevTransform(s *stack, g *globals, lines []started) ([]started, error) {
-	st, err := addTransform(s, g, "sluice-transform", "sluice:")
+	st, err := addTransform(s, g, "sluice-transform", g.redisPrefix(nil, "sluice:", "sluice:"))
 	if err != nil || st == nil {
 		return lines, err
 	}
 	return append(lines, started{"transform", fmt.Sprintf("%d integration(s) to sluice.canonical.<object>", len(st.Inputs())),
-		"identity map in topic " + kafka.IdentityTopic}), nil
+		"identity map in topic " + g.ns.Name(kafka.IdentityTopic)}), nil
 }

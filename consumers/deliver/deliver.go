@@ -45,6 +45,7 @@ func New(kc kafka.Config, rc redis.UniversalClient, dests []Destination, opts ..
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.topicsIn(kc.Namespace)
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,8 @@ func StageName(dest, lane string) string {
 }
 
 // Group returns the consumer group of a destination's lane:
-// "sluice-deliver-<destination>" and "sluice-deliver-<destination>-batch".
+// "sluice-deliver-<destination>" and "sluice-deliver-<destination>-batch",
+// which the stage's runner puts in the cluster config's namespace.
 func Group(dest, lane string) string {
 	if lane == config.LaneBatch {
 		return "sluice-deliver-" + dest + "-batch"

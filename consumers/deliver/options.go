@@ -63,12 +63,21 @@ func defaultOptions() options {
 			OpenFor:             30 * time.Second,
 			Probes:              1,
 		},
-		orderStale:    time.Hour,
-		inputTopic:    kafka.CanonicalLaneTopic,
-		attemptsTopic: kafka.DeliveryAttemptsTopic,
-		batchShare:    0.5,
-		batchBudget:   30 * time.Second,
-		maxPoll:       1000,
+		orderStale:  time.Hour,
+		batchShare:  0.5,
+		batchBudget: 30 * time.Second,
+		maxPoll:     1000,
+	}
+}
+
+// topicsIn gives the input and attempts topics not set by an option their
+// defaults in namespace ns.
+func (o *options) topicsIn(ns kafka.Namespace) {
+	if o.inputTopic == nil {
+		o.inputTopic = func(object, lane string) string { return ns.Name(kafka.CanonicalLaneTopic(object, lane)) }
+	}
+	if o.attemptsTopic == "" {
+		o.attemptsTopic = ns.Name(kafka.DeliveryAttemptsTopic)
 	}
 }
 
@@ -91,8 +100,6 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: rate limit wait %v must not be negative", ErrConfig, o.limitWait)
 	case o.orderStale <= 0:
 		return fmt.Errorf("%w: ordered key staleness %v must be positive", ErrConfig, o.orderStale)
-	case o.inputTopic == nil || o.attemptsTopic == "":
-		return fmt.Errorf("%w: no input or attempts topic", ErrConfig)
 	case o.batchShare <= 0 || o.batchShare > 1:
 		return fmt.Errorf("%w: batch lane share %v must be in (0, 1]", ErrConfig, o.batchShare)
 	case o.batchBudget <= 0 || o.maxPoll <= 0:
@@ -186,12 +193,13 @@ func Breaker(b BreakerSettings) Opt { return func(o *options) { o.breaker = b } 
 // waiting for it. Default 1h.
 func OrderStaleAfter(d time.Duration) Opt { return func(o *options) { o.orderStale = d } }
 
-// InputTopic sets the topic of a canonical object on a lane. Default
-// kafka.CanonicalLaneTopic.
+// InputTopic sets the topic of a canonical object on a lane, taken as it
+// is. Default kafka.CanonicalLaneTopic in the cluster config's namespace.
 func InputTopic(f func(object, lane string) string) Opt { return func(o *options) { o.inputTopic = f } }
 
-// AttemptsTopic sets the topic that records every attempt. Default
-// kafka.DeliveryAttemptsTopic ("sluice.delivery.attempts").
+// AttemptsTopic sets the topic that records every attempt, taken as it
+// is. Default kafka.DeliveryAttemptsTopic ("sluice.delivery.attempts") in
+// the cluster config's namespace.
 func AttemptsTopic(topic string) Opt { return func(o *options) { o.attemptsTopic = topic } }
 
 // KafkaOpts adds options to every Kafka client of the stage (its runners'

@@ -146,8 +146,9 @@ type Map struct {
 // Opt configures a Map.
 type Opt func(*Map)
 
-// Topic sets the identity topic. Default kafka.IdentityTopic
-// ("sluice.identity").
+// Topic sets the identity topic, taken as it is. Default
+// kafka.IdentityTopic ("sluice.identity") in the cluster config's
+// namespace.
 func Topic(name string) Opt { return func(m *Map) { m.topic = name } }
 
 // Prefix sets the prefix of every Redis key. Default "sluice:".
@@ -196,7 +197,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 	m := &Map{
 		rc:          rc,
 		kc:          kc,
-		topic:       kafka.IdentityTopic,
+		topic:       kc.Namespace.Name(kafka.IdentityTopic),
 		prefix:      "sluice:",
 		partitions:  6,
 		log:         zap.NewNop(),

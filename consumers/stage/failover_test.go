@@ -274,6 +274,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no topics", "s", kc, h, nil},
 		{"no handler", "s", kc, nil, []stage.Opt{stage.Consume("in")}},
 		{"no brokers", "s", kafka.Config{}, h, []stage.Opt{stage.Consume("in")}},
+		{"bad namespace", "s", kafka.Config{Brokers: kc.Brokers, Namespace: "stag ing"}, h, []stage.Opt{stage.Consume("in")}},
 		{"zero delay", "s", kc, h, []stage.Opt{stage.Consume("in"), stage.RetryDelays(time.Second, 0)}},
 		{"zero attempts", "s", kc, h, []stage.Opt{stage.Consume("in"), stage.MaxAttempts(0)}},
 		{"zero concurrency", "s", kc, h, []stage.Opt{stage.Consume("in"), stage.Concurrency(0)}},

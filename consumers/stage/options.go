@@ -71,11 +71,13 @@ func Consume(topics ...string) Opt {
 	return optFunc(func(c *config) { c.topics = append(c.topics, topics...) })
 }
 
-// Group sets the consumer group. Default "sluice-<stage>".
+// Group sets the consumer group, in the cluster config's namespace.
+// Default "sluice-<stage>".
 func Group(group string) Opt { return optFunc(func(c *config) { c.group = group }) }
 
-// TransactionalID sets the transactional id. Default
-// "<group>-<hostname>-<8 random hex digits>", new for every Runner.
+// TransactionalID sets the transactional id, in the cluster config's
+// namespace. Default "<group>-<hostname>-<8 random hex digits>", new for
+// every Runner.
 //
 // Each member of the group needs its own id. A random one means a process
 // that restarts does not fence its previous incarnation by id: if that

@@ -14,6 +14,7 @@ import (
 // carries it there.
 type router struct {
 	stage       string
+	ns          kafka.Namespace // of the retry and dead-letter topics
 	delays      []time.Duration
 	maxAttempts int
 	msgSize     int
@@ -50,11 +51,11 @@ func (rt router) route(r *Record, err error, now time.Time) (*kgo.Record, Outcom
 		if delayed {
 			lane = laneFor(rt.delays, after)
 		}
-		out.Topic = kafka.RetryTopic(rt.stage, lane)
+		out.Topic = rt.retryTopic(lane)
 		kafka.SetHeader(out, kafka.HeaderRetryAt, now.Add(rt.delays[lane-1]).UTC().Format(time.RFC3339Nano))
 		return out, OutcomeRetry
 	}
-	out.Topic = kafka.DLQTopic(rt.stage)
+	out.Topic = rt.dlqTopic()
 	delHeader(out, kafka.HeaderRetryAt)
 	return out, OutcomeDead
 }
@@ -109,3 +110,9 @@ func truncate(s string, n int) string {
 	}
 	return s[:cut] + mark
 }
+
+// retryTopic is the stage's n-th (1-based) retry topic, in its namespace.
+func (rt router) retryTopic(n int) string { return rt.ns.Name(kafka.RetryTopic(rt.stage, n)) }
+
+// dlqTopic is the stage's dead-letter topic, in its namespace.
+func (rt router) dlqTopic() string { return rt.ns.Name(kafka.DLQTopic(rt.stage)) }

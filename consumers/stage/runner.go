@@ -48,6 +48,10 @@ type Runner struct {
 // dead-letter topics: sluice.retry.<name>.<n>, sluice.dlq.<name>),
 // consuming from the cluster kc with h. See the Opt functions for the
 // options and their defaults; Consume is required.
+//
+// The retry and dead-letter topics, the consumer group and the
+// transactional id (given or by default) are in kc's namespace
+// (kafka.Namespace); the topics given to Consume are taken as they are.
 func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) {
 	cfg := defaults(name)
 	for _, o := range opts {
@@ -56,11 +60,17 @@ func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) 
 	if h == nil {
 		return nil, configErr("stage %s has no handler", name)
 	}
-	if err := cfg.validate(name); err != nil {
-		return nil, err
-	}
 	if _, err := kc.Opts(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.group != "" {
+		cfg.group = kc.Namespace.Name(cfg.group)
+	}
+	if cfg.txnID != "" {
+		cfg.txnID = kc.Namespace.Name(cfg.txnID)
+	}
+	if err := cfg.validate(name); err != nil {
+		return nil, err
 	}
 	m, err := newMetrics(cfg.reg)
 	if err != nil {
@@ -72,7 +82,7 @@ func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) 
 		cfg:      cfg,
 		log:      cfg.log.With(zap.String(telemetry.FieldStage, name)),
 		metrics:  m,
-		router:   router{stage: name, delays: cfg.delays, maxAttempts: cfg.maxAttempts, msgSize: cfg.errorMessageSize},
+		router:   router{stage: name, ns: kc.Namespace, delays: cfg.delays, maxAttempts: cfg.maxAttempts, msgSize: cfg.errorMessageSize},
 		lanes:    map[string]int{},
 		failures: map[topicPartition]int{},
 	}
@@ -83,7 +93,7 @@ func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) 
 		rn.lanes[t] = 0
 	}
 	for n := 1; n <= len(cfg.delays); n++ {
-		t := kafka.RetryTopic(name, n)
+		t := rn.router.retryTopic(n)
 		if _, ok := rn.lanes[t]; ok {
 			return nil, configErr("stage %s consumes its own retry topic %s as an input", name, t)
 		}
@@ -111,7 +121,7 @@ func (rn *Runner) TransactionalID() string { return rn.cfg.txnID }
 func (rn *Runner) Topics() []string {
 	ts := append([]string(nil), rn.cfg.topics...)
 	for n := 1; n <= len(rn.cfg.delays); n++ {
-		ts = append(ts, kafka.RetryTopic(rn.name, n))
+		ts = append(ts, rn.router.retryTopic(n))
 	}
 	return ts
 }
@@ -205,9 +215,9 @@ func (rn *Runner) ensureTopics(ctx context.Context) error {
 			}
 		}
 	}
-	specs := []kafka.TopicSpec{{Name: kafka.DLQTopic(rn.name), Partitions: parts, Replication: rn.cfg.replication}}
+	specs := []kafka.TopicSpec{{Name: rn.router.dlqTopic(), Partitions: parts, Replication: rn.cfg.replication}}
 	for n := 1; n <= len(rn.cfg.delays); n++ {
-		specs = append(specs, kafka.TopicSpec{Name: kafka.RetryTopic(rn.name, n), Partitions: parts, Replication: rn.cfg.replication})
+		specs = append(specs, kafka.TopicSpec{Name: rn.router.retryTopic(n), Partitions: parts, Replication: rn.cfg.replication})
 	}
 	if err := kafka.EnsureTopics(ctx, adm, append(specs, rn.cfg.ensure...)...); err != nil {
 		return fmt.Errorf("stage: %w", err)

@@ -17,6 +17,7 @@ type options struct {
 	connectors map[string][]byte
 	topic      func(object, lane string) string
 	partitions int32
+	namespace  kafka.Namespace
 }
 
 func defaults() options {
@@ -24,7 +25,6 @@ func defaults() options {
 		name:       "transform",
 		log:        zap.NewNop(),
 		connectors: map[string][]byte{},
-		topic:      kafka.CanonicalLaneTopic,
 		partitions: 6,
 	}
 }
@@ -50,9 +50,10 @@ func Connector(source string, mappingYAML []byte) Opt {
 }
 
 // CanonicalTopics sets how the topic of an object's canonical events is
-// named from the object type and the integration's lane. Default
-// kafka.CanonicalLaneTopic: sluice.canonical.<object>, and
-// sluice.canonical.<object>.batch for batch integrations.
+// named from the object type and the integration's lane, taken as it is.
+// Default kafka.CanonicalLaneTopic in the namespace (see Namespace):
+// sluice.canonical.<object>, and sluice.canonical.<object>.batch for batch
+// integrations.
 func CanonicalTopics(f func(object, lane string) string) Opt {
 	return func(c *options) { c.topic = f }
 }
@@ -60,3 +61,10 @@ func CanonicalTopics(f func(object, lane string) string) Opt {
 // TopicPartitions sets the partition count of the canonical topics the
 // stage's runner creates when they are missing. Default 6.
 func TopicPartitions(n int32) Opt { return func(c *options) { c.partitions = n } }
+
+// Namespace puts the stage's topics in ns: its inputs
+// (sluice.in.<integration>) and, unless CanonicalTopics names them, its
+// canonical topics. It must be the namespace of the cluster config the
+// Runner is given, which puts the stage's group, transactional id, retry
+// and dead-letter topics in it. Default none.
+func Namespace(ns kafka.Namespace) Opt { return func(c *options) { c.namespace = ns } }

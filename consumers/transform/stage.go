@@ -107,8 +107,15 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 	switch {
 	case cat == nil || schemas == nil || serde == nil || ids == nil:
 		return nil, fmt.Errorf("%w: New needs a catalog, the schemas, a serde and an identity map", ErrConfig)
-	case cfg.name == "" || cfg.topic == nil || cfg.partitions <= 0:
-		return nil, fmt.Errorf("%w: a name, a canonical topic naming and positive partitions are required", ErrConfig)
+	case cfg.name == "" || cfg.partitions <= 0:
+		return nil, fmt.Errorf("%w: a name and positive partitions are required", ErrConfig)
+	}
+	if _, err := kafka.ParseNamespace(string(cfg.namespace)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if cfg.topic == nil {
+		ns := cfg.namespace
+		cfg.topic = func(object, lane string) string { return ns.Name(kafka.CanonicalLaneTopic(object, lane)) }
 	}
 	if cfg.log == nil {
 		cfg.log = zap.NewNop()
@@ -157,7 +164,7 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 			lane = config.LaneInteractive
 		}
 		ig := &integration{
-			id: in.ID, source: in.Source, lane: lane, topic: kafka.InTopic(in.ID), mapping: mp,
+			id: in.ID, source: in.Source, lane: lane, topic: cfg.namespace.Name(kafka.InTopic(in.ID)), mapping: mp,
 			idHeader: []byte(in.ID), laneHeader: []byte(lane), objects: map[string]*objectOutput{},
 		}
 		s.byTopic[ig.topic] = ig
@@ -222,7 +229,7 @@ func (s *Stage) mappingOf(cat *config.Catalog, in *config.Integration) (string, 
 func (s *Stage) Name() string { return s.cfg.name }
 
 // Inputs returns the topics the stage consumes: sluice.in.<integration>
-// of every enabled integration, sorted.
+// of every enabled integration, in the stage's namespace, sorted.
 func (s *Stage) Inputs() []string { return slices.Clone(s.inputs) }
 
 // Topics returns the topics the stage's runner makes sure exist: the
@@ -233,10 +240,14 @@ func (s *Stage) Topics() []kafka.TopicSpec { return slices.Clone(s.outputs) }
 // Runner returns the stage runner of s, consuming Inputs in the group
 // "sluice-<name>" with dedupe (dd's middleware, keyed by tenant, stage and
 // source event id) in front of the handler. opts come after the stage's
-// own and win; middleware they add (stage.Use) sits outside dedupe.
+// own and win; middleware they add (stage.Use) sits outside dedupe. kc's
+// namespace must be the stage's (Namespace).
 func (s *Stage) Runner(kc kafka.Config, dd *dedupe.Store, opts ...stage.Opt) (*stage.Runner, error) {
 	if dd == nil {
 		return nil, fmt.Errorf("%w: the stage needs its dedupe store", ErrConfig)
+	}
+	if kc.Namespace != s.cfg.namespace {
+		return nil, fmt.Errorf("%w: the stage's topics are in namespace %q, the cluster config is in %q", ErrConfig, s.cfg.namespace, kc.Namespace)
 	}
 	base := []stage.Opt{
 		stage.Consume(s.inputs...),

@@ -35,6 +35,10 @@ type Config struct {
 	// SASLUsername and SASLPassword authenticate with SASL
 	// (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).
 	SASLUsername, SASLPassword string
+	// Namespace starts the name of every topic, group and transactional
+	// id sluice derives (see Namespace). The sluice command sets it from
+	// --namespace (SLUICE_NAMESPACE); ConfigFromEnv leaves it empty.
+	Namespace Namespace
 }
 
 // ConfigFromEnv reads a Config from the environment through getenv.
@@ -68,6 +72,9 @@ var ErrNoBrokers = errors.New("kafka: no brokers configured")
 func (c Config) Opts() ([]kgo.Opt, error) {
 	if len(c.Brokers) == 0 {
 		return nil, ErrNoBrokers
+	}
+	if _, err := ParseNamespace(string(c.Namespace)); err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.MetadataMinAge(MetadataMinAge)}
 	if c.TLS {

@@ -111,7 +111,7 @@ func New(catalog *config.Catalog, producer *kgo.Client, rdb redis.UniversalClien
 		if ic.Signature == nil {
 			continue
 		}
-		rt, err := newRoute(ic, schemas)
+		rt, err := newRoute(ic, schemas, cfg.namespace)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
@@ -59,6 +60,7 @@ type options struct {
 	maxConcurrent int
 	readTimeout   time.Duration
 	now           func() time.Time
+	namespace     kafka.Namespace
 }
 
 // Logger sets the logger. Default zap.NewNop().
@@ -118,6 +120,11 @@ func ReadTimeout(d time.Duration) Opt { return func(o *options) { o.readTimeout 
 // received-at is read from. Default time.Now.
 func Clock(now func() time.Time) Opt { return func(o *options) { o.now = now } }
 
+// Namespace puts the topics the ingress writes in ns (kafka.Namespace):
+// <ns>.sluice.in.<integration> and its .invalid topic, with their schema
+// subjects. Default none.
+func Namespace(ns kafka.Namespace) Opt { return func(o *options) { o.namespace = ns } }
+
 func newOptions(opts []Opt) (options, error) {
 	o := options{
 		prefix:        DefaultPrefix,
@@ -145,6 +152,9 @@ func newOptions(opts []Opt) (options, error) {
 	}
 	if o.instance == "" {
 		o.instance = defaultInstance()
+	}
+	if _, err := kafka.ParseNamespace(string(o.namespace)); err != nil {
+		return o, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	switch {
 	case o.lease < time.Second:

@@ -36,11 +36,11 @@ type contract struct {
 // newRoute builds the route of an integration that takes webhooks. A
 // disabled integration is routed (to be answered 503 with its reason)
 // without resolving its secrets, which may be gone already.
-func newRoute(in *config.Integration, schemas *avro.Schemas) (*route, error) {
+func newRoute(in *config.Integration, schemas *avro.Schemas, ns kafka.Namespace) (*route, error) {
 	rt := &route{
 		in:           in,
-		inTopic:      kafka.InTopic(in.ID),
-		invalidTopic: kafka.InvalidTopic(in.ID),
+		inTopic:      ns.Name(kafka.InTopic(in.ID)),
+		invalidTopic: ns.Name(kafka.InvalidTopic(in.ID)),
 		quarantine:   in.Contract.OnInvalid == config.InvalidQuarantine,
 		slack:        in.Signature.Scheme == slack.Name,
 	}
