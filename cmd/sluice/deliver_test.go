@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/connectors/standardwebhooks"
 	"github.com/sluicehq/sluice/connectors/webhook"
+	"github.com/sluicehq/sluice/consumers/deliver"
 	"github.com/sluicehq/sluice/consumers/deliver/sink"
 	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/config"
@@ -197,8 +198,9 @@ func TestDeliverCommand(t *testing.T) {
 	}
 	srv := httptest.NewServer(rcv)
 	t.Cleanup(srv.Close)
-	// Unique names: the canonical topic is shared with other tests on a
-	// real broker, so the destination takes only its own tenant's events.
+	// In a namespace of its own: its canonical topic, group, attempts
+	// topic and Redis keys.
+	ns := testNamespace(t, r)
 	id := strings.ToLower(testkit.Name(t, "dest"))
 	tenant := "t" + id[len(id)-8:]
 	path := writeCatalog(t, secret, `
@@ -226,7 +228,8 @@ func TestDeliverCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topic := kafka.CanonicalTopic(canonical.ObjectContact)
+	topic := ns.Name(kafka.CanonicalTopic(canonical.ObjectContact))
+	outside := untouched(t, k, defaultTopics("deliver."+id, ""))
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	ev := canonical.ContactEvent{
 		Envelope: canonical.Envelope{TenantID: tenant, EventID: "evt_cmd_1", EventType: "contact.created", Integration: "crm", Source: "crm", ReceivedAt: now},
@@ -251,13 +254,14 @@ func TestDeliverCommand(t *testing.T) {
 		"KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
 		"SCHEMA_REGISTRY_URL": registryURL,
 		"REDIS_URL":           redisURL,
+		"SLUICE_NAMESPACE":    string(ns),
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := &lockedBuffer{}
 	root := newRootCmd(func(key string) string { return env[key] })
 	opsAddr := freeAddr(t)
-	root.SetArgs([]string{"deliver", "--config", path, "--ops-addr", opsAddr, "--lane", "interactive", "--redis-prefix", r.Prefix, "--log-level", "warn"})
+	root.SetArgs([]string{"deliver", "--config", path, "--ops-addr", opsAddr, "--lane", "interactive", "--log-level", "warn"})
 	root.SetOut(out)
 	root.SetErr(out)
 	done := make(chan error, 1)
@@ -290,6 +294,12 @@ func TestDeliverCommand(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("deliver did not stop")
 	}
+	if n := recordsOf(t, k, ns.Name(kafka.DeliveryAttemptsTopic), tenant); n != 1 {
+		t.Errorf("%d attempt records of %s in %s, want 1", n, tenant, ns.Name(kafka.DeliveryAttemptsTopic))
+	}
+	checkGroupIn(t, k, ns, deliver.Group(id, config.LaneInteractive))
+	checkRedisIn(t, r, ns, tenant)
+	outside()
 }
 
 func mustRead(t *testing.T, path string) string {

@@ -100,3 +100,23 @@ func TestSchemaShowUnknown(t *testing.T) {
 		t.Fatalf("show envelope: exit %d\n%s", code, out)
 	}
 }
+
+func TestSchemaRegisterInANamespace(t *testing.T) {
+	t.Parallel()
+	url := registrytest.Start(t, testkit.NewKafka(t))
+	catalog := filepath.Join("..", "..", "examples", "sluice.yaml")
+	code, out := sluice(t, "schema", "register", "--namespace", "staging", "--config", catalog, "--registry", url)
+	if code != 0 {
+		t.Fatalf("register: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"staging.sluice.in.crm-sluice.source.crm.ContactEvent", "staging.sluice.canonical.contact-sluice.canonical.ContactEvent", "staging.sluice.canonical.contact.batch-sluice.canonical.ContactEvent"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("register did not name %s:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "sluice.") {
+			t.Errorf("a subject outside the namespace: %s", line)
+		}
+	}
+}

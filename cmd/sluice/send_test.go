@@ -9,10 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sluicehq/sluice/avro"
 	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/connectors/hmac"
 	"github.com/sluicehq/sluice/connectors/signature"
@@ -201,10 +205,13 @@ integrations:
 		t.Fatal(err)
 	}
 	addr, opsAddr := freeAddr(t), freeAddr(t)
+	ns := testNamespace(t, r)
+	outside := untouched(t, k, []string{kafka.InTopic(integration), kafka.InvalidTopic(integration)})
 	env := map[string]string{
 		"KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
 		"SCHEMA_REGISTRY_URL": registryURL,
 		"REDIS_URL":           redisURL,
+		"SLUICE_NAMESPACE":    string(ns),
 	}
 	getenv := func(key string) string { return env[key] }
 
@@ -212,7 +219,7 @@ integrations:
 	defer cancel()
 	var out bytes.Buffer
 	root := newRootCmd(getenv)
-	root.SetArgs([]string{"ingress", "--config", catalog, "--addr", addr, "--ops-addr", opsAddr, "--redis-prefix", r.Prefix, "--log-level", "warn"})
+	root.SetArgs([]string{"ingress", "--config", catalog, "--addr", addr, "--ops-addr", opsAddr, "--log-level", "warn"})
 	root.SetOut(&out)
 	root.SetErr(&out)
 	done := make(chan error, 1)
@@ -252,9 +259,23 @@ integrations:
 	case <-time.After(20 * time.Second):
 		t.Fatal("ingress did not stop")
 	}
-	recs := k.Records(t, kafka.InTopic(integration))
+	recs := k.Records(t, ns.Name(kafka.InTopic(integration)))
 	if len(recs) != 1 || kafka.Header(recs[0], kafka.HeaderEventID) != "msg_cmd" {
 		t.Fatalf("%d records; want the one event once", len(recs))
+	}
+	checkRedisIn(t, r, ns, "demo")
+	outside()
+	// The event's schema subject follows its topic into the namespace.
+	cl, err := sr.NewClient(sr.URLs(registryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects, err := cl.Subjects(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := avro.Subject(ns.Name(kafka.InTopic(integration)), "sluice.source.crm.ContactEvent"); !slices.Contains(subjects, want) {
+		t.Errorf("subjects %v, want %s", subjects, want)
 	}
 }
 

@@ -20,9 +20,11 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
-// TestTransformCommand runs sluice transform on a catalog with a CRM
-// integration and checks that a CRM contact webhook comes out as a
-// canonical contact, and that readiness waited for the identity map.
+// TestTransformCommand runs sluice transform in a namespace on a catalog
+// with a CRM integration and checks that a CRM contact webhook comes out
+// as a canonical contact, that readiness waited for the identity map, and
+// that every topic, group, transactional id and Redis key it used is in
+// the namespace.
 func TestTransformCommand(t *testing.T) {
 	t.Parallel()
 	k := testkit.NewKafka(t)
@@ -32,11 +34,9 @@ func TestTransformCommand(t *testing.T) {
 	if redisURL == "" {
 		redisURL = r.URL
 	}
-	// Unique names: the canonical and identity topics are shared with
-	// other tests on a real broker, the group and keys must not be.
+	// The namespace keeps its topics, group and Redis keys its own.
+	ns := testNamespace(t, r)
 	integration := testkit.Token(t)
-	// A tenant of its own too: its identity bindings go to the shared
-	// identity topic, where a `sluice dev` on the same broker reads them.
 	tenant := "t" + integration
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sluice.yaml")
@@ -51,19 +51,21 @@ integrations:
 	if err := os.WriteFile(path, []byte(catalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in := kafka.InTopic("crm-" + integration)
+	in := ns.Name(kafka.InTopic("crm-" + integration))
+	group := testkit.Name(t, "group")
+	outside := untouched(t, k, defaultTopics("transform", "crm-"+integration))
 	ops := freeAddr(t)
 	env := map[string]string{
 		"KAFKA_BROKERS":       strings.Join(k.Brokers, ","),
 		"SCHEMA_REGISTRY_URL": registryURL,
 		"REDIS_URL":           redisURL,
+		"SLUICE_NAMESPACE":    string(ns),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &lockedBuffer{}
 	root := newRootCmd(func(key string) string { return env[key] })
-	root.SetArgs([]string{"transform", "--config", path, "--log-level", "warn", "--ops-addr", ops,
-		"--group", testkit.Name(t, "group"), "--redis-prefix", r.Prefix})
+	root.SetArgs([]string{"transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group})
 	root.SetOut(out)
 	root.SetErr(out)
 	done := make(chan error, 1)
@@ -119,12 +121,7 @@ integrations:
 	}
 
 	testkit.CheckFor(t, time.Minute, 200*time.Millisecond, func() error {
-		for _, r := range k.Records(t, kafka.CanonicalTopic("contact")) {
-			// Others write this topic too (other tests, a `sluice dev`
-			// on the same broker), with schema ids of their registries.
-			if kafka.Header(r, kafka.HeaderIntegration) != "crm-"+integration {
-				continue
-			}
+		for _, r := range k.Records(t, ns.Name(kafka.CanonicalTopic("contact"))) {
 			var ev canonical.ContactEvent
 			if err := serde.Decode(ctx, r.Value, &ev); err != nil {
 				return err
@@ -142,6 +139,12 @@ integrations:
 	if err := <-done; err != nil {
 		t.Fatalf("transform: %v\n%s", err, out)
 	}
+	if n := recordsOf(t, k, ns.Name(kafka.IdentityTopic), tenant); n == 0 {
+		t.Errorf("no identity binding of %s in %s", tenant, ns.Name(kafka.IdentityTopic))
+	}
+	checkGroupIn(t, k, ns, group)
+	checkRedisIn(t, r, ns, tenant)
+	outside()
 }
 
 func TestTransformCommandNeedsItsServices(t *testing.T) {

@@ -36,6 +36,11 @@
 // timeout (TransactionTimeout) aborts it; the new owner's offset fetch
 // waits for that, so its partitions pause for at most that long.
 //
+// In a namespace (kafka.Config.Namespace) the retry and dead-letter topics,
+// the group and the transactional id all start with "<namespace>.", so
+// deployments sharing a cluster neither join each other's groups nor fence
+// each other's producers.
+//
 // # Batches, order and concurrency
 //
 // The records of a poll are split into batches, one per partition, in

@@ -398,6 +398,31 @@ integrations:
 	if got := st.Inputs(); len(got) != 1 || got[0] != "sluice.in.x1" {
 		t.Errorf("inputs %v", got)
 	}
+	// In a namespace: the inputs and canonical topics are in it, and the
+	// runner refuses a cluster config of another namespace.
+	st, err = transform.New(good, e.Schemas, e.Serde, ids, transform.Namespace("staging"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Inputs(); len(got) != 1 || got[0] != "staging.sluice.in.x1" {
+		t.Errorf("inputs in namespace staging %v", got)
+	}
+	for _, spec := range st.Topics() {
+		if !strings.HasPrefix(spec.Name, "staging.sluice.") {
+			t.Errorf("topic %s is outside namespace staging", spec.Name)
+		}
+	}
+	kc := kafka.Config{Brokers: []string{"127.0.0.1:1"}}
+	if _, err := st.Runner(kc, e.Dedupe(t)); !errors.Is(err, transform.ErrConfig) || !strings.Contains(err.Error(), `namespace "staging", the cluster config is in ""`) {
+		t.Errorf("runner of another namespace: %v", err)
+	}
+	kc.Namespace = "staging"
+	if r, err := st.Runner(kc, e.Dedupe(t)); err != nil || r.Group() != "staging.sluice-transform" {
+		t.Errorf("runner in namespace staging: %v", err)
+	}
+	if _, err := transform.New(good, e.Schemas, e.Serde, ids, transform.Namespace("stag ing")); !errors.Is(err, transform.ErrConfig) {
+		t.Errorf("a bad namespace: %v", err)
+	}
 }
 
 // TestLargeBatchesStitchEveryRecord sends 700 shop orders to one
