@@ -191,6 +191,6 @@ func addDevTransform(s *stack, g *globals, lines []started) ([]started, error) {
 	if err != nil || st == nil {
 		return lines, err
 	}
-	return append(lines, started{"transform", fmt.Sprintf("%d integration(s) to sluice.canonical.<object>", len(st.Inputs())),
+	return append(lines, started{"transform", fmt.Sprintf("%d integration(s) to %s", len(st.Inputs()), g.ns.Name("sluice.canonical.<object>")),
 		"identity map in topic " + g.ns.Name(kafka.IdentityTopic)}), nil
 }
