@@ -277,6 +277,7 @@ func TestDeliverCommand(t *testing.T) {
 	if !req.Verified || req.Tenant != tenant || req.EventType != "contact.created" || !strings.Contains(string(req.Body), `"id":"ct_9"`) {
 		t.Errorf("received %+v: %s", req, req.Body)
 	}
+	checkGroupIn(t, k, ns, deliver.Group(id, config.LaneInteractive))
 	resp, err := http.Get("http://" + opsAddr + "/admin/v1/destinations")
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +298,6 @@ func TestDeliverCommand(t *testing.T) {
 	if n := recordsOf(t, k, ns.Name(kafka.DeliveryAttemptsTopic), tenant); n != 1 {
 		t.Errorf("%d attempt records of %s in %s, want 1", n, tenant, ns.Name(kafka.DeliveryAttemptsTopic))
 	}
-	checkGroupIn(t, k, ns, deliver.Group(id, config.LaneInteractive))
 	checkRedisIn(t, r, ns, tenant)
 	outside()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,19 +79,24 @@ func untouched(t *testing.T, k *testkit.Kafka, topics []string) func() {
 	}
 }
 
-// checkGroupIn checks that the consumer group group, in ns, committed
-// offsets, and that the broker lists a transactional id of the group's
-// members, which all start with the group's name.
+// checkGroupIn waits until the consumer group group, in ns, committed
+// offsets (a role may hand on an event before its transaction commits),
+// and checks that the broker lists a transactional id of the group's
+// members, which all start with the group's name, and that the group
+// outside the namespace committed nothing.
 func checkGroupIn(t *testing.T, k *testkit.Kafka, ns kafka.Namespace, group string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	adm := k.Admin(t)
 	name := ns.Name(group)
-	offsets, err := adm.FetchOffsets(ctx, name)
-	if err != nil || len(offsets) == 0 {
-		t.Errorf("group %s committed no offsets (%v)", name, err)
-	}
+	testkit.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		offsets, err := adm.FetchOffsets(ctx, name)
+		if err != nil || len(offsets) == 0 {
+			return fmt.Errorf("group %s committed no offsets (%v)", name, err)
+		}
+		return nil
+	})
 	if outside, err := adm.FetchOffsets(ctx, group); err == nil && len(outside) > 0 {
 		t.Errorf("group %s, outside the namespace, committed offsets", group)
 	}

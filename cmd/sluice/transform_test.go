@@ -135,6 +135,7 @@ integrations:
 		}
 		return fmt.Errorf("no canonical contact of %s yet", eventID)
 	})
+	checkGroupIn(t, k, ns, group)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("transform: %v\n%s", err, out)
@@ -142,7 +143,6 @@ integrations:
 	if n := recordsOf(t, k, ns.Name(kafka.IdentityTopic), tenant); n == 0 {
 		t.Errorf("no identity binding of %s in %s", tenant, ns.Name(kafka.IdentityTopic))
 	}
-	checkGroupIn(t, k, ns, group)
 	checkRedisIn(t, r, ns, tenant)
 	outside()
 }
