@@ -325,11 +325,16 @@ func TestMetrics(t *testing.T) {
 		{"sluice_transform_stitched_total", map[string]string{"object": "order", "outcome": "new"}, 1},
 		{"sluice_identity_resolutions_total", map[string]string{"object": "account", "outcome": "known"}, 1},
 	}
-	for _, c := range checks {
-		if got := testkit.Metric(t, reg, c.name, c.labels); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+	// The recorder's commit hook can run before the stage's, which counts.
+	testkit.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		var errs []error
+		for _, c := range checks {
+			if got := testkit.Metric(t, reg, c.name, c.labels); got != c.want {
+				errs = append(errs, fmt.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want))
+			}
 		}
-	}
+		return errors.Join(errs...)
+	})
 	if got := testkit.Metric(t, reg, "sluice_transform_redis_round_trips", nil); got < 1 {
 		t.Errorf("no batch observed its Redis round trips")
 	}
