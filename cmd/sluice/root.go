@@ -100,6 +100,9 @@ func (g *globals) logger() (*zap.Logger, error) {
 		limit = strconv.FormatInt(g.gc.MemoryLimit>>20, 10) + " MiB"
 	}
 	log.Info("go runtime", zap.Int("gogc", g.gc.GCPercent), zap.Bool("gogc_from_env", g.gc.GCPercentFromEnv), zap.String("memory_limit", limit))
+	if g.ns != "" {
+		log.Info("every topic, consumer group and transactional id is in the namespace", zap.String("namespace", string(g.ns)))
+	}
 	if g.gcErr != nil {
 		log.Warn("the container's memory limit could not be read; the Go runtime has no soft memory limit (set GOMEMLIMIT)", zap.Error(g.gcErr))
 	}
