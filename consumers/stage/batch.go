@@ -242,7 +242,13 @@ type Batch struct {
 	// end is the last offset polled of the partition, a transaction
 	// marker after the last record included.
 	end int64
+	// prepared is what the handler's Prepare returned for the batch.
+	prepared any
 }
+
+// Prepared returns what the handler's Prepare (see Preparer) returned for
+// this batch, nil if the handler is no Preparer.
+func (b *Batch) Prepared() any { return b.prepared }
 
 type hooks struct {
 	mu     sync.Mutex
@@ -261,8 +267,9 @@ func (b *Batch) Subset(rs []*Record) *Batch {
 }
 
 // AfterCommit registers fn to run once the transaction holding this batch's
-// outputs and offsets committed. Hooks run before the next poll (see
-// AfterCommitAsync for those that need not), with a context that outlives
+// outputs and offsets committed. Hooks run before the next batch is
+// handled (a Preparer may have begun on it; see AfterCommitAsync for hooks
+// that need not), with a context that outlives
 // shutdown by the shutdown timeout. Side effects outside Kafka are
 // recorded here (a done-marker for a sent webhook).
 func (b *Batch) AfterCommit(fn func(ctx context.Context)) {
@@ -273,8 +280,8 @@ func (b *Batch) AfterCommit(fn func(ctx context.Context)) {
 
 // AfterCommitAsync registers fn to run once the transaction holding this
 // batch's outputs and offsets committed, as AfterCommit does, but without
-// holding up the next poll: for work that no later batch depends on, such
-// as marking what was committed as such in a cache. The runner runs a
+// holding up the next transaction: for work that no later batch depends
+// on, such as marking what was committed as such in a cache. The runner runs a
 // transaction's async hooks while it handles the next one, never those of
 // more than one transaction at a time, and waits for them before it leaves
 // the group; their context outlives shutdown by the shutdown timeout. They
@@ -345,6 +352,23 @@ type HandlerFunc func(ctx context.Context, b *Batch) error
 
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, b *Batch) error { return f(ctx, b) }
+
+// Preparer is a Handler that starts on a batch before it is handled, so
+// that work overlaps the end of the transaction before: the runner polls
+// the records already fetched while that transaction is still open, calls
+// Prepare with them, and hands them to Handle in the next transaction.
+// Prepare is called once for every batch, with the records Handle will be
+// given (or a superset, when middleware settles some of them), and returns
+// at once; what it returns is the batch's Prepared.
+//
+// Prepare may run before the commit hooks of the transaction before have
+// run, and a prepared batch may never be handled (that transaction
+// aborted, the partition was revoked): it must do nothing that a Handle
+// of the same records, or none, could not live with. It must not emit.
+type Preparer interface {
+	Handler
+	Prepare(ctx context.Context, b *Batch) any
+}
 
 // Middleware wraps a Handler with a cross-cutting concern.
 type Middleware func(Handler) Handler

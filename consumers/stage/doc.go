@@ -29,6 +29,19 @@
 // end of an aborted transaction) is an empty batch: no handler sees it,
 // its offsets commit with the poll's.
 //
+// # Polling ahead
+//
+// Before it ends a transaction, the runner takes the records already
+// fetched (without waiting for more) as the next poll, and a handler that
+// is a Preparer starts on them (decoding, lookups) while the transaction
+// ends and its commit hooks run: on a stage whose batches cost CPU, the
+// end's round trips to the broker and the hooks' to Redis no longer leave
+// the cores idle. The ending transaction commits the offsets it had before
+// that poll (through franz-go's PreTxnCommitFnContext); the records taken
+// ahead are the next transaction's, handled after the hooks ran. When the
+// transaction does not commit, the client goes back to the committed
+// offsets and the records taken ahead are dropped, to be consumed again.
+//
 // Each Runner has its own transactional id (TransactionalID). A zombie
 // member cannot commit: its offset commit carries a stale group generation
 // (KIP-447) and is refused, which aborts its transaction. A member that
@@ -68,7 +81,8 @@
 // written as each send succeeds, which the record finds when it is
 // consumed again after a crash or an abort. What may only be said once the
 // batch committed (dedupe's done-markers) is written in AfterCommit. The
-// next poll waits for those hooks; Batch.AfterCommitAsync hooks, for work
+// next transaction is handled once those hooks ran (a Preparer may have
+// begun on its records); Batch.AfterCommitAsync hooks, for work
 // no later batch depends on (transform confirming identity bindings), run
 // while the next transaction is handled instead, one transaction's at a
 // time, and the runner waits for them before it leaves the group.
@@ -133,7 +147,7 @@
 // counted once committed; sluice_stage_batches_total,
 // sluice_stage_transactions_total{result}, sluice_stage_handle_seconds,
 // sluice_stage_commit_seconds, sluice_stage_hooks_seconds (the commit
-// and abort hooks after each transaction, which the next poll waits for:
+// and abort hooks after each transaction, which the next transaction waits for:
 // on a stage with dedupe, mostly settling its claims in Redis; with the
 // wait for the async hooks of the transaction before, if still running),
 // sluice_stage_lag_records{topic,partition},

@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"stage"}),
 		hooks: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_stage_hooks_seconds",
-			Help:    "Time the hooks run once a transaction ended took (settling dedupe claims), with the wait for the async hooks of the transaction before if still running; the stage's next poll waits for them.",
+			Help:    "Time the hooks run once a transaction ended took (settling dedupe claims), with the wait for the async hooks of the transaction before if still running; the stage's next transaction waits for them.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"stage"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{

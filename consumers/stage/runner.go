@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kprom"
 	"github.com/twmb/franz-go/plugin/kzap"
 	"go.uber.org/zap"
@@ -29,10 +30,12 @@ type Runner struct {
 	kc      kafka.Config
 	cfg     config
 	handler Handler
-	log     *zap.Logger
-	metrics *metrics
-	router  router
-	lanes   map[string]int
+	// preparer is the handler as a Preparer, nil if it is none.
+	preparer Preparer
+	log      *zap.Logger
+	metrics  *metrics
+	router   router
+	lanes    map[string]int
 
 	// async is closed when the async commit hooks of the last transaction
 	// that had any are done (nil: none ran yet). Only the poll loop
@@ -104,6 +107,7 @@ func New(name string, kc kafka.Config, h Handler, opts ...Opt) (*Runner, error) 
 		mw = append([]Middleware{tracing(name, cfg.tracer, cfg.propagator)}, mw...)
 	}
 	rn.handler = Chain(h, mw...)
+	rn.preparer, _ = h.(Preparer)
 	return rn, nil
 }
 
@@ -278,8 +282,9 @@ func (rn *Runner) session(ctx context.Context) error {
 		rn.leave(s)
 	}()
 	rn.log.Info("stage started", zap.String("group", rn.cfg.group), zap.Strings("topics", rn.Topics()))
+	var ahead []*work
 	for ctx.Err() == nil {
-		if err := rn.poll(ctx, s, p); err != nil {
+		if ahead, err = rn.poll(ctx, s, p, ahead); err != nil {
 			return err
 		}
 	}
@@ -334,12 +339,9 @@ func (p *producer) failure() error {
 	return p.err
 }
 
-// poll handles one poll: one transaction.
-func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *pauser) error {
-	fs := s.PollRecords(ctx, rn.cfg.maxPollRecords)
-	if ctx.Err() != nil {
-		return nil
-	}
+// fetchErr logs the errors of fs and returns the one that ends the
+// client's run, if any.
+func (rn *Runner) fetchErr(fs kgo.Fetches) error {
 	var fatal error
 	fs.EachError(func(topic string, partition int32, err error) {
 		switch {
@@ -350,15 +352,31 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 			rn.log.Warn("fetch failed", zap.String(telemetry.FieldTopic, topic), zap.Int32(telemetry.FieldPartition, partition), zap.Error(err))
 		}
 	})
-	if fatal != nil {
-		return fatal
-	}
-	works := rn.split(ctx, s, p, fs)
+	return fatal
+}
+
+// poll handles one poll: one transaction. Its records are ahead, those the
+// poll before took ahead of its end, or else polled now. It returns the
+// records it took ahead of its own end (see pollAhead) for the next poll,
+// none when its transaction did not commit.
+func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *pauser, ahead []*work) ([]*work, error) {
+	works := ahead
 	if len(works) == 0 {
-		return nil
+		fs := s.PollRecords(ctx, rn.cfg.maxPollRecords)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if err := rn.fetchErr(fs); err != nil {
+			return nil, err
+		}
+		works = rn.split(ctx, s, p, fs)
+		rn.prepare(ctx, works)
+	}
+	if len(works) == 0 {
+		return nil, nil
 	}
 	if err := s.Begin(); err != nil {
-		return fmt.Errorf("%w: begin: %w", ErrTransaction, err)
+		return nil, fmt.Errorf("%w: begin: %w", ErrTransaction, err)
 	}
 
 	prod := &producer{s: s}
@@ -410,7 +428,20 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	}
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
 	defer cancel()
+	var next []*work
+	if try == kgo.TryCommit {
+		var err error
+		if next, endCtx, err = rn.pollAhead(ctx, endCtx, s, p); err != nil {
+			try = kgo.TryAbort
+			rn.log.Warn("polling ahead failed; aborting the transaction", zap.Error(err))
+		}
+	}
 	committed, err := s.End(endCtx, try)
+	if err != nil || !committed {
+		// The client went back to the committed offsets: what was taken
+		// ahead comes again.
+		next = nil
+	}
 	rn.metrics.commit.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
 
 	// Whatever the outcome, the poll returns once the hooks started below
@@ -440,7 +471,7 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	switch {
 	case err != nil:
 		rn.metrics.transactions.WithLabelValues(rn.name, "failed").Inc()
-		return fmt.Errorf("%w: end: %w", ErrTransaction, err)
+		return nil, fmt.Errorf("%w: end: %w", ErrTransaction, err)
 	case !committed:
 		rn.metrics.transactions.WithLabelValues(rn.name, "aborted").Inc()
 		if ctx.Err() == nil {
@@ -451,7 +482,7 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 				run(w.b.hooks, false)
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	rn.metrics.transactions.WithLabelValues(rn.name, "committed").Inc()
 	for _, w := range works {
@@ -475,7 +506,7 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 		async = append(async, b.hooks.takeAsync()...)
 		run(b.hooks, true)
 	}
-	return nil
+	return next, nil
 }
 
 // runAsync runs the async commit hooks fns in the background, once those
@@ -562,6 +593,76 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 		works = append(works, &work{b: b})
 	})
 	return works
+}
+
+// prepare has the handler, if it is a Preparer, begin on works: each
+// batch's records that Handle will be given.
+func (rn *Runner) prepare(ctx context.Context, works []*work) {
+	if rn.preparer == nil {
+		return
+	}
+	for _, w := range works {
+		b := w.b
+		if rn.cfg.requireTenant {
+			b = b.Subset(withTenant(b.Records))
+		}
+		if len(b.Records) > 0 {
+			w.b.prepared = rn.preparer.Prepare(ctx, b)
+		}
+	}
+}
+
+// withTenant returns the records of rs that have a tenant.
+func withTenant(rs []*Record) []*Record {
+	out := make([]*Record, 0, len(rs))
+	for _, r := range rs {
+		if r.Tenant != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// pollAhead takes the records already fetched, without waiting for more,
+// while the transaction is still open, and has the handler prepare them,
+// so that a Preparer's work on them overlaps the transaction's end. It
+// returns them, and endCtx made to commit the transaction's offsets as
+// they were before this poll (the records taken ahead are the next
+// transaction's).
+func (rn *Runner) pollAhead(ctx, endCtx context.Context, s *kgo.GroupTransactSession, p *pauser) ([]*work, context.Context, error) {
+	before := s.Client().UncommittedOffsets()
+	endCtx = kgo.PreTxnCommitFnContext(endCtx, func(req *kmsg.TxnOffsetCommitRequest) error {
+		commitOnly(req, before)
+		return nil
+	})
+	//lint:ignore SA1012 a nil context returns the records already fetched, at once
+	fs := s.PollRecords(nil, rn.cfg.maxPollRecords) //nolint:staticcheck
+	if err := rn.fetchErr(fs); err != nil {
+		return nil, endCtx, err
+	}
+	works := rn.split(ctx, s, p, fs)
+	rn.prepare(ctx, works)
+	return works, endCtx, nil
+}
+
+// commitOnly has req commit the offsets of offsets only: each partition's
+// as offsets has it, and none of the partitions it lacks.
+func commitOnly(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int32]kgo.EpochOffset) {
+	topics := req.Topics[:0]
+	for _, t := range req.Topics {
+		parts := t.Partitions[:0]
+		for _, p := range t.Partitions {
+			if o, ok := offsets[t.Topic][p.Partition]; ok {
+				p.Offset, p.LeaderEpoch = o.Offset, o.Epoch
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) > 0 {
+			t.Partitions = parts
+			topics = append(topics, t)
+		}
+	}
+	req.Topics = topics
 }
 
 // work handles one batch and produces what it decided: outputs of done

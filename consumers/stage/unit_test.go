@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
 	"github.com/sluicehq/sluice/internal/kafka"
@@ -319,5 +320,34 @@ func TestMetricsSharedByStages(t *testing.T) {
 	b.batches.WithLabelValues("b").Inc()
 	if a.batches != b.batches {
 		t.Error("the second stage did not reuse the registered collector")
+	}
+}
+
+func TestCommitOnly(t *testing.T) {
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	for _, topic := range []string{"in", "retry"} {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic = topic
+		for p := range int32(3) {
+			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = p, 100+int64(p), 7
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	// What was uncommitted before polling ahead: partition 1 of "in" had
+	// not been polled, nor had "retry".
+	commitOnly(req, map[string]map[int32]kgo.EpochOffset{
+		"in":    {0: {Epoch: 5, Offset: 40}, 2: {Epoch: 6, Offset: 60}},
+		"other": {0: {Epoch: 1, Offset: 1}},
+	})
+	var got []string
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			got = append(got, fmt.Sprintf("%s/%d@%d(%d)", rt.Topic, rp.Partition, rp.Offset, rp.LeaderEpoch))
+		}
+	}
+	if want := "in/0@40(5) in/2@60(6)"; strings.Join(got, " ") != want {
+		t.Errorf("commits %v, want %s", got, want)
 	}
 }

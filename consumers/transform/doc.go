@@ -17,12 +17,11 @@
 //
 // # What happens to a batch
 //
-// The runner hands the stage a partition's batch of source events. In
-// order of the middleware and the handler:
+// The runner hands the stage a partition's batch of source events:
 //
-//  1. observe counts what the others decided once the batch commits
-//     (duplicates, unmapped events, Redis round trips).
-//  2. prefetch starts working on the batch in the background, in chunks
+//  1. Prepare (the runner calls it as soon as the batch is polled, which
+//     may be while the transaction before ends) starts working on the
+//     batch in the background, in chunks
 //     of 256 records, as a pipeline: decoding each record of a chunk (the
 //     Avro serde, against the schema registry) and mapping it with its
 //     integration's mapping (package mapping), spread over the cores;
@@ -32,18 +31,21 @@
 //     events: each object's tenant, id, external ids (every id it has in
 //     every system) and references (an order's account and contact),
 //     encoded. The stage's cores work while Redis answers.
+//  2. observe, the outer middleware, counts what the others decided once
+//     the batch commits (duplicates, unmapped events, Redis round trips).
 //  3. dedupe (consumers/dedupe) claims each event by tenant, stage and
-//     source event id in Redis, while that runs; a copy of an event
-//     already transformed is skipped.
+//     source event id in Redis, while that runs, and after the commit
+//     hooks of the transaction before; a copy of an event already
+//     transformed is skipped.
 //  4. Handle waits for the work and emits the canonical events of the
 //     records dedupe let through, in record order, with the identity
 //     bindings they rely on that may not be in the topic yet. Records are
 //     failed or skipped only then, so a batch that must come again (the
 //     registry or Redis is down) leaves nothing decided.
 //
-// After the commit, dedupe marks the events done before the next poll,
-// and the identity bindings written are confirmed durable in Redis while
-// the next batch is handled: a batch that meets one still pending writes
+// After the commit, dedupe marks the events done before the next batch is
+// handled, and the identity bindings written are confirmed durable in
+// Redis while the next batch is handled: a batch that meets one still pending writes
 // it to the topic again, which is harmless.
 //
 // Each integration of the catalog (an input topic sluice.in.<id>) has a

@@ -257,7 +257,7 @@ func (s *Stage) Runner(kc kafka.Config, dd *dedupe.Store, opts ...stage.Opt) (*s
 	if s.cfg.reg != nil {
 		base = append(base, stage.Registerer(s.cfg.reg))
 	}
-	all := append(append(base, opts...), stage.Use(s.observe(), s.prefetch(), dd.Middleware()))
+	all := append(append(base, opts...), stage.Use(s.observe(), dd.Middleware()))
 	return stage.New(s.cfg.name, kc, s, all...)
 }
 
@@ -284,7 +284,7 @@ type stitch struct {
 
 // work is the decoding, mapping, identity resolution and building of a
 // batch's canonical events, begun in the background before dedupe claims
-// the records (see prefetch) or by Handle. Records that dedupe then drops
+// the records (see Prepare) or by Handle. Records that dedupe then drops
 // were worked on for nothing, which changes nothing: an id is the same
 // whoever resolves it, and building emits nothing.
 type work struct {
@@ -309,8 +309,6 @@ func (w *work) fail(err *error, with error) {
 		*err = with
 	}
 }
-
-type workKey struct{}
 
 // chunkSize is how many records of a batch go through decoding and
 // identity resolution together. A batch goes through in chunks, as a
@@ -393,17 +391,13 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 	return w
 }
 
-// prefetch is the stage's middleware outside dedupe: it starts working on
-// the batch before dedupe claims it, so that the claim's round trip to
-// Redis overlaps that work.
-func (s *Stage) prefetch() stage.Middleware {
-	return func(next stage.Handler) stage.Handler {
-		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
-			w := s.begin(ctx, b.Records)
-			defer func() { <-w.done }()
-			return next.Handle(context.WithValue(ctx, workKey{}, w), b)
-		})
-	}
+// Prepare starts working on the batch in the background (see work), as
+// the runner calls it (stage.Preparer): when the batch is polled, before
+// dedupe claims its records, so that the claims' round trip to Redis
+// overlaps that work; and, for a batch polled ahead, while the
+// transaction before ends and its commit hooks run.
+func (s *Stage) Prepare(ctx context.Context, b *stage.Batch) any {
+	return s.begin(ctx, b.Records)
 }
 
 // Handle maps a batch of source events to canonical events: decode,
@@ -412,7 +406,7 @@ func (s *Stage) prefetch() stage.Middleware {
 // bindings they rely on, in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
-	w, ok := ctx.Value(workKey{}).(*work)
+	w, ok := b.Prepared().(*work)
 	if !ok {
 		w = s.begin(ctx, b.Records)
 	}
