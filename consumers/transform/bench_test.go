@@ -96,7 +96,10 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 // and the Redis round trips per batch.
 //
 // Both run with the garbage collector set up as the sluice binary sets
-// it (stagetest.DeployedGC; the gogc metric says which GOGC).
+// it (stagetest.DeployedGC; the gogc metric says which GOGC), and with
+// every write to the broker delayed by SLUICE_BENCH_KAFKA_DELAY when it
+// is set (stagetest.KafkaDelay; the kafka-delay-ms metric says how much),
+// to stand for a broker across a network.
 //
 // Where the time of a transaction goes: txn-ms is the stage's wall time
 // per transaction (one poll of up to benchPoll records), commit-ms/txn
@@ -129,6 +132,7 @@ func BenchmarkTransformStage(b *testing.B) {
 
 func benchStage(b *testing.B, warm bool) {
 	gogc := stagetest.DeployedGC(b)
+	delay, delayMS := stagetest.KafkaDelay(b)
 	e, in := benchEnv(b)
 	rounds := stagetest.BenchRounds(b)
 	var pairs stagetest.Pairs
@@ -145,7 +149,7 @@ func benchStage(b *testing.B, warm bool) {
 		dd := e.Dedupe(b)
 		meter := stagetest.NewMeter(in.Records)
 		reg := prometheus.NewRegistry()
-		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()), stage.Registerer(reg))
+		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()), stage.Registerer(reg), stage.KafkaOpts(delay...))
 		stop := stagetest.Start(b, r)
 		d, err := meter.Wait(10 * time.Minute)
 		if err != nil {
@@ -163,7 +167,7 @@ func benchStage(b *testing.B, warm bool) {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
 		c0, _ := stagetest.CPUTime()
-		bare, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
+		bare, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll, delay...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -199,6 +203,9 @@ func benchStage(b *testing.B, warm bool) {
 	phases.report(b, "")
 	barePhases.report(b, "bare-")
 	b.ReportMetric(float64(gogc), "gogc")
+	if delayMS > 0 {
+		b.ReportMetric(delayMS, "kafka-delay-ms")
+	}
 }
 
 // txnPhases add up where the time of a run's transactions went: each

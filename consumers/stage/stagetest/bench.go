@@ -1,16 +1,59 @@
 package stagetest
 
 import (
+	"context"
+	"net"
 	"os"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // BenchRecords is how many records a benchmark's input holds:
 // SLUICE_BENCH_RECORDS, or def.
 func BenchRecords(b testing.TB, def int) int {
 	return benchInt(b, "SLUICE_BENCH_RECORDS", def)
+}
+
+// KafkaDelay returns client options that delay every write to the broker
+// by SLUICE_BENCH_KAFKA_DELAY (a Go duration such as 1ms; none when it is
+// unset), and that delay in milliseconds. A benchmark gives them to a
+// stage and to its baseline alike, to see them with a broker across a
+// network rather than on the same machine: each request then waits that
+// much longer for its answer.
+func KafkaDelay(b testing.TB) ([]kgo.Opt, float64) {
+	b.Helper()
+	v := os.Getenv("SLUICE_BENCH_KAFKA_DELAY")
+	if v == "" {
+		return nil, 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		b.Fatalf("stagetest: SLUICE_BENCH_KAFKA_DELAY=%q is not a duration", v)
+	}
+	var nd net.Dialer
+	dial := func(ctx context.Context, network, host string) (net.Conn, error) {
+		c, err := nd.DialContext(ctx, network, host)
+		if err != nil {
+			return nil, err
+		}
+		return delayedConn{c, d}, nil
+	}
+	return []kgo.Opt{kgo.Dialer(dial)}, float64(d.Microseconds()) / 1000
+}
+
+// delayedConn waits d before each write.
+type delayedConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c delayedConn) Write(p []byte) (int, error) {
+	time.Sleep(c.d)
+	return c.Conn.Write(p)
 }
 
 // BenchRounds is how many rounds a paired benchmark runs in each

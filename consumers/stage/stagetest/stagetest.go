@@ -183,11 +183,11 @@ func NewInput(t testing.TB, k *testkit.Kafka, n, size int, partitions int32, ten
 // poll of up to maxPoll records: the least any transactional stage must
 // do. Its client refreshes metadata as often as sluice's own
 // (kafka.MetadataMinAge), so neither side of a comparison waits out
-// franz-go's 5 s default after a retriable produce error.
-func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxPoll int) (BareRun, error) {
+// franz-go's 5 s default after a retriable produce error. opts come last.
+func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxPoll int, opts ...kgo.Opt) (BareRun, error) {
 	t.Helper()
 	group := testkit.Name(t, "bare")
-	s, err := kgo.NewGroupTransactSession(
+	s, err := kgo.NewGroupTransactSession(append([]kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
 		kgo.MetadataMinAge(kafka.MetadataMinAge),
 		kgo.ConsumerGroup(group),
@@ -196,9 +196,9 @@ func BareTransactLoop(t testing.TB, k *testkit.Kafka, in Input, out string, maxP
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.TransactionalID(group),
-		kgo.TransactionTimeout(30*time.Second),
-		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+		kgo.TransactionTimeout(30 * time.Second),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+	}, opts...)...)
 	if err != nil {
 		return BareRun{}, err
 	}
