@@ -42,7 +42,7 @@ others). Needs KAFKA_BROKERS.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", envOr(g.getenv, "SLUICE_REGISTRY_ADDR", ":8081"), "listen address (env SLUICE_REGISTRY_ADDR)")
 	cmd.Flags().StringVar(&opsAddr, "ops-addr", envOr(g.getenv, "SLUICE_OPS_ADDR", ":8082"), "health and metrics listen address (env SLUICE_OPS_ADDR)")
-	cmd.Flags().StringVar(&topic, "topic", envOr(g.getenv, "SLUICE_REGISTRY_TOPIC", kafka.SchemasTopic), "storage topic (env SLUICE_REGISTRY_TOPIC)")
+	cmd.Flags().StringVar(&topic, "topic", envOr(g.getenv, "SLUICE_REGISTRY_TOPIC", kafka.SchemasTopic), "storage topic, in the namespace (env SLUICE_REGISTRY_TOPIC)")
 	return cmd
 }
 

@@ -70,7 +70,7 @@ sluice.identity when Redis has lost it).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.opsAddr, "ops-addr", envOr(g.getenv, "SLUICE_OPS_ADDR", ":8082"), "health and metrics listen address (env SLUICE_OPS_ADDR)")
-	fl.StringVar(&f.group, "group", envOr(g.getenv, "SLUICE_TRANSFORM_GROUP", "sluice-transform"), "consumer group (env SLUICE_TRANSFORM_GROUP)")
+	fl.StringVar(&f.group, "group", envOr(g.getenv, "SLUICE_TRANSFORM_GROUP", "sluice-transform"), "consumer group, in the namespace (env SLUICE_TRANSFORM_GROUP)")
 	fl.StringVar(&f.prefix, "redis-prefix", envOr(g.getenv, "SLUICE_REDIS_PREFIX", "sluice:"), "start of every Redis key the stage writes (env SLUICE_REDIS_PREFIX)")
 	return cmd
 }
