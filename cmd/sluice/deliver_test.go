@@ -256,16 +256,8 @@ func TestDeliverCommand(t *testing.T) {
 		"REDIS_URL":           redisURL,
 		"SLUICE_NAMESPACE":    string(ns),
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	out := &lockedBuffer{}
-	root := newRootCmd(func(key string) string { return env[key] })
 	opsAddr := freeAddr(t)
-	root.SetArgs([]string{"deliver", "--config", path, "--ops-addr", opsAddr, "--lane", "interactive", "--log-level", "warn"})
-	root.SetOut(out)
-	root.SetErr(out)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(cctx) }()
+	dl := startRole(t, env, "deliver", "--config", path, "--ops-addr", opsAddr, "--lane", "interactive", "--log-level", "warn")
 
 	testkit.CheckFor(t, 90*time.Second, 100*time.Millisecond, func() error {
 		if rcv.Delivered()["evt_cmd_1"] == 0 {
@@ -286,15 +278,7 @@ func TestDeliverCommand(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("admin API: %s", resp.Status)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("deliver stopped with %v\n%s", err, out)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("deliver did not stop")
-	}
+	dl.stop(t)
 	if n := recordsOf(t, k, ns.Name(kafka.DeliveryAttemptsTopic), tenant); n != 1 {
 		t.Errorf("%d attempt records of %s in %s, want 1", n, tenant, ns.Name(kafka.DeliveryAttemptsTopic))
 	}

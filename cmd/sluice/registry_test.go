@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -29,37 +27,16 @@ func TestRegistryCommand(t *testing.T) {
 	outside := untouched(t, k, []string{kafka.SchemasTopic})
 	addr, ops := freeAddr(t), freeAddr(t)
 	env := map[string]string{"KAFKA_BROKERS": strings.Join(k.Brokers, ","), "SLUICE_NAMESPACE": string(ns)}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &lockedBuffer{}
-	root := newRootCmd(func(key string) string { return env[key] })
-	root.SetArgs([]string{"registry", "--addr", addr, "--ops-addr", ops, "--log-level", "warn"})
-	root.SetOut(out)
-	root.SetErr(out)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		resp, err := http.Get("http://" + ops + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz %d", resp.StatusCode)
-		}
-		return nil
-	})
+	reg := startRole(t, env, "registry", "--addr", addr, "--ops-addr", ops, "--log-level", "warn")
+	waitReady(t, ops)
 	cl, err := sr.NewClient(sr.URLs("http://" + addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.CreateSchema(ctx, "orders-value", sr.Schema{Schema: `{"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]}`}); err != nil {
+	if _, err := cl.CreateSchema(context.Background(), "orders-value", sr.Schema{Schema: `{"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]}`}); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("registry: %v\n%s", err, out)
-	}
+	reg.stop(t)
 	if recs := k.Records(t, ns.Name(kafka.SchemasTopic)); len(recs) == 0 {
 		t.Errorf("nothing stored in %s", ns.Name(kafka.SchemasTopic))
 	}

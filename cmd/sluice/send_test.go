@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -215,27 +214,8 @@ integrations:
 	}
 	getenv := func(key string) string { return env[key] }
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out bytes.Buffer
-	root := newRootCmd(getenv)
-	root.SetArgs([]string{"ingress", "--config", catalog, "--addr", addr, "--ops-addr", opsAddr, "--log-level", "warn"})
-	root.SetOut(&out)
-	root.SetErr(&out)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-
-	testkit.CheckFor(t, 60*time.Second, 100*time.Millisecond, func() error {
-		resp, err := http.Get("http://" + opsAddr + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("readyz %d", resp.StatusCode)
-		}
-		return nil
-	})
+	in := startRole(t, env, "ingress", "--config", catalog, "--addr", addr, "--ops-addr", opsAddr, "--log-level", "warn")
+	waitReady(t, opsAddr)
 	event := filepath.Join("..", "..", "examples", "events", "crm-contact.json")
 	for i, want := range []string{"202 Accepted", "200 OK"} {
 		var sent bytes.Buffer
@@ -250,15 +230,7 @@ integrations:
 		&refused, &refused, getenv); code != 1 || !strings.Contains(refused.String(), "unknown_tenant") {
 		t.Errorf("send to an unknown tenant: exit %d\n%s", code, refused.String())
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ingress stopped with %v\n%s", err, out.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("ingress did not stop")
-	}
+	in.stop(t)
 	recs := k.Records(t, ns.Name(kafka.InTopic(integration)))
 	if len(recs) != 1 || kafka.Header(recs[0], kafka.HeaderEventID) != "msg_cmd" {
 		t.Fatalf("%d records; want the one event once", len(recs))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,27 +60,9 @@ integrations:
 		"REDIS_URL":           redisURL,
 		"SLUICE_NAMESPACE":    string(ns),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out := &lockedBuffer{}
-	root := newRootCmd(func(key string) string { return env[key] })
-	root.SetArgs([]string{"transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group})
-	root.SetOut(out)
-	root.SetErr(out)
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-
-	testkit.CheckFor(t, time.Minute, 100*time.Millisecond, func() error {
-		resp, err := http.Get("http://" + ops + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz %d", resp.StatusCode)
-		}
-		return nil
-	})
+	tr := startRole(t, env, "transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group)
+	waitReady(t, ops)
+	ctx := context.Background()
 
 	// A CRM contact webhook as the ingress writes it.
 	schemas, err := avro.LoadSchemas()
@@ -136,10 +117,7 @@ integrations:
 		return fmt.Errorf("no canonical contact of %s yet", eventID)
 	})
 	checkGroupIn(t, k, ns, group)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("transform: %v\n%s", err, out)
-	}
+	tr.stop(t)
 	if n := recordsOf(t, k, ns.Name(kafka.IdentityTopic), tenant); n == 0 {
 		t.Errorf("no identity binding of %s in %s", tenant, ns.Name(kafka.IdentityTopic))
 	}
