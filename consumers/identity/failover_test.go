@@ -2,13 +2,17 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/consumers/identity"
+	"github.com/sluicehq/sluice/internal/redisconn"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
@@ -97,5 +101,68 @@ func TestFailoverRebuildsTheMap(t *testing.T) {
 		if r.ID != first.ID || res.Rebuilt || after.Stats().Rebuilds != 1 {
 			t.Errorf("resolved again, subject %d: %+v, rebuilt %v, %d rebuilds; want %s and the one rebuild", i, r, res.Rebuilt, after.Stats().Rebuilds, first.ID)
 		}
+	}
+}
+
+// TestTenantMarkedByAnotherInstance starts two maps on one Redis and has
+// the second mark a new tenant loaded between the first one's finding
+// the tenant unmarked and its marking it. The marker the second wrote
+// holds this node's replication id: it is current, not stale, and the
+// first map must not rebuild the tenant from the topic for it (a rebuild
+// reads the whole identity topic).
+func TestTenantMarkedByAnotherInstance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	other := e.open(t)
+	ctx := testkit.Context(t, time.Minute)
+	subject := func(id string) identity.Subject {
+		return identity.Subject{Tenant: "globex", Object: "contact", System: "crm", Integration: "crm", ExternalID: id}
+	}
+	hooked, err := redisconn.Open(e.r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hooked.Close() })
+	var raced atomic.Bool
+	hooked.AddHook(beforeMark{tenant: "globex", do: func() {
+		if raced.CompareAndSwap(false, true) {
+			if _, err := other.Resolve(ctx, []identity.Subject{subject("c-2")}); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	m := (&env{k: e.k, r: &testkit.Redis{Client: hooked, Prefix: e.r.Prefix}, topic: e.topic}).open(t)
+	rebuilds := m.Stats().Rebuilds
+	res, err := m.Resolve(ctx, []identity.Subject{subject("c-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !raced.Load() {
+		t.Fatal("the other map did not mark the tenant in between")
+	}
+	if res.Rebuilt || m.Stats().Rebuilds != rebuilds {
+		t.Errorf("rebuilt %v, %d rebuilds after %d: a tenant another instance marked on this node was taken for stale", res.Rebuilt, m.Stats().Rebuilds, rebuilds)
+	}
+}
+
+// beforeMark is a go-redis hook that calls do before a pipeline that marks
+// tenant's map loaded only if it is not marked yet (markScript with "nx").
+type beforeMark struct {
+	tenant string
+	do     func()
+}
+
+func (beforeMark) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (beforeMark) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h beforeMark) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			args := c.Args()
+			if len(args) > 0 && args[len(args)-1] == "nx" && strings.Contains(fmt.Sprint(args...), "{"+h.tenant+"}:loaded") {
+				h.do()
+				break
+			}
+		}
+		return next(ctx, cmds)
 	}
 }

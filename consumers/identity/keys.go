@@ -213,11 +213,20 @@ end
 `
 
 // markScript marks a tenant's map loaded on this node: KEYS[1] is its
-// loaded marker, set to the node's replication id; with ARGV[1] "nx"
-// only when it is absent. It returns 1 when it set the marker, else 0.
+// loaded marker, set to the node's replication id. With ARGV[1] "nx" a
+// marker already there is left as it is. It returns 1 when the marker now
+// holds this node's id (set now, or by another instance before), 0 when
+// it holds another node's (a stale marker, left by "nx").
 const markScript = luaReplID + `
-if ARGV[1] == 'nx' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], replid())
+local id = replid()
+if ARGV[1] == 'nx' then
+  local v = redis.call('GET', KEYS[1])
+  if v then
+    if v == id then return 1 end
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], id)
 return 1
 `
 

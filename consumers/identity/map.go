@@ -761,6 +761,8 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 		if err != nil {
 			return false, trips, err
 		}
+		// A tenant marked by another instance since this one's resolve
+		// is current, not stale: no rebuild for it.
 		var stale []string
 		for i, c := range cmds {
 			if v, _ := c.Int64(); v == 0 {
@@ -788,8 +790,9 @@ func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips
 }
 
 // markAll marks the tenants' maps loaded with markScript, one call per
-// tenant in one pipeline (nx: only those not marked yet), and returns the
-// calls and the round trips taken.
+// tenant in one pipeline (nx: only those not marked yet; a call answers 0
+// for a tenant whose marker holds another node's replication id), and
+// returns the calls and the round trips taken.
 func (m *Map) markAll(ctx context.Context, tenants []string, nx bool) ([]*redis.Cmd, int, error) {
 	flag := ""
 	if nx {
