@@ -82,31 +82,12 @@ func TestOpenSentinel(t *testing.T) {
 	if r.Cluster() {
 		t.Skip("REDIS_URL names a Redis Cluster, which Sentinel does not watch; the pass on one server runs this test")
 	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on the PATH: no Sentinel to start")
-	}
 	host, port, err := net.SplitHostPort(r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sport := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
 	master := "sluice-" + testkit.Name(t, "m")
-	conf := filepath.Join(t.TempDir(), "sentinel.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\nsentinel monitor %s %s %s 1\n", sport, master, host, port), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, conf, "--sentinel")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	sport := startSentinel(t, fmt.Sprintf("sentinel monitor %s %s %s 1\n", master, host, port))
 
 	c, err := redisconn.Open(fmt.Sprintf("redis://127.0.0.1:%d/0?master_name=%s", sport, master))
 	if err != nil {
@@ -141,18 +122,7 @@ func TestOpenSentinelFollowsAFailover(t *testing.T) {
 	master, _ := strconv.Atoi(mp)
 	_, rp, _ := net.SplitHostPort(replicaAddr)
 	replica, _ := strconv.Atoi(rp)
-	conf := filepath.Join(t.TempDir(), "sentinel.conf")
-	sport := testkit.FreePort(t)
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\nsentinel monitor main 127.0.0.1 %d 1\nsentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 10000\n", sport, master), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin, _ := exec.LookPath("redis-server")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, conf, "--sentinel")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	sport := startSentinel(t, fmt.Sprintf("sentinel monitor main 127.0.0.1 %d 1\nsentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 10000\n", master))
 	sentinel := redis.NewSentinelClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", sport)})
 	t.Cleanup(func() { _ = sentinel.Close() })
 	// The Sentinel learns of the replica from the master's INFO, and of
@@ -219,4 +189,28 @@ func TestOpenSentinelFollowsAFailover(t *testing.T) {
 	if role := promoted.Do(tctx, "ROLE").Val(); !strings.HasPrefix(fmt.Sprint(role), "[master") {
 		t.Errorf("the replica's role is %v; want master", role)
 	}
+}
+
+// startSentinel starts a redis-server in Sentinel mode on a free port of
+// 127.0.0.1 with the configuration lines conf, stopped when the test ends,
+// and returns its port. It skips t without redis-server on the PATH.
+func startSentinel(t *testing.T, conf string) int {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on the PATH: no Sentinel to start")
+	}
+	port := testkit.FreePort(t)
+	file := filepath.Join(t.TempDir(), "sentinel.conf")
+	if err := os.WriteFile(file, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\n%s", port, conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, file, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	return port
 }
