@@ -184,7 +184,7 @@ func addDevDeliver(s *stack, g *globals, out io.Writer, lines []started) ([]star
 	if err != nil {
 		return lines, err
 	}
-	st, err := addDeliver(s, g, nil, []string{config.LaneInteractive, config.LaneBatch}, deliver.Prefix(g.redisPrefix(nil, "sluice:", "sluice:")))
+	st, err := addDeliver(s, g, nil, []string{config.LaneInteractive, config.LaneBatch}, deliver.Prefix(g.nsPrefix("sluice:")))
 	if err != nil || st == nil {
 		return lines, err
 	}

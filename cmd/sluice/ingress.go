@@ -143,7 +143,7 @@ func addDevIngress(s *stack, g *globals, addr string, lines []started) ([]starte
 	if err != nil {
 		return lines, fmt.Errorf("ingress: %w", err)
 	}
-	if _, err := addIngress(s, g, ln, true, webhook.Prefix(g.redisPrefix(nil, webhook.DefaultPrefix, webhook.DefaultPrefix))); err != nil {
+	if _, err := addIngress(s, g, ln, true, webhook.Prefix(g.nsPrefix(webhook.DefaultPrefix))); err != nil {
 		_ = ln.Close()
 		return lines, err
 	}

@@ -172,6 +172,12 @@ func TestRedisPrefixInANamespace(t *testing.T) {
 			t.Errorf("namespace %q, env %v, flagged %v: prefix %q, want %q", tc.ns, tc.env, tc.flagged, got, tc.want)
 		}
 	}
+	// sluice dev reads no SLUICE_REDIS_PREFIX: its prefixes are in the
+	// namespace whatever that says.
+	g := &globals{getenv: func(string) string { return "mine:" }, ns: "staging"}
+	if got := g.nsPrefix("sluice:"); got != "staging:sluice:" {
+		t.Errorf("sluice dev's prefix in namespace staging: %q", got)
+	}
 }
 
 // recordsOf returns how many records of topic carry tenant.

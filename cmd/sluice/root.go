@@ -70,13 +70,22 @@ func subcommands(g *globals) []*cobra.Command {
 	}
 }
 
-// redisPrefix returns the Redis prefix a role's --redis-prefix flag gave:
-// flagged, or from SLUICE_REDIS_PREFIX, as it is; by default def, after
-// "<namespace>:" in a namespace, so that deployments sharing a Redis keep
-// apart too. sluice dev, which has no such flag, passes a nil cmd.
+// redisPrefix returns the Redis prefix of a role with a --redis-prefix
+// flag: its value when it was given or came from SLUICE_REDIS_PREFIX,
+// else nsPrefix(def).
 func (g *globals) redisPrefix(cmd *cobra.Command, value, def string) string {
-	if g.ns == "" || cmd != nil && cmd.Flags().Changed("redis-prefix") || g.getenv("SLUICE_REDIS_PREFIX") != "" {
+	if cmd.Flags().Changed("redis-prefix") || g.getenv("SLUICE_REDIS_PREFIX") != "" {
 		return value
+	}
+	return g.nsPrefix(def)
+}
+
+// nsPrefix returns the Redis prefix def in the namespace: after
+// "<namespace>:", so that deployments sharing a Redis keep apart too.
+// sluice dev, which has no --redis-prefix flag, uses it as it is.
+func (g *globals) nsPrefix(def string) string {
+	if g.ns == "" {
+		return def
 	}
 	return string(g.ns) + ":" + def
 }

@@ -187,7 +187,7 @@ func loadIdentity(ctx context.Context, ids *identity.Map, log *zap.Logger) bool 
 
 // addDevTransform adds the transform stage to sluice dev and says so.
 func addDevTransform(s *stack, g *globals, lines []started) ([]started, error) {
-	st, err := addTransform(s, g, "sluice-transform", g.redisPrefix(nil, "sluice:", "sluice:"))
+	st, err := addTransform(s, g, "sluice-transform", g.nsPrefix("sluice:"))
 	if err != nil || st == nil {
 		return lines, err
 	}
