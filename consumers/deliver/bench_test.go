@@ -33,12 +33,15 @@ import (
 // concurrency (BenchmarkPlainHTTP alone; BenchmarkDeliver runs it and
 // then the stage in each of stagetest.BenchRounds rounds per iteration,
 // and reports the median rates and ratio of the rounds, and the ratio's
-// range). Rates are events/s from the sink's
-// first request to its last. CPU per event (cpu-us/event beside
-// plain-cpu-us/event) is the test process's, so it includes the sink's
-// share, the same in both; the broker's and Redis's are not in it. Both
-// run with the garbage collector set up as the sluice binary sets it
-// (stagetest.DeployedGC; the gogc metric says which GOGC).
+// range). Rates are events/s from the sink's first request to its last.
+// CPU per event (cpu-us/event beside plain-cpu-us/event) is the test
+// process's, so it includes the sink's share, the same in both;
+// machine-cpu-us/event and plain-machine-cpu-us/event are the whole
+// machine's, the broker's and Redis's included when they run here, and
+// machine-busy and plain-machine-busy the share of the cores that was
+// busy (see stagetest.CPU). Both run with the garbage collector set up as
+// the sluice binary sets it (stagetest.DeployedGC; the gogc metric says
+// which GOGC).
 // Where the time of the stage's transactions goes: txn-ms is the sink's
 // window per committed transaction (one poll of up to benchPoll events),
 // commit-ms/txn the part spent flushing and ending it (the attempt
@@ -219,7 +222,7 @@ func BenchmarkDeliver(b *testing.B) {
 			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
 			rounds := stagetest.BenchRounds(b)
 			var pairs stagetest.Pairs
-			var cpu, plainCPU time.Duration
+			var cpu, plainCPU stagetest.CPU
 			var txns, commit, hooks float64
 			var took time.Duration
 			b.ResetTimer()
@@ -227,15 +230,14 @@ func BenchmarkDeliver(b *testing.B) {
 				b.StopTimer()
 				d, secret := e.dest(b, "")
 				pk, purl := benchSink(b, secret, latency)
-				c0, _ := stagetest.CPUTime()
+				stopCPU := plainCPU.Start()
 				pd, _ := plainRun(b, in, secret, purl, pk)
-				c1, _ := stagetest.CPUTime()
-				plainCPU += c1 - c0
+				stopCPU()
 				k, url := benchSink(b, secret, latency)
 				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
 				reg := prometheus.NewRegistry()
 				s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.MaxPollRecords(benchPoll()))
-				c0, _ = stagetest.CPUTime()
+				stopCPU = cpu.Start()
 				b.StartTimer()
 				stop := start(b, s)
 				testkit.CheckFor(b, 10*time.Minute, 20*time.Millisecond, func() error {
@@ -245,8 +247,7 @@ func BenchmarkDeliver(b *testing.B) {
 					return nil
 				})
 				b.StopTimer()
-				c1, _ = stagetest.CPUTime()
-				cpu += c1 - c0
+				stopCPU()
 				// Let the last transaction commit before stopping.
 				testkit.CheckFor(b, time.Minute, 20*time.Millisecond, func() error {
 					if got := testkit.Metric(b, reg, "sluice_stage_records_total", map[string]string{"outcome": "done"}); got < float64(len(in)) {
@@ -275,10 +276,8 @@ func BenchmarkDeliver(b *testing.B) {
 			b.ReportMetric(commit*1e3/txns, "commit-ms/txn")
 			b.ReportMetric(hooks*1e3/txns, "hooks-ms/txn")
 			b.ReportMetric(float64(gogc), "gogc")
-			if _, ok := stagetest.CPUTime(); ok {
-				b.ReportMetric(float64(cpu.Microseconds())/all, "cpu-us/event")
-				b.ReportMetric(float64(plainCPU.Microseconds())/all, "plain-cpu-us/event")
-			}
+			cpu.Report(b, "", "event", all)
+			plainCPU.Report(b, "plain-", "event", all)
 			b.StopTimer()
 			sluice, plain := benchLatency(b, e, latency)
 			b.ReportMetric(ms(percentile(sluice, 0.5)), "e2e-p50-ms")

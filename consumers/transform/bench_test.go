@@ -110,11 +110,12 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 // bare-txn-ms and bare-commit-ms/txn are the bare loop's, whose produce
 // is asynchronous, so its commit includes the broker taking the records.
 //
-// It also reports the CPU time the test process spent per record in each
-// (cpu-us/record, bare-cpu-us/record): the stage's own work. Between runs
-// made close together it varies far less than a rate; over hours it
-// drifts with the load on a shared host. The broker's and Redis's CPU
-// are not in it.
+// It also reports the CPU time spent per record in each: the test
+// process's (cpu-us/record, bare-cpu-us/record), the stage's own work;
+// the whole machine's, the broker's and Redis's included when they run
+// here (machine-cpu-us/record, bare-machine-cpu-us/record); and the share
+// of the machine's cores that was busy (machine-busy, bare-machine-busy),
+// which says whether a side was bound by CPU (see stagetest.CPU).
 //
 // cold: an empty identity map, so every event brings a new CRM contact
 // id (bound, written to the identity topic and confirmed) and a quarter
@@ -136,7 +137,7 @@ func benchStage(b *testing.B, warm bool) {
 	e, in := benchEnv(b)
 	rounds := stagetest.BenchRounds(b)
 	var pairs stagetest.Pairs
-	var cpu, bareCPU time.Duration
+	var cpu, bareCPU stagetest.CPU
 	var trips, batches int64
 	var phases, barePhases txnPhases
 	// run runs a new stage (its own group and dedupe keys) over the
@@ -166,13 +167,12 @@ func benchStage(b *testing.B, warm bool) {
 	for i := range b.N * rounds {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
-		c0, _ := stagetest.CPUTime()
+		stopCPU := bareCPU.Start()
 		bare, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll, delay...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c1, _ := stagetest.CPUTime()
-		bareCPU += c1 - c0
+		stopCPU()
 		barePhases.took += bare.Took
 		barePhases.txns += float64(bare.Transactions)
 		barePhases.commit += bare.Commit.Seconds()
@@ -181,12 +181,11 @@ func benchStage(b *testing.B, warm bool) {
 		if warm {
 			run(1000+i, ids, &txnPhases{})
 		}
-		c0, _ = stagetest.CPUTime()
+		stopCPU = cpu.Start()
 		b.StartTimer()
 		d, n, bs := run(i, ids, &phases)
 		b.StopTimer()
-		c1, _ = stagetest.CPUTime()
-		cpu += c1 - c0
+		stopCPU()
 		trips += n
 		batches += int64(bs)
 		pairs.Add(float64(in.Records)/d.Seconds(), float64(in.Records)/bare.Took.Seconds())
@@ -196,10 +195,8 @@ func benchStage(b *testing.B, warm bool) {
 	pairs.Report(b, "records/s", "bare-records/s")
 	b.ReportMetric(float64(trips)/float64(batches), "redis-trips/batch")
 	b.ReportMetric(all/float64(batches), "records/batch")
-	if _, ok := stagetest.CPUTime(); ok {
-		b.ReportMetric(float64(cpu.Microseconds())/all, "cpu-us/record")
-		b.ReportMetric(float64(bareCPU.Microseconds())/all, "bare-cpu-us/record")
-	}
+	cpu.Report(b, "", "record", all)
+	bareCPU.Report(b, "bare-", "record", all)
 	phases.report(b, "")
 	barePhases.report(b, "bare-")
 	b.ReportMetric(float64(gogc), "gogc")

@@ -4,5 +4,5 @@ package stagetest
 
 import "time"
 
-// CPUTime reports that the process's CPU time is not known here.
-func CPUTime() (time.Duration, bool) { return 0, false }
+// processCPU reports that the process's CPU time is not known here.
+func processCPU() (time.Duration, bool) { return 0, false }

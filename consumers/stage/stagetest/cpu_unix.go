@@ -7,11 +7,9 @@ import (
 	"time"
 )
 
-// CPUTime returns the CPU time (user and system) the process has used so
-// far, and whether the platform tells it. Benchmarks report CPU per record
-// from it: between runs made close together on a shared machine it varies
-// far less than a rate does.
-func CPUTime() (time.Duration, bool) {
+// processCPU returns the CPU time (user and system) the process has used
+// so far, and whether the platform tells it.
+func processCPU() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
