@@ -31,12 +31,12 @@
 //
 // # Polling ahead
 //
-// Before it ends a transaction, the runner takes the records already
-// fetched (without waiting for more) as the next poll, and a handler that
-// is a Preparer starts on them (decoding, lookups) while the transaction
-// ends and its commit hooks run: on a stage whose batches cost CPU, the
-// end's round trips to the broker and the hooks' to Redis no longer leave
-// the cores idle. The ending transaction commits the offsets it had before
+// When the handler is a Preparer, the runner takes the records already
+// fetched (without waiting for more) as the next poll before it ends a
+// transaction, and the handler starts on them (decoding, lookups) while
+// the transaction ends and its commit hooks run: on a stage whose batches
+// cost CPU, the end's round trips to the broker and the hooks' to Redis
+// no longer leave the cores idle. The ending transaction commits the offsets it had before
 // that poll (through franz-go's PreTxnCommitFnContext); the records taken
 // ahead are the next transaction's, handled after the hooks ran. When the
 // transaction does not commit, the client goes back to the committed

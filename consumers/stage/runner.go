@@ -429,7 +429,7 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
 	defer cancel()
 	var next []*work
-	if try == kgo.TryCommit {
+	if try == kgo.TryCommit && rn.preparer != nil {
 		var err error
 		if next, endCtx, err = rn.pollAhead(ctx, endCtx, s, p); err != nil {
 			try = kgo.TryAbort
@@ -624,8 +624,10 @@ func withTenant(rs []*Record) []*Record {
 }
 
 // pollAhead takes the records already fetched, without waiting for more,
-// while the transaction is still open, and has the handler prepare them,
-// so that a Preparer's work on them overlaps the transaction's end. It
+// while the transaction is still open, and has the handler, a Preparer,
+// prepare them, so that its work on them overlaps the transaction's end.
+// A handler that is no Preparer would gain nothing: its batches are polled
+// after the end, when more records may have come. It
 // returns them, and endCtx made to commit the transaction's offsets as
 // they were before this poll (the records taken ahead are the next
 // transaction's).
