@@ -11,8 +11,8 @@ import (
 )
 
 // BenchmarkClaimSettle claims batches of 500 events over 48 tenants and
-// settles them done, as a stage does for each batch, against miniredis or
-// REDIS_URL: "new" claims events never seen (the steady state), while
+// settles them (their group committed), as a stage does for each batch,
+// against miniredis or REDIS_URL: "new" claims events never seen (the steady state), while
 // "duplicate" claims events already done (every SET answers a value).
 // Making the claims is left out of the measure.
 func BenchmarkClaimSettle(b *testing.B) {
@@ -35,11 +35,12 @@ func BenchmarkClaimSettle(b *testing.B) {
 		for i := range b.N {
 			b.StopTimer()
 			c := batch(i)
+			g := dedupe.NewGroup()
 			b.StartTimer()
-			if _, err := s.Claim(ctx, c); err != nil {
+			if _, err := s.Claim(ctx, g, c); err != nil {
 				b.Fatal(err)
 			}
-			if err := s.Settle(ctx, c, nil); err != nil {
+			if err := s.Settle(ctx, g, "transform", nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -47,15 +48,16 @@ func BenchmarkClaimSettle(b *testing.B) {
 	})
 	b.Run("duplicate", func(b *testing.B) {
 		c := batch(-1)
-		if _, err := s.Claim(ctx, c); err != nil {
+		g := dedupe.NewGroup()
+		if _, err := s.Claim(ctx, g, c); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Settle(ctx, c, nil); err != nil {
+		if err := s.Settle(ctx, g, "transform", nil); err != nil {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
 		for range b.N {
-			st, err := s.Claim(ctx, c)
+			st, err := s.Claim(ctx, dedupe.NewGroup(), c)
 			if err != nil {
 				b.Fatal(err)
 			}

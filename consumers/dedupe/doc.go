@@ -12,58 +12,102 @@
 // of the same event (a partner's resend, a replay) from making outputs
 // again.
 //
+// # Groups
+//
+// A batch's claims are made in one group, named in each marker: the key's
+// value is "g:<group>:<owner>", kept for the TTL. A group's id is
+// "<unix-ms>-<16 hex digits>", when it was made and 64 random bits. When
+// the transaction that holds the batch commits, the store releases the
+// claims of records routed to a retry or dead-letter topic and then
+// writes one key for the whole group,
+//
+//	<prefix>dedupe-commit:<group>    "1", kept for the TTL
+//
+// which turns every claim left in the group into "done" at once. Settling
+// a batch costs one command, not one per record; a marker is written
+// once, when it is claimed.
+//
 // # State machine
 //
-// A key is absent, pending (value "p:<owner>", expiring after the lease)
-// or done (value "d:<owner>", expiring after the TTL).
+// Seen from one key, a claim in group G by owner O is:
 //
-//	state          event                                   next state      the record
-//	absent         Claim                                   pending(owner)  is processed
-//	pending(own)   Claim (same record again)               pending(own)    is processed, lease renewed
-//	pending(other) Claim                                   unchanged       fails retryable (ErrBusy), comes back later
-//	done           Claim                                   done            is skipped as a duplicate
-//	pending(own)   transaction committed, record done      done            —
-//	               or skipped (Settle)
-//	pending(own)   transaction committed, record sent to   absent          its copy in the retry topic claims again
-//	               a retry or dead-letter topic (Settle)
-//	pending(own)   transaction aborted (Release)           absent          is consumed again
-//	pending(any)   lease ends                              absent          —
-//	done           TTL ends                                absent          —
+//	absent
+//	claimed(G, O)   G not committed: its transaction may still commit or abort
+//	done(G, O)      G committed (its commit key exists), the marker still there
 //
-// Why no event is lost: done is written only after the Kafka transaction
-// holding the event's outputs committed, so "done" is never said of an
-// event whose output was not committed. A copy that meets a live pending
-// claim of another record is retried, not dropped, because that claim may
-// still abort. A record that meets its own claim goes on, so an abort, a
-// crash or a retry never locks an event out.
+// and a Claim by owner O2 in group G2 goes:
+//
+//	found           condition                                   next              the record
+//	absent          —                                           claimed(G2, O2)   is processed
+//	done            —                                           unchanged         is skipped as a duplicate
+//	claimed(G, O)   O = O2 (the same record again)              claimed(G2, O2)   is processed
+//	claimed(G, O)   O ≠ O2, G made longer ago than the lease    claimed(G2, O2)   is processed
+//	claimed(G, O)   O ≠ O2, G made within the lease             unchanged         fails retryable (ErrBusy), comes back later
+//
+// and after Claim:
+//
+//	claimed(G, O)   G's transaction committed, the record       absent            its copy in the retry topic claims again
+//	                was routed to a retry or dead-letter topic
+//	                (Settle, before the commit key)
+//	claimed(G, O)   G's transaction committed (Settle)          done(G, O)        —
+//	claimed(G, O)   G's transaction aborted (Release)           absent            is consumed again
+//	any             TTL ends                                    absent            —
+//
+// Why no event is lost: the commit key is written only after the Kafka
+// transaction holding the group's outputs committed, and only after every
+// claim of a record that did not finish there was released; so a marker
+// still in a committed group is a finished record's. Claim reads a key
+// (the SET), then whether its group committed (EXISTS on the commit key),
+// and answers "duplicate" only if the key still holds what it read after
+// that (a script): a release between the two reads makes the claim busy,
+// never a duplicate. A copy that meets another's claim of a group not
+// committed is retried, not dropped, because that transaction may still
+// abort. A record that meets its own claim goes on, so an abort, a crash
+// or a retry never locks an event out. A claim is taken over, like a
+// duplicate is answered, only if the key still holds what was read.
+//
+// Memory: a marker per event and a commit key per batch, both for the
+// TTL. Batches are large under load, so commit keys add little; at worst
+// (one record per batch) they double the keys.
 //
 // What can go wrong is a duplicate, never a loss: if the process dies (or
-// Redis fails) between the commit and Settle, the marker stays pending
-// until its lease ends and then vanishes, and a copy of the event arriving
-// after that is processed again. Settle is tried a few times to keep that
-// window rare. The lease must outlast a stage's longest transaction. A
-// Redis failover that loses the old master's last writes (replication is
-// asynchronous) can lose claims and done markers alike: a copy of an
-// event may then be processed again, and nothing is lost.
+// Redis fails) between the commit and Settle, the group is never marked
+// committed, and once the lease has passed since it was made, a copy of
+// one of its events is processed again. Settle is tried a few times to
+// keep that window rare. The lease must outlast a stage's longest
+// transaction; it is measured from the group's id, so instances' clocks
+// must agree to well within it (a clock far ahead takes over live claims
+// early: duplicates, not loss). A Redis failover that loses the old
+// master's last writes (replication is asynchronous) can lose claims,
+// releases and commit keys alike: a copy of an event may then be processed
+// again, or wait for the lease, and nothing is lost.
+//
+// Markers of older versions are read too: "d:<owner>" is done; "p:<owner>"
+// (pending, which expired with its lease) is taken over by its own owner
+// and is busy for others. Older versions read this version's markers as
+// another's pending claim: while both run, a copy they meet waits in the
+// retry topics instead of being skipped.
 //
 // # Redis
 //
 // Claim sends one pipeline per batch (one round trip) of one plain
-// command per key, SET key "p:<owner>" NX PX <lease> GET, which takes an
-// absent key and answers a present one's value in one atomic step (Redis
-// 7.0 or later). A key found pending for its own owner is renewed by a
-// Lua script in a second round trip, which only a record handled again
-// needs. On a server before 7.0, which refuses NX with GET, the store
-// says so once in the log and claims every key with the script (EVALSHA,
-// and EVAL again for the calls a node answers NOSCRIPT), several times
-// the server's work per key. Settle sends one more pipeline after the
-// commit: a SET per done key, the release script per released one.
-// Every command touches exactly one key, so the pipelines work on Redis Cluster, where a batch's
-// keys hash to many slots: go-redis splits them per node. sluice adds no
-// hash tag, so tenants spread over the cluster (an event id that holds
-// "{...}" only moves its own key). On the embedded miniredis of sluice dev
-// the scripts run in a Go Lua interpreter, several times slower than on
-// Redis: fine for development, not a measure of the stage.
+// command per key, SET key "g:<group>:<owner>" NX PX <ttl> GET, which
+// takes an absent key and answers a present one's value in one atomic
+// step (Redis 7.0 or later). Keys found present (duplicates, records
+// handled again) need two more round trips: EXISTS of their groups'
+// commit keys, then a script per key that checks the value and takes
+// the key over where it is free. On a server before 7.0, which refuses
+// NX with GET, the store says so once in the log and claims every key
+// with a script that does the same (EVALSHA, and EVAL again for the calls
+// a node answers NOSCRIPT), several times the server's work per key.
+// Settle sends the release script for each released claim, if any, and
+// then the commit key's SET. Every command touches exactly one key, so
+// the pipelines work on Redis Cluster, where a batch's keys hash to many
+// slots: go-redis splits them per node. sluice adds no hash tag, so
+// tenants spread over the cluster (an event id that holds "{...}" only
+// moves its own key). On the embedded miniredis of sluice dev the scripts
+// run in a Go Lua interpreter, several times slower than on Redis: fine
+// for development, not a measure of the stage.
 //
 // If Redis cannot be reached, Claim fails and the middleware fails the
 // batch as a whole (ErrUnavailable): the runner commits nothing of it,

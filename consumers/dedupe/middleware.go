@@ -32,7 +32,8 @@ func Owner(r *stage.Record) string {
 
 // Middleware deduplicates a stage's records by tenant and event id, with
 // one Redis round trip to claim a batch and one to settle it after the
-// commit. Per record:
+// commit (more only for events found claimed before: see Claim). Per
+// record:
 //
 //   - no event-id header: failed as permanent (ErrNoEventID);
 //   - the same event earlier in the batch: skipped as a duplicate;
@@ -40,11 +41,12 @@ func Owner(r *stage.Record) string {
 //   - Busy: failed as retryable (ErrBusy), tried again from a retry topic;
 //   - Claimed: handed to the next handler.
 //
-// After the transaction commits, claimed records that are done or skipped
-// become done, those routed to a retry or dead-letter topic are released.
-// After an abort every claim is released. If Redis fails to claim, the
-// batch fails as a whole (unclassified, wrapping ErrUnavailable) and the
-// runner handles it again after a backoff.
+// Each batch's claims are one Group. After the transaction commits, the
+// claims of records routed to a retry or dead-letter topic are released
+// and the group is marked committed, which makes the others done. After
+// an abort every claim is released. If Redis fails to claim, the batch
+// fails as a whole (unclassified, wrapping ErrUnavailable) and the runner
+// handles it again after a backoff.
 func (s *Store) Middleware() stage.Middleware {
 	return func(next stage.Handler) stage.Handler {
 		return stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
@@ -70,7 +72,8 @@ func (s *Store) Middleware() stage.Middleware {
 				claims = append(claims, Claim{Stage: b.Stage, Tenant: r.Tenant, EventID: r.EventID, Owner: Owner(r)})
 				recs = append(recs, r)
 			}
-			statuses, err := s.Claim(ctx, claims)
+			g := NewGroup()
+			statuses, err := s.Claim(ctx, g, claims)
 			if err != nil {
 				return err
 			}
@@ -92,20 +95,18 @@ func (s *Store) Middleware() stage.Middleware {
 			}
 			if len(held) > 0 {
 				b.AfterCommit(func(ctx context.Context) {
-					done := make([]Claim, 0, len(held))
 					var release []Claim
 					for i, r := range heldRecs {
 						switch r.Outcome() {
 						case stage.OutcomeDone, stage.OutcomeSkipped:
-							done = append(done, held[i])
 						default:
 							release = append(release, held[i])
 						}
 					}
-					s.settle(ctx, b, done, release)
+					s.retry(ctx, b, len(held)-len(release), len(release), func() error { return s.Settle(ctx, g, b.Stage, release) })
 				})
 				b.AfterAbort(func(ctx context.Context) {
-					s.settle(ctx, b, nil, held)
+					s.retry(ctx, b, 0, len(held), func() error { return s.Release(ctx, g, held) })
 				})
 			}
 			if len(pass) == 0 {
@@ -116,14 +117,14 @@ func (s *Store) Middleware() stage.Middleware {
 	}
 }
 
-// settle calls Settle, trying again a few times: a done-marker that cannot
-// be written leaves the event pending until its lease ends, after which a
-// late duplicate would get through.
-func (s *Store) settle(ctx context.Context, b *stage.Batch, done, release []Claim) {
+// retry calls settle (Settle or Release), trying again a few times: a
+// group that cannot be marked committed leaves its claims unconfirmed, and
+// once its lease ends, a late duplicate would get through.
+func (s *Store) retry(ctx context.Context, b *stage.Batch, done, release int, settle func() error) {
 	wait := 50 * time.Millisecond
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = s.Settle(ctx, done, release); err == nil {
+		if err = settle(); err == nil {
 			return
 		}
 		if attempt == 4 || !sleep(ctx, wait) {
@@ -131,9 +132,9 @@ func (s *Store) settle(ctx context.Context, b *stage.Batch, done, release []Clai
 		}
 		wait *= 2
 	}
-	s.log.Error("dedupe: markers not settled; they stay pending until their lease ends",
+	s.log.Error("dedupe: claims not settled; their events can be processed again once their lease ends",
 		zap.String(telemetry.FieldStage, b.Stage), zap.String(telemetry.FieldTopic, b.Topic),
-		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", len(done)), zap.Int("release", len(release)),
+		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", done), zap.Int("release", release),
 		zap.Error(err))
 }
 

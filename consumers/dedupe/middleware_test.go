@@ -130,8 +130,8 @@ func TestDuplicateEventsAreEmittedOnce(t *testing.T) {
 }
 
 // TestMarkersFollowTheTransaction checks that an event is never marked
-// done before its transaction committed: pending while the handler runs,
-// done once the commit hooks run.
+// done before its transaction committed: claimed in a group not committed
+// while the handler runs, in a committed group once the commit hooks run.
 func TestMarkersFollowTheTransaction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1)
@@ -143,13 +143,25 @@ func TestMarkersFollowTheTransaction(t *testing.T) {
 	var mu sync.Mutex
 	var during, after []string
 	var failOnce sync.Once
-	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+	// state reads the marker and whether its group committed.
+	state := func(ctx context.Context) string {
 		v, _ := e.r.Client.Get(ctx, key).Result()
+		g, _, ok := strings.Cut(strings.TrimPrefix(v, "g:"), ":")
+		if !ok || !strings.HasPrefix(v, "g:") {
+			return "marker " + v
+		}
+		if e.r.Client.Exists(ctx, s.CommitKey(dedupe.Group(g))).Val() == 1 {
+			return "committed"
+		}
+		return "claimed"
+	}
+	h := stage.HandlerFunc(func(ctx context.Context, b *stage.Batch) error {
+		v := state(ctx)
 		mu.Lock()
 		during = append(during, v)
 		mu.Unlock()
 		b.AfterCommit(func(ctx context.Context) {
-			v, _ := e.r.Client.Get(ctx, key).Result()
+			v := state(ctx)
 			mu.Lock()
 			after = append(after, v)
 			mu.Unlock()
@@ -178,12 +190,14 @@ func TestMarkersFollowTheTransaction(t *testing.T) {
 		t.Fatalf("handled %d times, want 2 (a failed batch, then a good one)", len(during))
 	}
 	for i, v := range during {
-		if !strings.HasPrefix(v, "p:") {
-			t.Errorf("while handling (try %d) the marker is %q, want pending", i+1, v)
+		if v != "claimed" {
+			t.Errorf("while handling (try %d): %s, want claimed (its group not committed)", i+1, v)
 		}
 	}
-	if len(after) != 1 || !strings.HasPrefix(after[0], "d:") {
-		t.Errorf("after the commit the marker is %q, want done", after)
+	// The hook above is the handler's, added after dedupe's: it runs
+	// after dedupe's settle.
+	if len(after) != 1 || after[0] != "committed" {
+		t.Errorf("after the commit: %q, want committed", after)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -88,12 +89,14 @@ type Opt func(*Store)
 // Prefix sets the prefix of every key. Default "sluice:".
 func Prefix(p string) Opt { return func(s *Store) { s.prefix = p } }
 
-// TTL sets how long an event stays done. Default 7 days.
+// TTL sets how long an event stays done: how long its marker, and its
+// group's commit key, are kept. Default 7 days.
 func TTL(d time.Duration) Opt { return func(s *Store) { s.ttl = d } }
 
-// Lease sets how long a claim stays pending without being confirmed or
-// released. It must be longer than a stage's longest transaction (the
-// runner's transaction timeout, default 30s). Default 2 minutes.
+// Lease sets how long a claim whose group did not commit keeps other
+// records of its event waiting, from when the group was made. It must be
+// longer than a stage's longest transaction (the runner's transaction
+// timeout, default 30s). Default 2 minutes.
 func Lease(d time.Duration) Opt { return func(s *Store) { s.lease = d } }
 
 // Logger sets the logger. Default zap.NewNop().
@@ -155,43 +158,97 @@ func (s *Store) Key(stage, tenant, eventID string) string {
 	return s.prefix + "dedupe:" + stage + ":" + tenant + ":" + eventID
 }
 
-// Marker values are "p:<owner>" (pending) and "d:<owner>" (done): a done
-// marker names its owner too, for whoever reads Redis by hand.
+// CommitKey returns the Redis key that says group g committed:
+// "<prefix>dedupe-commit:<group>".
+func (s *Store) CommitKey(g Group) string { return s.prefix + "dedupe-commit:" + string(g) }
 
-// isPending reports whether marker v is owner's pending marker, without
-// making that string.
-func isPending(v, owner string) bool { return strings.HasPrefix(v, "p:") && v[2:] == owner }
+// A Group is the claims of one batch: made by NewGroup before the batch
+// is claimed, named in each of its markers, and settled (after its
+// transaction committed) or released (after an abort) as one. Its id is
+// "<unix-ms>-<random hex>": when it was made, and 64 random bits that
+// tell it from every other group.
+type Group string
 
-// keyAndMarker returns the key of c's event (as Key makes it) and the
-// marker state ("p:" or "d:") and c's owner, made in one allocation: they
-// are two parts of one string.
-func (s *Store) keyAndMarker(c Claim, state string) (key, marker string) {
-	kv := s.prefix + "dedupe:" + c.Stage + ":" + c.Tenant + ":" + c.EventID + state + c.Owner
-	n := len(kv) - len(state) - len(c.Owner)
+// NewGroup returns a new group, made now.
+func NewGroup() Group { return newGroup(time.Now()) }
+
+func newGroup(now time.Time) Group {
+	return Group(fmt.Sprintf("%d-%016x", now.UnixMilli(), rand.Uint64()))
+}
+
+// made returns when g was made, and false for an id that is not a
+// group's.
+func (g Group) made() (time.Time, bool) {
+	ms, _, ok := strings.Cut(string(g), "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n), true
+}
+
+// Marker values are "g:<group>:<owner>" (claimed by owner in group; done
+// once the group committed). Older sluice versions wrote "p:<owner>"
+// (pending for a lease) and "d:<owner>" (done); both are still read.
+
+// keyAndMarker returns the key of c's event (as Key makes it) and c's
+// marker in group g, made in one allocation: they are two parts of one
+// string.
+func (s *Store) keyAndMarker(c Claim, g Group) (key, marker string) {
+	kv := s.prefix + "dedupe:" + c.Stage + ":" + c.Tenant + ":" + c.EventID + "g:" + string(g) + ":" + c.Owner
+	n := len(kv) - len("g:") - len(g) - len(":") - len(c.Owner)
 	return kv[:n], kv[n:]
 }
 
-// claimScript moves one key: absent → pending (claimed), own pending →
-// pending with a fresh lease (claimed), done → duplicate, another's
-// pending → busy. One key per call, so a pipeline of calls is safe on
-// Redis Cluster whatever slots the keys hash to.
-var claimScript = redis.NewScript(`
+// marker is a marker value read back.
+type marker struct {
+	// legacy is 'p' or 'd' for the values of older versions, 0 for
+	// "g:<group>:<owner>", and '?' for a value that is neither.
+	legacy byte
+	group  Group
+	owner  string
+}
+
+func parseMarker(v string) marker {
+	switch {
+	case strings.HasPrefix(v, "d:"):
+		return marker{legacy: 'd', owner: v[2:]}
+	case strings.HasPrefix(v, "p:"):
+		return marker{legacy: 'p', owner: v[2:]}
+	case strings.HasPrefix(v, "g:"):
+		if g, owner, ok := strings.Cut(v[2:], ":"); ok && g != "" {
+			return marker{group: Group(g), owner: owner}
+		}
+	}
+	return marker{legacy: '?'}
+}
+
+// nxGetScript is SET key value NX PX ttl GET for servers before Redis 7.0,
+// which refuse NX with GET: it sets an absent key and answers a present
+// key's value, atomically.
+var nxGetScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 0
+if v then
+  return v
 end
-if string.sub(v, 1, 2) == 'd:' then
-  return 1
-end
-if v == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 0
-end
-return 2
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
 `)
 
-// releaseScript deletes one key if it is still pending for this owner.
+// swapScript acts on one key only while it still holds the value Claim
+// read (ARGV[1]): then it sets the key to ARGV[2] for ARGV[3] ms, or
+// leaves it as it is when ARGV[2] is empty, and answers 1; else 0.
+var swapScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
+
+// releaseScript deletes one key if it still holds this claim's marker.
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -199,23 +256,26 @@ end
 return 0
 `)
 
-// Claim claims every event of a batch in one pipeline and returns each
-// one's status, in order. On an error nothing can be said of any claim:
-// treat the batch as not processed.
+// Claim claims every event of a batch for group g and returns each one's
+// status, in order. On an error nothing can be said of any claim: treat
+// the batch as not processed.
 //
-// Each key is claimed with one plain command, SET key pending NX PX lease
-// GET (Redis 7.0 and later): it takes an absent key and answers the value
-// of a present one, atomically. Only a key found pending for the same
-// owner (a record handled again) needs the script, to renew its lease in a
-// second round trip. On a server that refuses NX with GET (before 7.0)
-// every claim is a script call.
-func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
+// Each key is claimed with one plain command in one pipeline, SET key
+// "g:<group>:<owner>" NX PX ttl GET (Redis 7.0 and later): it takes an
+// absent key and answers the value of a present one, atomically. Only
+// the keys found present need more: one pipeline asks whether their
+// groups committed (EXISTS of each commit key), and one more checks,
+// key by key with a script, that each still holds what the first read,
+// and takes over those that are free (own, or another's past its
+// lease). On a server that refuses NX with GET (before 7.0) every claim
+// is a script call.
+func (s *Store) Claim(ctx context.Context, g Group, claims []Claim) ([]Status, error) {
 	if len(claims) == 0 {
 		return nil, nil
 	}
 	s.batches.Add(1)
 	began := time.Now()
-	out, err := s.claim(ctx, claims)
+	out, err := s.claim(ctx, g, claims)
 	s.seconds.WithLabelValues(claims[0].Stage, "claim").Observe(time.Since(began).Seconds())
 	if err != nil {
 		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
@@ -241,106 +301,212 @@ func (s *Store) Claim(ctx context.Context, claims []Claim) ([]Status, error) {
 	return out, nil
 }
 
-func (s *Store) claim(ctx context.Context, claims []Claim) ([]Status, error) {
+// found is a key Claim found present, and what to do with it.
+type found struct {
+	i     int    // the claim's index
+	value string // the value read
+	m     marker
+	// take says the claim is free to take over, if the key still holds
+	// value; else the key is a duplicate if it still does.
+	take bool
+}
+
+func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, error) {
 	out := make([]Status, len(claims))
-	renew := make([]int, 0)
-	if s.scriptClaims.Load() {
-		renew = make([]int, len(claims))
-		for i := range renew {
-			renew[i] = i
+	keys, markers := make([]string, len(claims)), make([]string, len(claims))
+	for i, c := range claims {
+		keys[i], markers[i] = s.keyAndMarker(c, g)
+	}
+	prev, err := s.setNXGet(ctx, keys, markers)
+	if err != nil {
+		return nil, err
+	}
+	var present []found
+	for i, p := range prev {
+		switch {
+		case p.Err != nil:
+			return nil, p.Err
+		case !p.Found:
+			out[i] = Claimed
+			continue
 		}
-	} else {
-		s.roundTrips.Add(1)
-		keys, markers := make([]string, len(claims)), make([]string, len(claims))
-		for i, c := range claims {
-			keys[i], markers[i] = s.keyAndMarker(c, "p:")
-		}
-		prev, err := redisconn.SetNXGet(ctx, s.c, keys, markers, s.lease)
-		if errors.Is(err, redisconn.ErrNXGetRefused) {
-			// Before Redis 7.0: claim with the script from now on.
-			s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
-			s.scriptClaims.Store(true)
-			return s.claim(ctx, claims)
-		}
-		for i, p := range prev {
-			v := p.Value
-			switch {
-			case p.Err != nil:
-				return nil, p.Err
-			case !p.Found:
-				out[i] = Claimed
-			case strings.HasPrefix(v, "d:"):
-				out[i] = Duplicate
-			case isPending(v, claims[i].Owner):
-				renew = append(renew, i)
-			default:
-				out[i] = Busy
-			}
+		m := parseMarker(p.Value)
+		switch {
+		case m.legacy == 'd':
+			out[i] = Duplicate
+		case m.legacy == '?', m.legacy == 'p' && m.owner != claims[i].Owner:
+			// An older version's live claim (it ends with its lease), or
+			// a value no version of the store wrote: wait.
+			out[i] = Busy
+		case m.legacy == 0 && m.group == g && m.owner == claims[i].Owner:
+			// Claimed in this very group already.
+			out[i] = Claimed
+		default:
+			out[i] = Busy
+			present = append(present, found{i: i, value: p.Value, m: m, take: m.legacy == 'p'})
 		}
 	}
-	if len(renew) == 0 {
+	if len(present) == 0 {
 		return out, nil
 	}
-	lease := strconv.FormatInt(s.lease.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, nil, claimScript, len(renew), func(j int) (string, []any) {
-		key, marker := s.keyAndMarker(claims[renew[j]], "p:")
-		return key, []any{marker, lease}
+	if present, err = s.committed(ctx, claims, present); err != nil {
+		return nil, err
+	}
+	if len(present) == 0 {
+		return out, nil
+	}
+	// Each found key is checked again, with the answer it leads to, in
+	// one script call: a key that changed since it was read (its group
+	// released it, another claim took it) is busy, tried again later.
+	// This check is what makes "its group committed" mean done: a group
+	// releases its records that went to a retry or dead-letter topic
+	// before it says it committed, so a marker still there after the
+	// commit key is seen is a done record's.
+	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, nil, swapScript, len(present), func(j int) (string, []any) {
+		f := present[j]
+		next := ""
+		if f.take {
+			next = markers[f.i]
+		}
+		return keys[f.i], []any{f.value, next, ttl}
 	})
 	if err != nil {
 		return nil, err
 	}
 	for j, cmd := range cmds {
 		n, err := cmd.Int64()
-		if err != nil || n < 0 || n > 2 {
-			return nil, fmt.Errorf("claim script answered %v, %v", cmd.Val(), err)
+		if err != nil || n < 0 || n > 1 {
+			return nil, fmt.Errorf("swap script answered %v, %v", cmd.Val(), err)
 		}
-		out[renew[j]] = Status(n)
+		switch f := present[j]; {
+		case n == 0:
+			out[f.i] = Busy
+		case f.take:
+			out[f.i] = Claimed
+		default:
+			out[f.i] = Duplicate
+		}
 	}
 	return out, nil
 }
 
-// Settle marks the events of done as done for the TTL and releases the
-// claims of release (deleting each marker only while it is still pending
-// for its owner), in one pipeline. Call it only after the transaction that
-// holds done's outputs committed.
-func (s *Store) Settle(ctx context.Context, done, release []Claim) error {
-	if len(done)+len(release) == 0 {
-		return nil
-	}
-	stage, op := "", "settle"
-	if len(done) > 0 {
-		stage = done[0].Stage
-	} else {
-		stage, op = release[0].Stage, "release"
-	}
-	defer func(began time.Time) {
-		s.seconds.WithLabelValues(stage, op).Observe(time.Since(began).Seconds())
-	}(time.Now())
+// committed reads, in one pipeline, whether each found key's group
+// committed, and decides each key's fate: done if its group committed;
+// free to take over if it is this owner's, or another's made longer ago
+// than the lease (its transaction cannot still commit); else busy. It
+// returns the keys done or free, and leaves out the busy ones.
+func (s *Store) committed(ctx context.Context, claims []Claim, present []found) ([]found, error) {
 	pipe := s.c.Pipeline()
-	sets := make([]*redis.StatusCmd, len(done))
-	for i, c := range done {
-		key, marker := s.keyAndMarker(c, "d:")
-		sets[i] = pipe.Set(ctx, key, marker, s.ttl)
-	}
-	_, err := s.evalAll(ctx, pipe, releaseScript, len(release), func(i int) (string, []any) {
-		key, marker := s.keyAndMarker(release[i], "p:")
-		return key, []any{marker}
-	})
-	for _, cmd := range sets {
-		if err == nil {
-			err = cmd.Err()
+	exists := make(map[Group]*redis.IntCmd, len(present))
+	for _, f := range present {
+		if f.m.legacy == 0 && exists[f.m.group] == nil {
+			exists[f.m.group] = pipe.Exists(ctx, s.CommitKey(f.m.group))
 		}
 	}
+	if len(exists) > 0 {
+		s.roundTrips.Add(1)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now()
+	keep := present[:0]
+	for _, f := range present {
+		if f.m.legacy == 0 {
+			made, ok := f.m.group.made()
+			switch {
+			case exists[f.m.group].Val() == 1:
+				f.take = false
+			case f.m.owner == claims[f.i].Owner, ok && now.Sub(made) > s.lease:
+				f.take = true
+			default:
+				continue
+			}
+		}
+		keep = append(keep, f)
+	}
+	return keep, nil
+}
+
+// setNXGet claims keys with SET NX GET, or with a script on a server
+// that refuses it.
+func (s *Store) setNXGet(ctx context.Context, keys, markers []string) ([]redisconn.Prev, error) {
+	ttl := s.ttl
+	if !s.scriptClaims.Load() {
+		s.roundTrips.Add(1)
+		prev, err := redisconn.SetNXGet(ctx, s.c, keys, markers, ttl)
+		if !errors.Is(err, redisconn.ErrNXGetRefused) {
+			return prev, err
+		}
+		// Before Redis 7.0: claim with the script from now on.
+		s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
+		s.scriptClaims.Store(true)
+	}
+	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, nil, nxGetScript, len(keys), func(i int) (string, []any) {
+		return keys[i], []any{markers[i], ms}
+	})
 	if err != nil {
-		s.errors.WithLabelValues(stage, op).Inc()
+		return nil, err
+	}
+	prev := make([]redisconn.Prev, len(cmds))
+	for i, cmd := range cmds {
+		prev[i] = redisconn.PrevOf(cmd.Text())
+	}
+	return prev, nil
+}
+
+// Settle settles group g after the transaction holding its outputs
+// committed: it releases the claims of release (those routed to a retry
+// or dead-letter topic: deleting each marker only while it still holds
+// this claim), and only once every release succeeded, marks g committed
+// for the TTL, which makes every other claim of g done. Two round trips
+// when there is something to release, one when not. On an error g is not
+// marked committed; calling Settle again is safe.
+func (s *Store) Settle(ctx context.Context, g Group, stage string, release []Claim) error {
+	defer func(began time.Time) {
+		s.seconds.WithLabelValues(stage, "settle").Observe(time.Since(began).Seconds())
+	}(time.Now())
+	err := s.release(ctx, g, release)
+	if err == nil {
+		s.roundTrips.Add(1)
+		err = s.c.Set(ctx, s.CommitKey(g), "1", s.ttl).Err()
+	}
+	if err != nil {
+		s.errors.WithLabelValues(stage, "settle").Inc()
 		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
 	}
 	return nil
 }
 
-// Release releases claims (after an abort: nothing of them committed).
-func (s *Store) Release(ctx context.Context, claims []Claim) error {
-	return s.Settle(ctx, nil, claims)
+// Release releases the claims of group g (after an abort: nothing of them
+// committed), deleting each marker only while it still holds its claim,
+// in one pipeline.
+func (s *Store) Release(ctx context.Context, g Group, claims []Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	stage := claims[0].Stage
+	defer func(began time.Time) {
+		s.seconds.WithLabelValues(stage, "release").Observe(time.Since(began).Seconds())
+	}(time.Now())
+	if err := s.release(ctx, g, claims); err != nil {
+		s.errors.WithLabelValues(stage, "release").Inc()
+		return fmt.Errorf("%w: release: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (s *Store) release(ctx context.Context, g Group, claims []Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	_, err := s.evalAll(ctx, nil, releaseScript, len(claims), func(i int) (string, []any) {
+		key, marker := s.keyAndMarker(claims[i], g)
+		return key, []any{marker}
+	})
+	return err
 }
 
 // Stats returns what the store did so far.

@@ -40,44 +40,69 @@ func testStateMachine(t *testing.T, old bool) {
 		return dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: owner}
 	}
 	type step struct {
-		op     string // claim, done, release, expire-lease, expire-ttl
-		owner  string
-		want   dedupe.Status
-		marker string // the key's value after the step, "" for absent
+		// claim (in a new group), commit (the owner's last group,
+		// nothing released), release (the owner's last group, or a new
+		// one), set (the key to marker by hand), expire-lease,
+		// expire-ttl (claim until want).
+		op    string
+		owner string
+		want  dedupe.Status
+		// marker is the key's value after the step: "" for absent, an
+		// owner's name for that owner's claim in its last group, else
+		// the value itself ("p:A", "d:A": an older version's). Checked
+		// when set, and always after a release.
+		marker string
 	}
 	for _, tc := range []struct {
 		name  string
 		steps []step
 	}{
-		{"absent is claimed", []step{{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}}},
-		{"own claim again", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}}},
-		{"own claim again renews the lease", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "age", marker: "p:A"},
-			{op: "claim", owner: "A", want: dedupe.Claimed, marker: "p:A"}, {op: "leased"},
+		{"absent is claimed", []step{{op: "claim", owner: "A", want: dedupe.Claimed, marker: "A"}}},
+		{"own claim again takes it into the new group", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "A", want: dedupe.Claimed, marker: "A"},
 		}},
-		{"another's claim is busy", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "B", want: dedupe.Busy, marker: "p:A"}}},
-		{"done is a duplicate for everyone", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A", marker: "d:A"},
-			{op: "claim", owner: "B", want: dedupe.Duplicate}, {op: "claim", owner: "A", want: dedupe.Duplicate, marker: "d:A"},
+		{"another's claim is busy", []step{{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "claim", owner: "B", want: dedupe.Busy, marker: "A"}}},
+		{"committed is a duplicate for everyone", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A", marker: "A"},
+			{op: "claim", owner: "B", want: dedupe.Duplicate}, {op: "claim", owner: "A", want: dedupe.Duplicate}, {op: "claim", owner: "B", want: dedupe.Duplicate, marker: "A"},
 		}},
 		{"released is free", []step{
 			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "A", marker: ""},
-			{op: "claim", owner: "B", want: dedupe.Claimed, marker: "p:B"},
+			{op: "claim", owner: "B", want: dedupe.Claimed, marker: "B"},
+		}},
+		{"released and committed is free", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit-released", owner: "A", marker: ""},
+			{op: "claim", owner: "A", want: dedupe.Claimed, marker: "A"},
 		}},
 		{"release by another owner does nothing", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "B", marker: "p:A"},
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release", owner: "B", marker: "A"},
 			{op: "claim", owner: "B", want: dedupe.Busy},
 		}},
-		{"release does not undo done", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A"}, {op: "release", owner: "A", marker: "d:A"},
-			{op: "claim", owner: "B", want: dedupe.Duplicate},
+		{"release by another group of the owner does nothing", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "release-other", owner: "A", marker: "A"},
+			{op: "claim", owner: "B", want: dedupe.Busy},
 		}},
 		{"a lease ends", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "expire-lease", owner: "B", want: dedupe.Claimed, marker: "p:B"},
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "expire-lease", owner: "B", want: dedupe.Claimed, marker: "B"},
+		}},
+		{"a committed claim outlives the lease", []step{
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A"},
+			{op: "wait-lease"}, {op: "claim", owner: "B", want: dedupe.Duplicate, marker: "A"},
 		}},
 		{"done ends after the TTL", []step{
-			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "done", owner: "A"},
-			{op: "expire-ttl", owner: "B", want: dedupe.Claimed, marker: "p:B"},
+			{op: "claim", owner: "A", want: dedupe.Claimed}, {op: "commit", owner: "A"},
+			{op: "expire-ttl", owner: "B", want: dedupe.Claimed, marker: "B"},
+		}},
+		{"an older version's done", []step{
+			{op: "set", marker: "d:A"}, {op: "claim", owner: "B", want: dedupe.Duplicate},
+			{op: "claim", owner: "A", want: dedupe.Duplicate, marker: "d:A"},
+		}},
+		{"an older version's pending", []step{
+			{op: "set", marker: "p:A"}, {op: "claim", owner: "B", want: dedupe.Busy, marker: "p:A"},
+			{op: "claim", owner: "A", want: dedupe.Claimed, marker: "A"},
+		}},
+		{"a value no store wrote", []step{
+			{op: "set", marker: "x"}, {op: "claim", owner: "A", want: dedupe.Busy, marker: "x"},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,56 +123,67 @@ func testStateMachine(t *testing.T, old bool) {
 			}
 			ctx := testkit.Context(t, 30*time.Second)
 			key := s.Key("transform", "acme", "e-1")
+			groups := map[string]dedupe.Group{}
+			claimIn := func(owner string) (dedupe.Status, error) {
+				g := dedupe.NewGroup()
+				got, err := s.Claim(ctx, g, []dedupe.Claim{claim(owner)})
+				if err != nil {
+					return 0, err
+				}
+				if got[0] == dedupe.Claimed {
+					groups[owner] = g
+				}
+				return got[0], nil
+			}
 			for i, st := range tc.steps {
 				switch st.op {
 				case "claim":
-					got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)})
+					got, err := claimIn(st.owner)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got[0] != st.want {
-						t.Fatalf("step %d: claim by %s = %s, want %s", i, st.owner, got[0], st.want)
+					if got != st.want {
+						t.Fatalf("step %d: claim by %s = %s, want %s", i, st.owner, got, st.want)
 					}
-				case "done":
-					if err := s.Settle(ctx, []dedupe.Claim{claim(st.owner)}, nil); err != nil {
+				case "commit", "commit-released":
+					var release []dedupe.Claim
+					if st.op == "commit-released" {
+						release = []dedupe.Claim{claim(st.owner)}
+					}
+					if err := s.Settle(ctx, groups[st.owner], "transform", release); err != nil {
 						t.Fatal(err)
 					}
-				case "release":
-					if err := s.Release(ctx, []dedupe.Claim{claim(st.owner)}); err != nil {
+				case "release", "release-other":
+					g, ok := groups[st.owner]
+					if !ok || st.op == "release-other" {
+						g = dedupe.NewGroup()
+					}
+					if err := s.Release(ctx, g, []dedupe.Claim{claim(st.owner)}); err != nil {
 						t.Fatal(err)
 					}
-				case "age":
-					// Most of the lease passes (set by hand: miniredis
-					// has no clock of its own).
-					if err := r.Client.PExpire(ctx, key, lease/10).Err(); err != nil {
+				case "set":
+					if err := r.Client.Set(ctx, key, st.marker, ttl).Err(); err != nil {
 						t.Fatal(err)
 					}
-				case "leased":
-					left, err := r.Client.PTTL(ctx, key).Result()
-					if err != nil {
-						t.Fatal(err)
-					}
-					if left <= lease/2 || left > lease {
-						t.Fatalf("step %d: the claim has %v left, want the lease %v renewed", i, left, lease)
-					}
-					continue
+				case "wait-lease":
+					time.Sleep(lease + lease/2)
 				case "expire-lease", "expire-ttl":
 					d := lease
 					if st.op == "expire-ttl" {
 						d = ttl
 					}
 					expire(t, r, d, func() error {
-						got, err := s.Claim(ctx, []dedupe.Claim{claim(st.owner)})
+						got, err := claimIn(st.owner)
 						if err != nil {
 							return err
 						}
-						if got[0] != st.want {
-							return fmt.Errorf("claim by %s = %s, want %s", st.owner, got[0], st.want)
+						if got != st.want {
+							return fmt.Errorf("claim by %s = %s, want %s", st.owner, got, st.want)
 						}
 						return nil
 					})
 				}
-				if st.marker == "" && st.op != "release" {
+				if st.marker == "" && !strings.HasPrefix(st.op, "release") && st.op != "commit-released" {
 					continue
 				}
 				v, err := r.Client.Get(ctx, key).Result()
@@ -157,11 +193,78 @@ func testStateMachine(t *testing.T, old bool) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v != st.marker {
-					t.Fatalf("step %d (%s): marker %q, want %q", i, st.op, v, st.marker)
+				want := st.marker
+				if g, ok := groups[want]; ok {
+					want = "g:" + string(g) + ":" + st.marker
+				}
+				if v != want {
+					t.Fatalf("step %d (%s): marker %q, want %q", i, st.op, v, want)
 				}
 			}
 		})
+	}
+}
+
+// TestReleasedBetweenReadAndCheck is the race that could lose an event:
+// a claim reads another group's marker, then that group releases it (its
+// record went to a retry topic) and says it committed, then the claim
+// finds the group committed. The marker is gone, so the event is not
+// done: the claim must answer busy (try again), never duplicate (drop).
+func TestReleasedBetweenReadAndCheck(t *testing.T) {
+	t.Parallel()
+	r := testkit.NewRedis(t)
+	s, err := dedupe.New(r.Client, dedupe.Prefix(r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Context(t, 30*time.Second)
+	a := dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "in/0/1"}
+	b := dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "in/0/2"}
+	ga := dedupe.NewGroup()
+	if got, err := s.Claim(ctx, ga, []dedupe.Claim{a}); err != nil || got[0] != dedupe.Claimed {
+		t.Fatalf("first claim = %v, %v", got, err)
+	}
+	// The hook settles a's group (a released) just before b's claim asks
+	// whether that group committed.
+	var once sync.Once
+	r.Client.AddHook(&beforeExists{fn: func() {
+		once.Do(func() {
+			if err := s.Settle(context.WithoutCancel(ctx), ga, "transform", []dedupe.Claim{a}); err != nil {
+				t.Error(err)
+			}
+		})
+	}})
+	got, err := s.Claim(ctx, dedupe.NewGroup(), []dedupe.Claim{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != dedupe.Busy {
+		t.Fatalf("claim = %s, want busy: the event was released, not done", got[0])
+	}
+	if n, _ := r.Client.Exists(ctx, s.CommitKey(ga)).Result(); n != 1 {
+		t.Fatal("the hook did not settle the first group")
+	}
+	// Tried again, the event is free.
+	if got, err := s.Claim(ctx, dedupe.NewGroup(), []dedupe.Claim{b}); err != nil || got[0] != dedupe.Claimed {
+		t.Fatalf("claim again = %v, %v; want claimed", got, err)
+	}
+}
+
+// beforeExists is a go-redis hook that calls fn before a pipeline that
+// holds an EXISTS.
+type beforeExists struct{ fn func() }
+
+func (h *beforeExists) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *beforeExists) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *beforeExists) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if c.Name() == "exists" {
+				h.fn()
+				break
+			}
+		}
+		return next(ctx, cmds)
 	}
 }
 
@@ -195,17 +298,23 @@ func TestStoreExpiries(t *testing.T) {
 	ctx := testkit.Context(t, 30*time.Second)
 	c := dedupe.Claim{Stage: "s", Tenant: "acme", EventID: "e", Owner: "in/0/1"}
 	key := s.Key(c.Stage, c.Tenant, c.EventID)
-	if _, err := s.Claim(ctx, []dedupe.Claim{c}); err != nil {
+	g := dedupe.NewGroup()
+	if _, err := s.Claim(ctx, g, []dedupe.Claim{c}); err != nil {
 		t.Fatal(err)
 	}
-	if ttl := r.Client.PTTL(ctx, key).Val(); ttl <= 30*time.Second || ttl > time.Minute {
-		t.Errorf("pending marker expires in %v, want the lease (1m)", ttl)
-	}
-	if err := s.Settle(ctx, []dedupe.Claim{c}, nil); err != nil {
-		t.Fatal(err)
-	}
+	// A claim lasts the TTL: it is the done marker once its group
+	// committed.
 	if ttl := r.Client.PTTL(ctx, key).Val(); ttl <= 30*time.Minute || ttl > time.Hour {
-		t.Errorf("done marker expires in %v, want the TTL (1h)", ttl)
+		t.Errorf("marker expires in %v, want the TTL (1h)", ttl)
+	}
+	if err := s.Settle(ctx, g, c.Stage, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := r.Client.PTTL(ctx, s.CommitKey(g)).Val(); ttl <= 30*time.Minute || ttl > time.Hour {
+		t.Errorf("commit key expires in %v, want the TTL (1h)", ttl)
+	}
+	if got, want := s.CommitKey(g), r.Prefix+"dedupe-commit:"+string(g); got != want {
+		t.Errorf("commit key %q, want %q", got, want)
 	}
 }
 
@@ -221,13 +330,14 @@ func TestStoreKeysAreScoped(t *testing.T) {
 	}
 	ctx := testkit.Context(t, 30*time.Second)
 	first := []dedupe.Claim{{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "a"}}
-	if _, err := s.Claim(ctx, first); err != nil {
+	g := dedupe.NewGroup()
+	if _, err := s.Claim(ctx, g, first); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Settle(ctx, first, nil); err != nil {
+	if err := s.Settle(ctx, g, "transform", nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Claim(ctx, []dedupe.Claim{
+	got, err := s.Claim(ctx, dedupe.NewGroup(), []dedupe.Claim{
 		{Stage: "transform", Tenant: "acme", EventID: "e-1", Owner: "b"},
 		{Stage: "transform", Tenant: "globex", EventID: "e-1", Owner: "b"},
 		{Stage: "deliver.crm", Tenant: "acme", EventID: "e-1", Owner: "b"},
@@ -279,9 +389,10 @@ func (h *recorder) reset() [][]redis.Cmder {
 }
 
 // TestClusterSafeBatches checks the layout that lets a batch's pipelines
-// run on Redis Cluster: one round trip to claim a batch and one to settle
-// it, every command naming exactly one key, keys spread over many slots
-// (no hash tag gathers them), and the whole thing working through a
+// run on Redis Cluster: one round trip to claim a batch of new events,
+// two to settle it with records to release, three to claim events found
+// claimed; every command naming exactly one key, keys spread over many
+// slots (no hash tag gathers them), and the whole thing working through a
 // cluster client.
 func TestClusterSafeBatches(t *testing.T) {
 	t.Parallel()
@@ -311,15 +422,47 @@ func TestClusterSafeBatches(t *testing.T) {
 				claims[i] = dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: fmt.Sprintf("evt-%d", i), Owner: fmt.Sprintf("in/0/%d", i)}
 			}
 			// Load the scripts first: a fresh server answers NOSCRIPT once.
-			if _, err := s.Claim(ctx, claims[:1]); err != nil {
+			g0 := dedupe.NewGroup()
+			for range 2 {
+				if _, err := s.Claim(ctx, dedupe.NewGroup(), claims[:1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Release(ctx, g0, claims[:1]); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Release(ctx, claims[:1]); err != nil {
+			if _, err := s.Claim(ctx, g0, claims[:1]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Release(ctx, g0, claims[:1]); err != nil {
 				t.Fatal(err)
 			}
 			rec.reset()
 
-			got, err := s.Claim(ctx, claims)
+			// trips returns the round trips since the last call, but the
+			// connections' handshakes and the cluster client's questions
+			// for the slot map, and checks that every command names one
+			// key.
+			slots := map[uint16]bool{}
+			trips := func() int {
+				n := 0
+				for _, trip := range rec.reset() {
+					if name := strings.ToLower(fmt.Sprint(trip[0].Args()[0])); name == "cluster" || name == "command" || name == "hello" || name == "client" {
+						continue
+					}
+					n++
+					for _, cmd := range trip {
+						keys := testkit.RedisKeys(t, cmd)
+						if len(keys) != 1 {
+							t.Fatalf("%v names %d keys: a pipeline of it is not cluster-safe", cmd.Args(), len(keys))
+						}
+						slots[testkit.RedisSlot(keys[0])] = true
+					}
+				}
+				return n
+			}
+			g := dedupe.NewGroup()
+			got, err := s.Claim(ctx, g, claims)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,35 +471,19 @@ func TestClusterSafeBatches(t *testing.T) {
 					t.Fatalf("claim %d = %s", i, st)
 				}
 			}
-			if err := s.Settle(ctx, claims[:n/2], claims[n/2:]); err != nil {
+			if n := trips(); n != 1 {
+				t.Errorf("%d round trips to claim a batch of new events, want 1", n)
+			}
+			if err := s.Settle(ctx, g, "transform", claims[n/2:]); err != nil {
 				t.Fatal(err)
 			}
-			trips := rec.reset()
-			// The cluster client asks for the slot map once; that is not a
-			// batch's round trip.
-			var batchTrips [][]redis.Cmder
-			for _, trip := range trips {
-				if name := strings.ToLower(fmt.Sprint(trip[0].Args()[0])); name != "cluster" && name != "command" {
-					batchTrips = append(batchTrips, trip)
-				}
-			}
-			if len(batchTrips) != 2 {
-				t.Fatalf("%d round trips to claim and settle a batch, want 2", len(batchTrips))
-			}
-			slots := map[uint16]bool{}
-			for _, trip := range batchTrips {
-				for _, cmd := range trip {
-					keys := testkit.RedisKeys(t, cmd)
-					if len(keys) != 1 {
-						t.Fatalf("%v names %d keys: a pipeline of it is not cluster-safe", cmd.Args(), len(keys))
-					}
-					slots[testkit.RedisSlot(keys[0])] = true
-				}
+			if n := trips(); n != 2 {
+				t.Errorf("%d round trips to settle a batch with records to release, want 2", n)
 			}
 			if len(slots) < n/2 {
 				t.Errorf("a batch's %d keys hash to %d slots: a hash tag gathers them", n, len(slots))
 			}
-			again, err := s.Claim(ctx, claims)
+			again, err := s.Claim(ctx, dedupe.NewGroup(), claims)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -368,6 +495,9 @@ func TestClusterSafeBatches(t *testing.T) {
 				if st != want {
 					t.Errorf("claim %d after settle = %s, want %s", i, st, want)
 				}
+			}
+			if n := trips(); n != 3 {
+				t.Errorf("%d round trips to claim a batch of which some were claimed before, want 3", n)
 			}
 		})
 	}
@@ -388,28 +518,34 @@ func TestScriptCacheFlushed(t *testing.T) {
 	ctx := testkit.Context(t, 30*time.Second)
 	a := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "a"}}
 	b := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "b"}}
+	var ga dedupe.Group
+	// The second claim by a takes its own claim over with a script.
 	for i, tc := range []struct {
 		claims []dedupe.Claim
 		want   dedupe.Status
-	}{{a, dedupe.Claimed}, {b, dedupe.Busy}} {
+	}{{a, dedupe.Claimed}, {a, dedupe.Claimed}, {b, dedupe.Busy}} {
 		if err := c.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Claim(ctx, tc.claims)
+		g := dedupe.NewGroup()
+		got, err := s.Claim(ctx, g, tc.claims)
 		if err != nil {
 			t.Fatalf("claim %d after SCRIPT FLUSH: %v", i, err)
 		}
 		if got[0] != tc.want {
 			t.Errorf("claim %d = %s, want %s", i, got[0], tc.want)
 		}
+		if got[0] == dedupe.Claimed {
+			ga = g
+		}
 	}
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(ctx, a); err != nil {
+	if err := s.Release(ctx, ga, a); err != nil {
 		t.Fatalf("release after SCRIPT FLUSH: %v", err)
 	}
-	got, err := s.Claim(ctx, b)
+	got, err := s.Claim(ctx, dedupe.NewGroup(), b)
 	if err != nil || got[0] != dedupe.Claimed {
 		t.Errorf("after release, claim = %v, %v; want claimed", got, err)
 	}
@@ -427,11 +563,18 @@ func TestStoreUnavailable(t *testing.T) {
 	m.Close()
 	ctx := testkit.Context(t, 30*time.Second)
 	claims := []dedupe.Claim{{Stage: "s", Tenant: "acme", EventID: "e-1", Owner: "a"}}
-	if _, err := s.Claim(ctx, claims); !errors.Is(err, dedupe.ErrUnavailable) {
+	g := dedupe.NewGroup()
+	if _, err := s.Claim(ctx, g, claims); !errors.Is(err, dedupe.ErrUnavailable) {
 		t.Errorf("claim with Redis down: %v, want ErrUnavailable", err)
 	}
-	if err := s.Settle(ctx, claims, nil); !errors.Is(err, dedupe.ErrUnavailable) {
+	if err := s.Settle(ctx, g, "s", claims); !errors.Is(err, dedupe.ErrUnavailable) {
 		t.Errorf("settle with Redis down: %v, want ErrUnavailable", err)
+	}
+	if err := s.Settle(ctx, g, "s", nil); !errors.Is(err, dedupe.ErrUnavailable) {
+		t.Errorf("settle with nothing to release, Redis down: %v, want ErrUnavailable", err)
+	}
+	if err := s.Release(ctx, g, claims); !errors.Is(err, dedupe.ErrUnavailable) {
+		t.Errorf("release with Redis down: %v, want ErrUnavailable", err)
 	}
 }
 
@@ -470,15 +613,16 @@ func TestStoreTimesItsRedisWork(t *testing.T) {
 	for i := range claims {
 		claims[i] = dedupe.Claim{Stage: "transform", Tenant: "acme", EventID: fmt.Sprintf("e-%d", i), Owner: fmt.Sprintf("in/0/%d", i)}
 	}
+	g := dedupe.NewGroup()
 	for range 2 {
-		if _, err := s.Claim(ctx, claims); err != nil {
+		if _, err := s.Claim(ctx, g, claims); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Settle(ctx, claims[:2], claims[2:3]); err != nil {
+	if err := s.Settle(ctx, g, "transform", claims[2:3]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(ctx, claims[3:]); err != nil {
+	if err := s.Release(ctx, g, claims[3:]); err != nil {
 		t.Fatal(err)
 	}
 	for op, want := range map[string]float64{"claim": 2, "settle": 1, "release": 1} {

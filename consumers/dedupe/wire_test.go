@@ -3,6 +3,7 @@ package dedupe_test
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,12 @@ func TestWireFormat(t *testing.T) {
 		{Stage: "transform", Tenant: "globex", EventID: "{e}2", Owner: "sluice.in/3/123456789012"},
 	}
 	var got strings.Builder
+	var groups []dedupe.Group
+	group := func() dedupe.Group {
+		g := dedupe.NewGroup()
+		groups = append(groups, g)
+		return g
+	}
 	step := func(name string, st []dedupe.Status, err error) {
 		t.Helper()
 		if err != nil {
@@ -54,7 +61,11 @@ func TestWireFormat(t *testing.T) {
 						got.WriteByte(' ')
 					}
 					if s, ok := arg.(string); ok {
-						fmt.Fprintf(&got, "%q", strings.ReplaceAll(s, r.Prefix, "<p>"))
+						s = strings.ReplaceAll(s, r.Prefix, "<p>")
+						for j, g := range groups {
+							s = strings.ReplaceAll(s, string(g), fmt.Sprintf("<g%d>", j+1))
+						}
+						fmt.Fprintf(&got, "%q", s)
 					} else {
 						fmt.Fprint(&got, arg)
 					}
@@ -64,14 +75,20 @@ func TestWireFormat(t *testing.T) {
 			got.WriteString("--\n")
 		}
 	}
-	st, err := s.Claim(ctx, a)
+	g1, g2 := group(), group()
+	if !regexp.MustCompile(`^[0-9]{13}-[0-9a-f]{16}$`).MatchString(string(g1)) || g1 == g2 {
+		t.Fatalf("groups %q and %q: want <unix-ms>-<16 hex digits>, each its own", g1, g2)
+	}
+	st, err := s.Claim(ctx, g1, a)
 	step("claim new", st, err)
-	st, err = s.Claim(ctx, b)
+	st, err = s.Claim(ctx, g2, b)
 	step("claim again", st, err)
-	step("settle", nil, s.Settle(ctx, a[1:], a[:1]))
-	st, err = s.Claim(ctx, b)
+	step("settle, nothing released", nil, s.Settle(ctx, g2, "transform", nil))
+	step("settle, one released", nil, s.Settle(ctx, g1, "transform", a[:1]))
+	g3 := group()
+	st, err = s.Claim(ctx, g3, b)
 	step("claim after", st, err)
-	step("release", nil, s.Release(ctx, b[:1]))
+	step("release", nil, s.Release(ctx, g3, b[:1]))
 	if got.String() != wantWire {
 		t.Errorf("sent:\n%s\nwant:\n%s", got.String(), wantWire)
 	}
@@ -79,25 +96,35 @@ func TestWireFormat(t *testing.T) {
 
 // wantWire is what the store sent when the format was pinned.
 const wantWire = `claim new: [claimed claimed]
-"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.in/0/17" "ex" 60 "NX" "get"
-"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:acme:evt:1" "g:<g1>:sluice.in/0/17" "ex" 3600 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "g:<g1>:sluice.in/3/123456789012" "ex" 3600 "NX" "get"
 --
 claim again: [busy claimed]
-"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5" "ex" 60 "NX" "get"
-"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:acme:evt:1" "g:<g2>:sluice.retry/1/5" "ex" 3600 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "g:<g2>:sluice.in/3/123456789012" "ex" 3600 "NX" "get"
 --
-"evalsha" "8669dc9aa4fd0f213f50703c35d8240075d377b2" 1 "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "60000"
+"exists" "<p>dedupe-commit:<g1>"
 --
-settle: []
-"set" "<p>dedupe:transform:globex:{e}2" "d:sluice.in/3/123456789012" "ex" 3600
-"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "p:sluice.in/0/17"
+"evalsha" "8ac913852eda641f3be1893cbf022f2e242fb0e4" 1 "<p>dedupe:transform:globex:{e}2" "g:<g1>:sluice.in/3/123456789012" "g:<g2>:sluice.in/3/123456789012" "3600000"
+--
+settle, nothing released: []
+"set" "<p>dedupe-commit:<g2>" "1" "ex" 3600
+--
+settle, one released: []
+"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "g:<g1>:sluice.in/0/17"
+--
+"set" "<p>dedupe-commit:<g1>" "1" "ex" 3600
 --
 claim after: [claimed duplicate]
-"set" "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5" "ex" 60 "NX" "get"
-"set" "<p>dedupe:transform:globex:{e}2" "p:sluice.in/3/123456789012" "ex" 60 "NX" "get"
+"set" "<p>dedupe:transform:acme:evt:1" "g:<g3>:sluice.retry/1/5" "ex" 3600 "NX" "get"
+"set" "<p>dedupe:transform:globex:{e}2" "g:<g3>:sluice.in/3/123456789012" "ex" 3600 "NX" "get"
+--
+"exists" "<p>dedupe-commit:<g2>"
+--
+"evalsha" "8ac913852eda641f3be1893cbf022f2e242fb0e4" 1 "<p>dedupe:transform:globex:{e}2" "g:<g2>:sluice.in/3/123456789012" "" "3600000"
 --
 release: []
-"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "p:sluice.retry/1/5"
+"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "g:<g3>:sluice.retry/1/5"
 --
 `
 

@@ -95,7 +95,7 @@ func (s *Stage) observe() stage.Middleware {
 			b.AfterCommit(func(context.Context) {
 				trips := st.trips.Load()
 				if claims > 0 {
-					trips += 2 // dedupe: one pipeline to claim, one to settle
+					trips += 2 // dedupe: one pipeline to claim, one to settle (more only for events claimed before)
 				}
 				s.metrics.trips.WithLabelValues(s.cfg.name).Observe(float64(trips))
 				for _, r := range b.Records {
