@@ -80,12 +80,13 @@
 // least once; deliver makes them effectively once with a done-marker
 // written as each send succeeds, which the record finds when it is
 // consumed again after a crash or an abort. What may only be said once the
-// batch committed (dedupe's done-markers) is written in AfterCommit. The
-// next transaction is handled once those hooks ran (a Preparer may have
-// begun on its records); Batch.AfterCommitAsync hooks, for work
-// no later batch depends on (transform confirming identity bindings), run
-// while the next transaction is handled instead, one transaction's at a
-// time, and the runner waits for them before it leaves the group.
+// batch committed (dedupe's commit key for the batch's claims) is written
+// in AfterCommit. The next transaction is handled once those hooks ran (a
+// Preparer may have begun on its records); Batch.AfterCommitAsync hooks,
+// for work no later batch depends on (transform confirming identity
+// bindings), run while the next transaction is handled instead, one
+// transaction's at a time, and the runner waits for them before it leaves
+// the group.
 //
 // # Failure routing
 //
