@@ -69,18 +69,18 @@ type Stats struct {
 // concurrent use.
 type Store struct {
 	c      redis.UniversalClient
+	nxGet  *redisconn.NXGetter
 	prefix string
 	ttl    time.Duration
 	lease  time.Duration
 	log    *zap.Logger
 
 	batches, roundTrips, claimed, duplicates, busy atomic.Int64
-	reg                                            prometheus.Registerer
-	// scriptClaims is set once the server refused SET NX GET.
-	scriptClaims atomic.Bool
-	results      *prometheus.CounterVec
-	errors       *prometheus.CounterVec
-	seconds      *prometheus.HistogramVec
+
+	reg     prometheus.Registerer
+	results *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+	seconds *prometheus.HistogramVec
 }
 
 // Opt configures a Store.
@@ -143,6 +143,9 @@ func New(c redis.UniversalClient, opts ...Opt) (*Store, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
+	s.nxGet = redisconn.NewNXGetter(c, func() {
+		s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
+	})
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 	}
@@ -223,18 +226,6 @@ func parseMarker(v string) marker {
 	return marker{legacy: '?'}
 }
 
-// nxGetScript is SET key value NX PX ttl GET for servers before Redis 7.0,
-// which refuse NX with GET: it sets an absent key and answers a present
-// key's value, atomically.
-var nxGetScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  return v
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
-`)
-
 // swapScript acts on one key only while it still holds the value Claim
 // read (ARGV[1]): then it sets the key to ARGV[2] for ARGV[3] ms, or
 // leaves it as it is when ARGV[2] is empty, and answers 1; else 0.
@@ -274,12 +265,12 @@ func (s *Store) Claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 		return nil, nil
 	}
 	s.batches.Add(1)
-	began := time.Now()
-	out, err := s.claim(ctx, g, claims)
-	s.seconds.WithLabelValues(claims[0].Stage, "claim").Observe(time.Since(began).Seconds())
-	if err != nil {
-		s.errors.WithLabelValues(claims[0].Stage, "claim").Inc()
-		return nil, fmt.Errorf("%w: claim: %w", ErrUnavailable, err)
+	var out []Status
+	if err := s.observe(claims[0].Stage, "claim", func() (err error) {
+		out, err = s.claim(ctx, g, claims)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	// Claims in a row of one stage and status share a counter, looked up
 	// once.
@@ -317,7 +308,8 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 	for i, c := range claims {
 		keys[i], markers[i] = s.keyAndMarker(c, g)
 	}
-	prev, err := s.setNXGet(ctx, keys, markers)
+	prev, trips, err := s.nxGet.SetNXGet(ctx, keys, markers, s.ttl)
+	s.roundTrips.Add(int64(trips))
 	if err != nil {
 		return nil, err
 	}
@@ -429,34 +421,6 @@ func (s *Store) committed(ctx context.Context, claims []Claim, present []found) 
 	return keep, nil
 }
 
-// setNXGet claims keys with SET NX GET, or with a script on a server
-// that refuses it.
-func (s *Store) setNXGet(ctx context.Context, keys, markers []string) ([]redisconn.Prev, error) {
-	ttl := s.ttl
-	if !s.scriptClaims.Load() {
-		s.roundTrips.Add(1)
-		prev, err := redisconn.SetNXGet(ctx, s.c, keys, markers, ttl)
-		if !errors.Is(err, redisconn.ErrNXGetRefused) {
-			return prev, err
-		}
-		// Before Redis 7.0: claim with the script from now on.
-		s.log.Warn("dedupe: this Redis refuses SET NX GET (it is older than 7.0); claiming with a script, one call per key")
-		s.scriptClaims.Store(true)
-	}
-	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, nil, nxGetScript, len(keys), func(i int) (string, []any) {
-		return keys[i], []any{markers[i], ms}
-	})
-	if err != nil {
-		return nil, err
-	}
-	prev := make([]redisconn.Prev, len(cmds))
-	for i, cmd := range cmds {
-		prev[i] = redisconn.PrevOf(cmd.Text())
-	}
-	return prev, nil
-}
-
 // Settle settles group g after the transaction holding its outputs
 // committed: it releases the claims of release (those routed to a retry
 // or dead-letter topic: deleting each marker only while it still holds
@@ -465,19 +429,13 @@ func (s *Store) setNXGet(ctx context.Context, keys, markers []string) ([]redisco
 // when there is something to release, one when not. On an error g is not
 // marked committed; calling Settle again is safe.
 func (s *Store) Settle(ctx context.Context, g Group, stage string, release []Claim) error {
-	defer func(began time.Time) {
-		s.seconds.WithLabelValues(stage, "settle").Observe(time.Since(began).Seconds())
-	}(time.Now())
-	err := s.release(ctx, g, release)
-	if err == nil {
+	return s.observe(stage, "settle", func() error {
+		if err := s.release(ctx, g, release); err != nil {
+			return err
+		}
 		s.roundTrips.Add(1)
-		err = s.c.Set(ctx, s.CommitKey(g), "1", s.ttl).Err()
-	}
-	if err != nil {
-		s.errors.WithLabelValues(stage, "settle").Inc()
-		return fmt.Errorf("%w: settle: %w", ErrUnavailable, err)
-	}
-	return nil
+		return s.c.Set(ctx, s.CommitKey(g), "1", s.ttl).Err()
+	})
 }
 
 // Release releases the claims of group g (after an abort: nothing of them
@@ -487,13 +445,18 @@ func (s *Store) Release(ctx context.Context, g Group, claims []Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	stage := claims[0].Stage
-	defer func(began time.Time) {
-		s.seconds.WithLabelValues(stage, "release").Observe(time.Since(began).Seconds())
-	}(time.Now())
-	if err := s.release(ctx, g, claims); err != nil {
-		s.errors.WithLabelValues(stage, "release").Inc()
-		return fmt.Errorf("%w: release: %w", ErrUnavailable, err)
+	return s.observe(claims[0].Stage, "release", func() error { return s.release(ctx, g, claims) })
+}
+
+// observe runs fn, one operation (claim, settle, release) of a batch of
+// stage: it times it, and counts and wraps its failure in ErrUnavailable.
+func (s *Store) observe(stage, op string, fn func() error) error {
+	began := time.Now()
+	err := fn()
+	s.seconds.WithLabelValues(stage, op).Observe(time.Since(began).Seconds())
+	if err != nil {
+		s.errors.WithLabelValues(stage, op).Inc()
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 	}
 	return nil
 }

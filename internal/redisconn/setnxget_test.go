@@ -66,3 +66,65 @@ func TestSetNXGet(t *testing.T) {
 		t.Errorf("before 7.0 a key was set: %v", err)
 	}
 }
+
+// An NXGetter answers as SetNXGet does on any server: on one that refuses
+// SET NX GET it says so once and sends its script from then on, with the
+// same answers, expiries and round trips per call.
+func TestNXGetter(t *testing.T) {
+	r := testkit.NewRedis(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	p := r.Prefix
+	for _, tc := range []struct {
+		name string
+		old  bool
+		// trips are the least and most round trips of the first call
+		// and of the next: refused, then the script (and EVAL again if
+		// the server answered NOSCRIPT), then the script alone.
+		trips [2][2]int
+	}{{"redis 7", false, [2][2]int{{1, 1}, {1, 1}}}, {"before redis 7", true, [2][2]int{{2, 3}, {1, 1}}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := r.Dialing(t, nil, 0)
+			refused := new(atomic.Int64)
+			if tc.old {
+				c.AddHook(testkit.Before7(refused))
+			}
+			said := 0
+			n := redisconn.NewNXGetter(c, func() { said++ })
+			k := p + tc.name + ":"
+			if err := c.Set(ctx, k+"present", "old", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			for call, keys := range [][]string{{k + "absent-1", k + "present"}, {k + "absent-1", k + "absent-2"}} {
+				prev, trips, err := n.SetNXGet(ctx, keys, []string{"v1", "v2"}, time.Minute)
+				if err != nil {
+					t.Fatalf("call %d: %v", call, err)
+				}
+				want := []redisconn.Prev{{}, {Value: "old", Found: true}}
+				if call == 1 {
+					want = []redisconn.Prev{{Value: "v1", Found: true}, {}}
+				}
+				for i := range want {
+					if prev[i] != want[i] {
+						t.Errorf("call %d, %s: %+v; want %+v", call, keys[i], prev[i], want[i])
+					}
+				}
+				if r := tc.trips[call]; trips < r[0] || trips > r[1] {
+					t.Errorf("call %d: %d round trips; want %d to %d", call, trips, r[0], r[1])
+				}
+			}
+			if v := c.Get(ctx, k+"absent-2").Val(); v != "v2" {
+				t.Errorf("a set key holds %q; want v2", v)
+			}
+			if ttl := c.PTTL(ctx, k+"absent-2").Val(); ttl <= 0 || ttl > time.Minute {
+				t.Errorf("a set key expires in %v; want within the minute", ttl)
+			}
+			wantSaid := 0
+			if tc.old {
+				wantSaid = 1
+			}
+			if said != wantSaid || refused.Load() != int64(wantSaid) {
+				t.Errorf("refused %d times, said so %d times; want %d and %d", refused.Load(), said, wantSaid, wantSaid)
+			}
+		})
+	}
+}

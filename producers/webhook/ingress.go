@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/ratelimit"
+	"github.com/sluicehq/sluice/internal/redisconn"
 	"github.com/sluicehq/sluice/internal/tenant"
 )
 
@@ -99,7 +100,10 @@ func New(catalog *config.Catalog, producer *kgo.Client, rdb redis.UniversalClien
 		markers: &markers{
 			rdb: rdb, prefix: cfg.prefix, instance: cfg.instance,
 			lease: cfg.lease, doneTTL: cfg.doneTTL, held: map[string]string{},
-			claimScr: redis.NewScript(claimScript), releaseScr: redis.NewScript(releaseScript), renewScr: redis.NewScript(renewScript),
+			releaseScr: redis.NewScript(releaseScript), renewScr: redis.NewScript(renewScript),
+			nxGet: redisconn.NewNXGetter(rdb, func() {
+				cfg.log.Warn("ingress: this Redis refuses SET NX GET (it is older than 7.0); claiming event ids with a script, one call per id")
+			}),
 		},
 		metrics: m,
 		tracer:  cfg.tracing.Provider.Tracer("github.com/sluicehq/sluice/producers/webhook"),

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,17 +25,11 @@ const (
 // and later), all of a request's ids in one pipelined round trip: atomic
 // per id, a plain command on the hot path, and one key per command, so
 // that on Redis Cluster each goes to its own slot's node. On a server that
-// refuses NX with GET (before 7.0) the claim is claimScript, one call per
-// id. Releasing and renewing compare the marker first, so they are one-key
-// Lua scripts; they run only when a write fails or is outstanding.
+// refuses NX with GET (before 7.0) the claim is a script doing the same,
+// one call per id (redisconn.NXGetter). Releasing and renewing compare the
+// marker first, so they are one-key Lua scripts; they run only when a
+// write fails or is outstanding.
 const (
-	// claimScript sets the marker to ARGV[1] for ARGV[2] ms when it is
-	// absent (and answers nil), else answers its value: SET NX PX GET.
-	claimScript = `
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false`
 	// releaseScript deletes the marker only while it is still ARGV[1].
 	releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -67,9 +60,8 @@ type markers struct {
 	lease    time.Duration
 	doneTTL  time.Duration
 
-	claimScr, releaseScr, renewScr *redis.Script
-	// scripted is set once the server refused SET NX GET.
-	scripted atomic.Bool
+	nxGet                *redisconn.NXGetter
+	releaseScr, renewScr *redis.Script
 
 	mu   sync.Mutex
 	seq  uint64
@@ -103,7 +95,7 @@ func (m *markers) token() string {
 // pending marker set on keys[i] when it is claimed. On an error nothing is
 // held: what was claimed is released again.
 func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim, error) {
-	prev, err := m.setNXGet(ctx, keys, tokens)
+	prev, _, err := m.nxGet.SetNXGet(ctx, keys, tokens, m.lease)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: claim event ids: %w", err)
 	}
@@ -135,31 +127,6 @@ func (m *markers) claimAll(ctx context.Context, keys, tokens []string) ([]claim,
 	}
 	m.mu.Unlock()
 	return out, nil
-}
-
-// setNXGet is redisconn.SetNXGet, or claimScript per key on a server that
-// refuses NX with GET. There, a call that fails fails them all, and the
-// keys the others claimed stay pending until their lease ends.
-func (m *markers) setNXGet(ctx context.Context, keys, tokens []string) ([]redisconn.Prev, error) {
-	if !m.scripted.Load() {
-		prev, err := redisconn.SetNXGet(ctx, m.rdb, keys, tokens, m.lease)
-		if !errors.Is(err, redisconn.ErrNXGetRefused) {
-			return prev, err
-		}
-		m.scripted.Store(true)
-	}
-	lease := m.lease.Milliseconds()
-	cmds, _, err := redisconn.EvalAll(ctx, m.rdb, nil, m.claimScr, len(keys), func(i int) ([]string, []any) {
-		return []string{keys[i]}, []any{tokens[i], lease}
-	})
-	if err != nil {
-		return nil, err
-	}
-	prev := make([]redisconn.Prev, len(keys))
-	for i, c := range cmds {
-		prev[i] = redisconn.PrevOf(c.Text())
-	}
-	return prev, nil
 }
 
 // finish marks the done keys as accepted, for DoneTTL, and releases the
