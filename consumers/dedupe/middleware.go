@@ -97,16 +97,16 @@ func (s *Store) Middleware() stage.Middleware {
 				b.AfterCommit(func(ctx context.Context) {
 					var release []Claim
 					for i, r := range heldRecs {
-						switch r.Outcome() {
-						case stage.OutcomeDone, stage.OutcomeSkipped:
-						default:
+						if o := r.Outcome(); o != stage.OutcomeDone && o != stage.OutcomeSkipped {
 							release = append(release, held[i])
 						}
 					}
-					s.retry(ctx, b, len(held)-len(release), len(release), func() error { return s.Settle(ctx, g, b.Stage, release) })
+					s.retry(ctx, b, len(held), func() error { return s.Settle(ctx, g, b.Stage, release) },
+						"dedupe: batch not marked committed; copies of its events that come after the lease are processed again")
 				})
 				b.AfterAbort(func(ctx context.Context) {
-					s.retry(ctx, b, 0, len(held), func() error { return s.Release(ctx, g, held) })
+					s.retry(ctx, b, len(held), func() error { return s.Release(ctx, g, held) },
+						"dedupe: claims not released; other copies of their events wait until their lease ends")
 				})
 			}
 			if len(pass) == 0 {
@@ -117,10 +117,10 @@ func (s *Store) Middleware() stage.Middleware {
 	}
 }
 
-// retry calls settle (Settle or Release), trying again a few times: a
-// group that cannot be marked committed leaves its claims unconfirmed, and
-// once its lease ends, a late duplicate would get through.
-func (s *Store) retry(ctx context.Context, b *stage.Batch, done, release int, settle func() error) {
+// retry calls settle (Settle or Release) for a batch of n claims, trying
+// again a few times. If every try fails, it logs failed, which says what
+// that means, with the last error.
+func (s *Store) retry(ctx context.Context, b *stage.Batch, n int, settle func() error, failed string) {
 	wait := 50 * time.Millisecond
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -132,10 +132,9 @@ func (s *Store) retry(ctx context.Context, b *stage.Batch, done, release int, se
 		}
 		wait *= 2
 	}
-	s.log.Error("dedupe: claims not settled; their events can be processed again once their lease ends",
+	s.log.Error(failed,
 		zap.String(telemetry.FieldStage, b.Stage), zap.String(telemetry.FieldTopic, b.Topic),
-		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("done", done), zap.Int("release", release),
-		zap.Error(err))
+		zap.Int32(telemetry.FieldPartition, b.Partition), zap.Int("claims", n), zap.Error(err))
 }
 
 // sleep waits d or until ctx ends, reporting whether ctx is still live.

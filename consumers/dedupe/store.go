@@ -173,10 +173,8 @@ func (s *Store) CommitKey(g Group) string { return s.prefix + "dedupe-commit:" +
 type Group string
 
 // NewGroup returns a new group, made now.
-func NewGroup() Group { return newGroup(time.Now()) }
-
-func newGroup(now time.Time) Group {
-	return Group(fmt.Sprintf("%d-%016x", now.UnixMilli(), rand.Uint64()))
+func NewGroup() Group {
+	return Group(fmt.Sprintf("%d-%016x", time.Now().UnixMilli(), rand.Uint64()))
 }
 
 // made returns when g was made, and false for an id that is not a
@@ -203,27 +201,35 @@ func (s *Store) keyAndMarker(c Claim, g Group) (key, marker string) {
 	return kv[:n], kv[n:]
 }
 
+// markerKind tells the marker values apart.
+type markerKind uint8
+
+const (
+	kindUnknown markerKind = iota // no version of the store wrote it
+	kindGroup                     // "g:<group>:<owner>"
+	kindPending                   // "p:<owner>", an older version's pending claim
+	kindDone                      // "d:<owner>", an older version's done marker
+)
+
 // marker is a marker value read back.
 type marker struct {
-	// legacy is 'p' or 'd' for the values of older versions, 0 for
-	// "g:<group>:<owner>", and '?' for a value that is neither.
-	legacy byte
-	group  Group
-	owner  string
+	kind  markerKind
+	group Group
+	owner string
 }
 
 func parseMarker(v string) marker {
 	switch {
-	case strings.HasPrefix(v, "d:"):
-		return marker{legacy: 'd', owner: v[2:]}
-	case strings.HasPrefix(v, "p:"):
-		return marker{legacy: 'p', owner: v[2:]}
 	case strings.HasPrefix(v, "g:"):
 		if g, owner, ok := strings.Cut(v[2:], ":"); ok && g != "" {
-			return marker{group: Group(g), owner: owner}
+			return marker{kind: kindGroup, group: Group(g), owner: owner}
 		}
+	case strings.HasPrefix(v, "p:"):
+		return marker{kind: kindPending, owner: v[2:]}
+	case strings.HasPrefix(v, "d:"):
+		return marker{kind: kindDone, owner: v[2:]}
 	}
-	return marker{legacy: '?'}
+	return marker{}
 }
 
 // swapScript acts on one key only while it still holds the value Claim
@@ -324,18 +330,18 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 		}
 		m := parseMarker(p.Value)
 		switch {
-		case m.legacy == 'd':
+		case m.kind == kindDone:
 			out[i] = Duplicate
-		case m.legacy == '?', m.legacy == 'p' && m.owner != claims[i].Owner:
+		case m.kind == kindUnknown, m.kind == kindPending && m.owner != claims[i].Owner:
 			// An older version's live claim (it ends with its lease), or
 			// a value no version of the store wrote: wait.
 			out[i] = Busy
-		case m.legacy == 0 && m.group == g && m.owner == claims[i].Owner:
+		case m.kind == kindGroup && m.group == g && m.owner == claims[i].Owner:
 			// Claimed in this very group already.
 			out[i] = Claimed
 		default:
 			out[i] = Busy
-			present = append(present, found{i: i, value: p.Value, m: m, take: m.legacy == 'p'})
+			present = append(present, found{i: i, value: p.Value, m: m, take: m.kind == kindPending})
 		}
 	}
 	if len(present) == 0 {
@@ -392,7 +398,7 @@ func (s *Store) committed(ctx context.Context, claims []Claim, present []found) 
 	pipe := s.c.Pipeline()
 	exists := make(map[Group]*redis.IntCmd, len(present))
 	for _, f := range present {
-		if f.m.legacy == 0 && exists[f.m.group] == nil {
+		if f.m.kind == kindGroup && exists[f.m.group] == nil {
 			exists[f.m.group] = pipe.Exists(ctx, s.CommitKey(f.m.group))
 		}
 	}
@@ -405,7 +411,7 @@ func (s *Store) committed(ctx context.Context, claims []Claim, present []found) 
 	now := time.Now()
 	keep := present[:0]
 	for _, f := range present {
-		if f.m.legacy == 0 {
+		if f.m.kind == kindGroup {
 			made, ok := f.m.group.made()
 			switch {
 			case exists[f.m.group].Val() == 1:
