@@ -59,7 +59,7 @@
 // still in a committed group is a finished record's. Claim reads a key
 // (the SET), then whether its group committed (EXISTS on the commit key),
 // and answers "duplicate" only if the key still holds what it read after
-// that (a script): a release between the two reads makes the claim busy,
+// that (a GET): a release between the two reads makes the claim busy,
 // never a duplicate. A copy that meets another's claim of a group not
 // committed is retried, not dropped, because that transaction may still
 // abort. A record that meets its own claim goes on, so an abort, a crash
@@ -95,11 +95,13 @@
 // takes an absent key and answers a present one's value in one atomic
 // step (Redis 7.0 or later). Keys found present (duplicates, records
 // handled again) need two more round trips: EXISTS of their groups'
-// commit keys, then a script per key that checks the value and takes
-// the key over where it is free. On a server before 7.0, which refuses
-// NX with GET, the store says so once in the log and claims every key
-// with a script that does the same (EVALSHA, and EVAL again for the calls
-// a node answers NOSCRIPT), several times the server's work per key.
+// commit keys, then a GET of each key whose group committed, and a script
+// for each key free to take that takes it only if it is unchanged (a
+// replay of events already done costs three round trips per batch, all
+// plain commands). On a server before 7.0, which refuses NX with GET, the
+// store says so once in the log and claims every key with a script that
+// does the same (EVALSHA, and EVAL again for the calls a node answers
+// NOSCRIPT), several times the server's work per key.
 // Settle sends the release script for each released claim, if any, and
 // then the commit key's SET. Every command touches exactly one key, so
 // the pipelines work on Redis Cluster, where a batch's keys hash to many

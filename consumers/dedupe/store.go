@@ -232,16 +232,13 @@ func parseMarker(v string) marker {
 	return marker{}
 }
 
-// swapScript acts on one key only while it still holds the value Claim
-// read (ARGV[1]): then it sets the key to ARGV[2] for ARGV[3] ms, or
-// leaves it as it is when ARGV[2] is empty, and answers 1; else 0.
-var swapScript = redis.NewScript(`
+// takeScript sets one key to ARGV[2] for ARGV[3] ms and answers 1, only
+// while it still holds the value Claim read (ARGV[1]); else it answers 0.
+var takeScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `)
 
@@ -261,11 +258,11 @@ return 0
 // "g:<group>:<owner>" NX PX ttl GET (Redis 7.0 and later): it takes an
 // absent key and answers the value of a present one, atomically. Only
 // the keys found present need more: one pipeline asks whether their
-// groups committed (EXISTS of each commit key), and one more checks,
-// key by key with a script, that each still holds what the first read,
-// and takes over those that are free (own, or another's past its
-// lease). On a server that refuses NX with GET (before 7.0) every claim
-// is a script call.
+// groups committed (EXISTS of each commit key), and one more reads again
+// those whose group committed (GET) and takes over, with a script per
+// key, those that are free (own, or another's past its lease), each only
+// if it still holds what the first read. On a server that refuses NX with
+// GET (before 7.0) every claim is a script call.
 func (s *Store) Claim(ctx context.Context, g Group, claims []Claim) ([]Status, error) {
 	if len(claims) == 0 {
 		return nil, nil
@@ -353,21 +350,29 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 	if len(present) == 0 {
 		return out, nil
 	}
-	// Each found key is checked again, with the answer it leads to, in
-	// one script call: a key that changed since it was read (its group
-	// released it, another claim took it) is busy, tried again later.
-	// This check is what makes "its group committed" mean done: a group
-	// releases its records that went to a retry or dead-letter topic
-	// before it says it committed, so a marker still there after the
-	// commit key is seen is a done record's.
-	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, nil, swapScript, len(present), func(j int) (string, []any) {
-		f := present[j]
-		next := ""
+	// Each found key is checked again, in one pipeline: a key whose group
+	// committed is read again, and is a duplicate if it still holds what
+	// was read; a key free to take is taken by a script that sets it only
+	// if it still holds what was read. A key that changed since (its
+	// group released it, another claim took it) is busy, tried again
+	// later. The read again is what makes "its group committed" mean
+	// done: a group releases its records that went to a retry or
+	// dead-letter topic before it says it committed, so a marker still
+	// there after the commit key was seen is a done record's.
+	pipe := s.c.Pipeline()
+	var takes []found
+	reads := make(map[int]*redis.StringCmd, len(present))
+	for _, f := range present {
 		if f.take {
-			next = markers[f.i]
+			takes = append(takes, f)
+		} else {
+			reads[f.i] = pipe.Get(ctx, keys[f.i])
 		}
-		return keys[f.i], []any{f.value, next, ttl}
+	}
+	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
+	cmds, err := s.evalAll(ctx, pipe, takeScript, len(takes), func(j int) (string, []any) {
+		f := takes[j]
+		return keys[f.i], []any{f.value, markers[f.i], ttl}
 	})
 	if err != nil {
 		return nil, err
@@ -375,14 +380,14 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 	for j, cmd := range cmds {
 		n, err := cmd.Int64()
 		if err != nil || n < 0 || n > 1 {
-			return nil, fmt.Errorf("swap script answered %v, %v", cmd.Val(), err)
+			return nil, fmt.Errorf("take script answered %v, %v", cmd.Val(), err)
 		}
-		switch f := present[j]; {
-		case n == 0:
-			out[f.i] = Busy
-		case f.take:
-			out[f.i] = Claimed
-		default:
+		if n == 1 {
+			out[takes[j].i] = Claimed
+		}
+	}
+	for _, f := range present {
+		if cmd := reads[f.i]; cmd != nil && cmd.Val() == f.value {
 			out[f.i] = Duplicate
 		}
 	}

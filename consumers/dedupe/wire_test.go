@@ -105,7 +105,7 @@ claim again: [busy claimed]
 --
 "exists" "<p>dedupe-commit:<g1>"
 --
-"evalsha" "8ac913852eda641f3be1893cbf022f2e242fb0e4" 1 "<p>dedupe:transform:globex:{e}2" "g:<g1>:sluice.in/3/123456789012" "g:<g2>:sluice.in/3/123456789012" "3600000"
+"evalsha" "cb04982f272368915112fff365bc81b21117e837" 1 "<p>dedupe:transform:globex:{e}2" "g:<g1>:sluice.in/3/123456789012" "g:<g2>:sluice.in/3/123456789012" "3600000"
 --
 settle, nothing released: []
 "set" "<p>dedupe-commit:<g2>" "1" "ex" 3600
@@ -121,7 +121,7 @@ claim after: [claimed duplicate]
 --
 "exists" "<p>dedupe-commit:<g2>"
 --
-"evalsha" "8ac913852eda641f3be1893cbf022f2e242fb0e4" 1 "<p>dedupe:transform:globex:{e}2" "g:<g2>:sluice.in/3/123456789012" "" "3600000"
+"get" "<p>dedupe:transform:globex:{e}2"
 --
 release: []
 "evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "g:<g3>:sluice.retry/1/5"
