@@ -42,9 +42,9 @@ func Owner(r *stage.Record) string {
 //   - Claimed: handed to the next handler.
 //
 // Each batch's claims are one Group. After the transaction commits, the
-// claims of records routed to a retry or dead-letter topic are released
-// and the group is marked committed, which makes the others done. After
-// an abort every claim is released. If Redis fails to claim, the batch
+// group is marked committed, naming the records routed to a retry or
+// dead-letter topic, which frees their claims and makes the others done.
+// After an abort every claim is released. If Redis fails to claim, the batch
 // fails as a whole (unclassified, wrapping ErrUnavailable) and the runner
 // handles it again after a backoff.
 func (s *Store) Middleware() stage.Middleware {

@@ -161,8 +161,8 @@ func (s *Store) Key(stage, tenant, eventID string) string {
 	return s.prefix + "dedupe:" + stage + ":" + tenant + ":" + eventID
 }
 
-// CommitKey returns the Redis key that says group g committed:
-// "<prefix>dedupe-commit:<group>".
+// CommitKey returns the Redis key that says group g committed, and which
+// of its claims it released: "<prefix>dedupe-commit:<group>".
 func (s *Store) CommitKey(g Group) string { return s.prefix + "dedupe-commit:" + string(g) }
 
 // A Group is the claims of one batch: made by NewGroup before the batch
@@ -257,12 +257,12 @@ return 0
 // Each key is claimed with one plain command in one pipeline, SET key
 // "g:<group>:<owner>" NX PX ttl GET (Redis 7.0 and later): it takes an
 // absent key and answers the value of a present one, atomically. Only
-// the keys found present need more: one pipeline asks whether their
-// groups committed (EXISTS of each commit key), and one more reads again
-// those whose group committed (GET) and takes over, with a script per
-// key, those that are free (own, or another's past its lease), each only
-// if it still holds what the first read. On a server that refuses NX with
-// GET (before 7.0) every claim is a script call.
+// the keys found present need more: one pipeline reads their groups'
+// commit keys (GET), which says which are duplicates, and one more takes
+// over, with a script per key, those that are free (freed by their
+// group, own, or another's past its lease), each only if it still holds
+// what the first read. On a server that refuses NX with GET (before 7.0)
+// every claim is a script call.
 func (s *Store) Claim(ctx context.Context, g Group, claims []Claim) ([]Status, error) {
 	if len(claims) == 0 {
 		return nil, nil
@@ -295,14 +295,11 @@ func (s *Store) Claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 	return out, nil
 }
 
-// found is a key Claim found present, and what to do with it.
+// found is a key Claim found present.
 type found struct {
 	i     int    // the claim's index
 	value string // the value read
 	m     marker
-	// take says the claim is free to take over, if the key still holds
-	// value; else the key is a duplicate if it still does.
-	take bool
 }
 
 func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, error) {
@@ -338,39 +335,21 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 			out[i] = Claimed
 		default:
 			out[i] = Busy
-			present = append(present, found{i: i, value: p.Value, m: m, take: m.kind == kindPending})
+			present = append(present, found{i: i, value: p.Value, m: m})
 		}
 	}
 	if len(present) == 0 {
 		return out, nil
 	}
-	if present, err = s.committed(ctx, claims, present); err != nil {
-		return nil, err
+	takes, err := s.decide(ctx, claims, present, out)
+	if err != nil || len(takes) == 0 {
+		return out, err
 	}
-	if len(present) == 0 {
-		return out, nil
-	}
-	// Each found key is checked again, in one pipeline: a key whose group
-	// committed is read again, and is a duplicate if it still holds what
-	// was read; a key free to take is taken by a script that sets it only
-	// if it still holds what was read. A key that changed since (its
-	// group released it, another claim took it) is busy, tried again
-	// later. The read again is what makes "its group committed" mean
-	// done: a group releases its records that went to a retry or
-	// dead-letter topic before it says it committed, so a marker still
-	// there after the commit key was seen is a done record's.
-	pipe := s.c.Pipeline()
-	var takes []found
-	reads := make(map[int]*redis.StringCmd, len(present))
-	for _, f := range present {
-		if f.take {
-			takes = append(takes, f)
-		} else {
-			reads[f.i] = pipe.Get(ctx, keys[f.i])
-		}
-	}
+	// A key free to take is taken by a script that sets it only if it
+	// still holds what was read: of two copies that read the same marker,
+	// one takes it and the other is busy.
 	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
-	cmds, err := s.evalAll(ctx, pipe, takeScript, len(takes), func(j int) (string, []any) {
+	cmds, err := s.evalAll(ctx, nil, takeScript, len(takes), func(j int) (string, []any) {
 		f := takes[j]
 		return keys[f.i], []any{f.value, markers[f.i], ttl}
 	})
@@ -386,66 +365,92 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 			out[takes[j].i] = Claimed
 		}
 	}
-	for _, f := range present {
-		if cmd := reads[f.i]; cmd != nil && cmd.Val() == f.value {
-			out[f.i] = Duplicate
-		}
-	}
 	return out, nil
 }
 
-// committed reads, in one pipeline, whether each found key's group
-// committed, and decides each key's fate: done if its group committed;
-// free to take over if it is this owner's, or another's made longer ago
-// than the lease (its transaction cannot still commit); else busy. It
-// returns the keys done or free, and leaves out the busy ones.
-func (s *Store) committed(ctx context.Context, claims []Claim, present []found) ([]found, error) {
+// decide reads, in one pipeline, the commit keys of the groups of the
+// keys found present, and decides each key: a duplicate (out) if its
+// group committed and did not release it; free to take over if its group
+// committed and released it, or did not commit and the claim is this
+// owner's or another's made longer ago than the lease (its transaction
+// cannot still commit); else busy. It returns the keys free to take.
+func (s *Store) decide(ctx context.Context, claims []Claim, present []found, out []Status) ([]found, error) {
 	pipe := s.c.Pipeline()
-	exists := make(map[Group]*redis.IntCmd, len(present))
+	commits := make(map[Group]*redis.StringCmd, len(present))
 	for _, f := range present {
-		if f.m.kind == kindGroup && exists[f.m.group] == nil {
-			exists[f.m.group] = pipe.Exists(ctx, s.CommitKey(f.m.group))
+		if f.m.kind == kindGroup && commits[f.m.group] == nil {
+			commits[f.m.group] = pipe.Get(ctx, s.CommitKey(f.m.group))
 		}
 	}
-	if len(exists) > 0 {
+	if len(commits) > 0 {
 		s.roundTrips.Add(1)
-		if _, err := pipe.Exec(ctx); err != nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
 		}
 	}
 	now := time.Now()
-	keep := present[:0]
+	var takes []found
 	for _, f := range present {
 		if f.m.kind == kindGroup {
+			v, err := commits[f.m.group].Result()
+			committed := err == nil
 			made, ok := f.m.group.made()
 			switch {
-			case exists[f.m.group].Val() == 1:
-				f.take = false
-			case f.m.owner == claims[f.i].Owner, ok && now.Sub(made) > s.lease:
-				f.take = true
-			default:
+			case err != nil && !errors.Is(err, redis.Nil):
+				return nil, err
+			case committed && !released(v, f.m.owner):
+				out[f.i] = Duplicate
 				continue
+			case committed, f.m.owner == claims[f.i].Owner, ok && now.Sub(made) > s.lease:
+			default:
+				continue // busy
 			}
 		}
-		keep = append(keep, f)
+		takes = append(takes, f)
 	}
-	return keep, nil
+	return takes, nil
+}
+
+// commitValue is the value of a group's commit key: "1", and when the
+// group released claims, ":" and their owners, comma-separated (owners
+// hold no ',': Kafka topic names cannot).
+func commitValue(release []Claim) string {
+	var b strings.Builder
+	b.WriteString("1")
+	for i, c := range release {
+		if i == 0 {
+			b.WriteByte(':')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(c.Owner)
+	}
+	return b.String()
+}
+
+// released reports whether commit value v lists owner as released.
+func released(v, owner string) bool {
+	_, list, _ := strings.Cut(v, ":")
+	for list != "" {
+		var o string
+		o, list, _ = strings.Cut(list, ",")
+		if o == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // Settle settles group g after the transaction holding its outputs
-// committed: it releases the claims of release (those routed to a retry
-// or dead-letter topic: deleting each marker only while it still holds
-// this claim), and only once every release succeeded, marks g committed
-// for the TTL, which makes every other claim of g done. Two round trips
-// when there is something to release, one when not. On an error g is not
-// marked committed; calling Settle again is safe.
+// committed, with one command: it writes g's commit key for the TTL,
+// listing the owners of the claims in release (records routed to a retry
+// or dead-letter topic). That makes every other claim of g done, and
+// those free, at once. On an error g is not marked committed; calling
+// Settle again is safe.
 func (s *Store) Settle(ctx context.Context, g Group, stage string, release []Claim) error {
 	return s.observe(stage, "settle", func() error {
-		if err := s.release(ctx, g, release); err != nil {
-			return err
-		}
 		s.roundTrips.Add(1)
-		return s.c.Set(ctx, s.CommitKey(g), "1", s.ttl).Err()
+		return s.c.Set(ctx, s.CommitKey(g), commitValue(release), s.ttl).Err()
 	})
 }
 
@@ -456,7 +461,13 @@ func (s *Store) Release(ctx context.Context, g Group, claims []Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	return s.observe(claims[0].Stage, "release", func() error { return s.release(ctx, g, claims) })
+	return s.observe(claims[0].Stage, "release", func() error {
+		_, err := s.evalAll(ctx, nil, releaseScript, len(claims), func(i int) (string, []any) {
+			key, marker := s.keyAndMarker(claims[i], g)
+			return key, []any{marker}
+		})
+		return err
+	})
 }
 
 // observe runs fn, one operation (claim, settle, release) of a batch of
@@ -470,17 +481,6 @@ func (s *Store) observe(stage, op string, fn func() error) error {
 		return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 	}
 	return nil
-}
-
-func (s *Store) release(ctx context.Context, g Group, claims []Claim) error {
-	if len(claims) == 0 {
-		return nil
-	}
-	_, err := s.evalAll(ctx, nil, releaseScript, len(claims), func(i int) (string, []any) {
-		key, marker := s.keyAndMarker(claims[i], g)
-		return key, []any{marker}
-	})
-	return err
 }
 
 // Stats returns what the store did so far.

@@ -103,7 +103,7 @@ claim again: [busy claimed]
 "set" "<p>dedupe:transform:acme:evt:1" "g:<g2>:sluice.retry/1/5" "ex" 3600 "NX" "get"
 "set" "<p>dedupe:transform:globex:{e}2" "g:<g2>:sluice.in/3/123456789012" "ex" 3600 "NX" "get"
 --
-"exists" "<p>dedupe-commit:<g1>"
+"get" "<p>dedupe-commit:<g1>"
 --
 "evalsha" "cb04982f272368915112fff365bc81b21117e837" 1 "<p>dedupe:transform:globex:{e}2" "g:<g1>:sluice.in/3/123456789012" "g:<g2>:sluice.in/3/123456789012" "3600000"
 --
@@ -111,17 +111,16 @@ settle, nothing released: []
 "set" "<p>dedupe-commit:<g2>" "1" "ex" 3600
 --
 settle, one released: []
-"evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "g:<g1>:sluice.in/0/17"
---
-"set" "<p>dedupe-commit:<g1>" "1" "ex" 3600
+"set" "<p>dedupe-commit:<g1>" "1:sluice.in/0/17" "ex" 3600
 --
 claim after: [claimed duplicate]
 "set" "<p>dedupe:transform:acme:evt:1" "g:<g3>:sluice.retry/1/5" "ex" 3600 "NX" "get"
 "set" "<p>dedupe:transform:globex:{e}2" "g:<g3>:sluice.in/3/123456789012" "ex" 3600 "NX" "get"
 --
-"exists" "<p>dedupe-commit:<g2>"
+"get" "<p>dedupe-commit:<g1>"
+"get" "<p>dedupe-commit:<g2>"
 --
-"get" "<p>dedupe:transform:globex:{e}2"
+"evalsha" "cb04982f272368915112fff365bc81b21117e837" 1 "<p>dedupe:transform:acme:evt:1" "g:<g1>:sluice.in/0/17" "g:<g3>:sluice.retry/1/5" "3600000"
 --
 release: []
 "evalsha" "f4f23e4b63559980e4fd8dd1b2bf8e156fe4c29f" 1 "<p>dedupe:transform:acme:evt:1" "g:<g3>:sluice.retry/1/5"
