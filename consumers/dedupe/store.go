@@ -58,8 +58,9 @@ type Claim struct {
 // Stats count what a Store did since it was made.
 type Stats struct {
 	// Batches is the number of Claim calls; RoundTrips the pipelines sent
-	// to Redis by Claim and Settle (with Redis Cluster, one pipeline is
-	// one round trip to each node holding its keys, made in parallel).
+	// to Redis by Claim, Settle and Release (with Redis Cluster, one
+	// pipeline is one round trip to each node holding its keys, made in
+	// parallel).
 	Batches, RoundTrips int64
 	// Claimed, Duplicates and Busy count Claim's answers.
 	Claimed, Duplicates, Busy int64
@@ -376,29 +377,38 @@ func (s *Store) claim(ctx context.Context, g Group, claims []Claim) ([]Status, e
 // cannot still commit); else busy. It returns the keys free to take.
 func (s *Store) decide(ctx context.Context, claims []Claim, present []found, out []Status) ([]found, error) {
 	pipe := s.c.Pipeline()
-	commits := make(map[Group]*redis.StringCmd, len(present))
+	gets := make(map[Group]*redis.StringCmd, len(present))
 	for _, f := range present {
-		if f.m.kind == kindGroup && commits[f.m.group] == nil {
-			commits[f.m.group] = pipe.Get(ctx, s.CommitKey(f.m.group))
+		if f.m.kind == kindGroup && gets[f.m.group] == nil {
+			gets[f.m.group] = pipe.Get(ctx, s.CommitKey(f.m.group))
 		}
 	}
-	if len(commits) > 0 {
+	if len(gets) > 0 {
 		s.roundTrips.Add(1)
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
+		}
+	}
+	// Each group's commit key is read once, however many keys it holds.
+	commits := make(map[Group]commit, len(gets))
+	for g, cmd := range gets {
+		v, err := cmd.Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return nil, err
+		default:
+			commits[g] = parseCommit(v)
 		}
 	}
 	now := time.Now()
 	var takes []found
 	for _, f := range present {
 		if f.m.kind == kindGroup {
-			v, err := commits[f.m.group].Result()
-			committed := err == nil
+			c, committed := commits[f.m.group]
 			made, ok := f.m.group.made()
 			switch {
-			case err != nil && !errors.Is(err, redis.Nil):
-				return nil, err
-			case committed && !released(v, f.m.owner):
+			case committed && !c.freed[f.m.owner]:
 				out[f.i] = Duplicate
 				continue
 			case committed, f.m.owner == claims[f.i].Owner, ok && now.Sub(made) > s.lease:
@@ -428,17 +438,22 @@ func commitValue(release []Claim) string {
 	return b.String()
 }
 
-// released reports whether commit value v lists owner as released.
-func released(v, owner string) bool {
-	_, list, _ := strings.Cut(v, ":")
-	for list != "" {
-		var o string
-		o, list, _ = strings.Cut(list, ",")
-		if o == owner {
-			return true
-		}
+// commit is a group's commit key read back: the owners of the claims
+// it freed (nil when none).
+type commit struct{ freed map[string]bool }
+
+// parseCommit reads a commit value (see commitValue).
+func parseCommit(v string) commit {
+	_, list, ok := strings.Cut(v, ":")
+	if !ok {
+		return commit{}
 	}
-	return false
+	owners := strings.Split(list, ",")
+	c := commit{freed: make(map[string]bool, len(owners))}
+	for _, o := range owners {
+		c.freed[o] = true
+	}
+	return c
 }
 
 // Settle settles group g after the transaction holding its outputs
