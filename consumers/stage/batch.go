@@ -269,9 +269,9 @@ func (b *Batch) Subset(rs []*Record) *Batch {
 // AfterCommit registers fn to run once the transaction holding this batch's
 // outputs and offsets committed. Hooks run before the next batch is
 // handled (a Preparer may have begun on it; see AfterCommitAsync for hooks
-// that need not), with a context that outlives
-// shutdown by the shutdown timeout. Side effects outside Kafka are
-// recorded here (a done-marker for a sent webhook).
+// that need not), with a context that outlives shutdown by the shutdown
+// timeout. Side effects outside Kafka are recorded here (a done-marker for
+// a sent webhook).
 func (b *Batch) AfterCommit(fn func(ctx context.Context)) {
 	b.hooks.mu.Lock()
 	defer b.hooks.mu.Unlock()
@@ -281,11 +281,11 @@ func (b *Batch) AfterCommit(fn func(ctx context.Context)) {
 // AfterCommitAsync registers fn to run once the transaction holding this
 // batch's outputs and offsets committed, as AfterCommit does, but without
 // holding up the next transaction: for work that no later batch depends
-// on, such as marking what was committed as such in a cache. The runner runs a
-// transaction's async hooks while it handles the next one, never those of
-// more than one transaction at a time, and waits for them before it leaves
-// the group; their context outlives shutdown by the shutdown timeout. They
-// do not run if the batch does not commit.
+// on, such as marking what was committed as such in a cache. The runner
+// runs a transaction's async hooks while it handles the next one, never
+// those of more than one transaction at a time, and waits for them before
+// it leaves the group; their context outlives shutdown by the shutdown
+// timeout. They do not run if the batch does not commit.
 func (b *Batch) AfterCommitAsync(fn func(ctx context.Context)) {
 	b.hooks.mu.Lock()
 	defer b.hooks.mu.Unlock()

@@ -626,11 +626,10 @@ func withTenant(rs []*Record) []*Record {
 // pollAhead takes the records already fetched, without waiting for more,
 // while the transaction is still open, and has the handler, a Preparer,
 // prepare them, so that its work on them overlaps the transaction's end.
-// A handler that is no Preparer would gain nothing: its batches are polled
-// after the end, when more records may have come. It
-// returns them, and endCtx made to commit the transaction's offsets as
-// they were before this poll (the records taken ahead are the next
-// transaction's).
+// (A handler that is no Preparer would gain nothing: its batches are
+// polled after the end, when more records may have come.) It returns
+// them, and endCtx made to commit the transaction's offsets as they were
+// before this poll (the records taken ahead are the next transaction's).
 func (rn *Runner) pollAhead(ctx, endCtx context.Context, s *kgo.GroupTransactSession, p *pauser) ([]*work, context.Context, error) {
 	before := s.Client().UncommittedOffsets()
 	endCtx = kgo.PreTxnCommitFnContext(endCtx, func(req *kmsg.TxnOffsetCommitRequest) error {
