@@ -16,7 +16,9 @@
 // written, so the second pipeline only reads its id's list of external
 // ids (one more MGET per tenant); every other object goes to a Lua script
 // call, atomic for the object. In the steady state of updates to known
-// customers no script runs at all. For one object, in order:
+// customers no script runs at all, and the first pipeline is left out
+// too: the map remembers the bindings it has seen durable (see below). For
+// one object, in order:
 //
 //  1. its external id is bound: that canonical id (Known);
 //  2. else its match key is bound: the object is one already known from
@@ -102,6 +104,24 @@
 // replication id too, which costs one rebuild. Where INFO cannot be read
 // (the embedded miniredis) the markers hold "" and only a flush is
 // noticed.
+//
+// # Memory
+//
+// Each Map remembers, in process memory, the bindings Redis has shown it
+// durable: read as "d:<id>", or made so by its own Confirm (whose script
+// reports which bindings it found bound to another id, and those are
+// not remembered). An object all of whose keys it remembers, bound to one
+// id, is Known without reading them: only its id's list is read, which
+// still changes as other systems join (a reference reads nothing). A
+// durable binding never changes, so nothing invalidates the memory; it
+// is bounded (CacheSize, default DefaultCacheSize bindings, least
+// recently used first out) and dropped whenever a resolve finds a
+// tenant's marker missing or stale (a flush, a failover, a new tenant)
+// and after a rebuild. Two cases outlive that: a key bound again to
+// another id in the race around a flush described above, and a binding
+// deleted from the topic by hand (a tombstone). A running instance may
+// go on giving the id it remembers until it restarts, so restart the
+// transform instances after deleting bindings.
 //
 // Redis must keep identity keys: use a maxmemory policy that evicts none
 // of them (noeviction, or volatile-* since these keys have no TTL). An

@@ -471,7 +471,7 @@ func TestResolveRefusesSubjectsItCannotKey(t *testing.T) {
 func TestDurableSubjectsAreRead(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	m := e.open(t)
+	m := e.open(t, identity.CacheSize(0)) // every resolve reads Redis
 	ctx := testkit.Context(t, time.Minute)
 	ada, billing := contact("crm", "51", "ada@example.com"), contact("payments", "cus_9", "ada@example.com")
 	e.commit(t, m, resolve(t, m, ada)...)
@@ -540,6 +540,101 @@ func TestDurableSubjectsAreRead(t *testing.T) {
 	}
 	if res.RoundTrips != 2 {
 		t.Errorf("%d round trips once the list is whole, want 2", res.RoundTrips)
+	}
+}
+
+// TestCachedBindings: the bindings a map confirmed, or read durable, are
+// remembered, so resolving those objects again reads only their id lists
+// (a reference, nothing); a binding Confirm finds bound to another id is
+// not remembered; a map that finds Redis flushed forgets them all.
+func TestCachedBindings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	m := e.open(t, identity.Registerer(reg))
+	ctx := testkit.Context(t, time.Minute)
+	ada := contact("crm", "51", "ada@example.com")
+	e.commit(t, m, resolve(t, m, ada)...)
+	id := identity.NewID("acme", "contact", identity.KindEmail, "ada@example.com")
+	// again resolves s and checks its id, outcome, external ids and round
+	// trips, and that a hit was counted when trips say it came from memory.
+	again := func(m *identity.Map, s identity.Subject, wantID, wantExt string, trips int) {
+		t.Helper()
+		hits := m.Stats().CacheHits
+		res, err := m.Resolve(ctx, []identity.Subject{s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Resolutions[0]
+		if r.ID != wantID || r.Outcome != identity.Known || len(r.Pending) != 0 || ext(r) != wantExt || res.RoundTrips != trips {
+			t.Errorf("%s: %+v in %d round trips; want %s known, nothing pending, external ids %q, in %d", s.ExternalID, r, res.RoundTrips, wantID, wantExt, trips)
+		}
+		if fromMemory, got := trips < 2, m.Stats().CacheHits-hits; fromMemory != (got == 1) {
+			t.Errorf("%s: %d cache hits counted, resolved from memory: %v", s.ExternalID, got, fromMemory)
+		}
+	}
+	again(m, ada, id, "crm:51", 1) // the id's list only
+	ref := ada
+	ref.Ref = true
+	again(m, ref, id, "", 0)
+
+	// Another map reads the durable bindings once, then remembers them.
+	other := e.open(t)
+	again(other, ada, id, "crm:51", 2)
+	again(other, ada, id, "crm:51", 1)
+
+	// The bindings are gone from Redis, but not from the topic (a lost
+	// write the map has not noticed): memory still answers, rightly.
+	for _, k := range e.r.Keys(t, e.r.Prefix+"identity:{acme}:contact:e*") {
+		if err := e.r.Client.Del(ctx, k).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again(m, ada, id, "crm:51", 1)
+
+	// A binding confirmed after Redis bound its key to another id (a
+	// flush since it was resolved, and another instance bound it first)
+	// is not remembered: the map reads what Redis holds.
+	bob := contact("crm", "52", "")
+	pending := resolve(t, m, bob)
+	key := e.r.Keys(t, e.r.Prefix+"identity:{acme}:contact:ext:crm:52")
+	if len(key) != 1 {
+		t.Fatalf("bob's binding: %v", key)
+	}
+	if err := e.r.Client.Set(ctx, key[0], "d:con_other", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.commit(t, m, pending...)
+	res, err := m.Resolve(ctx, []identity.Subject{bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Resolutions[0]; r.ID != "con_other" || res.RoundTrips < 2 {
+		t.Errorf("bob: %s in %d round trips; want con_other, read from Redis", r.ID, res.RoundTrips)
+	}
+
+	// Once the map finds Redis flushed it rebuilds, and forgets what it
+	// remembered: carol is read from Redis again.
+	carol := contact("desk", "c-3", "carol@example.com")
+	e.commit(t, m, resolve(t, m, carol)...)
+	carolID := identity.NewID("acme", "contact", identity.KindEmail, "carol@example.com")
+	again(m, carol, carolID, "desk:c-3", 1)
+	e.r.Flush(t)
+	res, err = m.Resolve(ctx, []identity.Subject{ada})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Rebuilt || res.Resolutions[0].ID != id {
+		t.Errorf("after a flush: %+v, rebuilt %v; want %s after a rebuild", res.Resolutions[0], res.Rebuilt, id)
+	}
+	again(m, carol, carolID, "desk:c-3", 2)
+	again(m, carol, carolID, "desk:c-3", 1)
+	if got, want := testkit.Metric(t, reg, "sluice_identity_cache_hits_total", nil), float64(m.Stats().CacheHits); got != want || want == 0 {
+		t.Errorf("sluice_identity_cache_hits_total %v, want the %v hits counted", got, want)
+	}
+
+	if _, err := identity.New(e.r.Client, stagetest.Config(e.k), identity.CacheSize(-1)); !errors.Is(err, identity.ErrConfig) {
+		t.Errorf("a negative cache size: %v, want ErrConfig", err)
 	}
 }
 

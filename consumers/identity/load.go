@@ -165,6 +165,7 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	if err := m.loadScripts(ctx); err != nil {
 		return err
 	}
+	m.cache.purge() // the map is now the topic's; only what Redis holds will be remembered
 	m.ready.Store(true)
 	m.rebuilds.Add(1)
 	m.loaded.Store(w.records)
@@ -298,6 +299,7 @@ type metrics struct {
 	conflicts   *prometheus.CounterVec // object
 	errors      *prometheus.CounterVec // op
 	rebuilds    prometheus.Counter
+	cacheHits   prometheus.Counter
 	loaded      prometheus.Gauge
 	seconds     *prometheus.HistogramVec // op
 }
@@ -322,6 +324,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "sluice_identity_rebuilds_total",
 			Help: "Rebuilds of the Redis copy of the identity map from the identity topic.",
 		}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_identity_cache_hits_total",
+			Help: "Objects resolved from the bindings the map remembers, without reading them from Redis.",
+		}),
 		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sluice_identity_loaded_records",
 			Help: "Identity topic records the last rebuild read.",
@@ -338,7 +344,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err := errors.Join(
 		telemetry.Register(reg, &m.resolutions), telemetry.Register(reg, &m.conflicts),
 		telemetry.Register(reg, &m.errors), telemetry.Register(reg, &m.rebuilds),
-		telemetry.Register(reg, &m.loaded), telemetry.Register(reg, &m.seconds),
+		telemetry.Register(reg, &m.cacheHits), telemetry.Register(reg, &m.loaded),
+		telemetry.Register(reg, &m.seconds),
 	); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}

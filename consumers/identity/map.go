@@ -109,6 +109,9 @@ type Stats struct {
 	// Rebuilds counts rebuilds from the identity topic, Loaded the
 	// records the last one read.
 	Rebuilds, Loaded int64
+	// CacheHits counts the subjects whose bindings were all in the
+	// map's memory (see CacheSize), so were not read from Redis.
+	CacheHits int64
 }
 
 // Map is the identity map: (tenant, object, source system, external id)
@@ -128,8 +131,11 @@ type Map struct {
 	log         *zap.Logger
 	kafkaOpts   []kgo.Opt
 	loadTimeout time.Duration
+	cacheSize   int
 	reg         prometheus.Registerer
 	metrics     *metrics
+	// cache holds the bindings known durable, nil when off (see cache).
+	cache *cache
 
 	// resolve, confirm, add and mark are the Lua scripts (resolveScript,
 	// confirmScript, addScript, markScript).
@@ -187,6 +193,11 @@ func KafkaOpts(opts ...kgo.Opt) Opt {
 	return func(m *Map) { m.kafkaOpts = append(m.kafkaOpts, opts...) }
 }
 
+// CacheSize sets how many durable bindings the map keeps in memory, so
+// that resolving objects it has seen before reads only their id lists
+// from Redis (default DefaultCacheSize; 0 keeps none).
+func CacheSize(n int) Opt { return func(m *Map) { m.cacheSize = n } }
+
 // LoadTimeout bounds one rebuild from the identity topic. Default 5
 // minutes.
 func LoadTimeout(d time.Duration) Opt { return func(m *Map) { m.loadTimeout = d } }
@@ -202,6 +213,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		partitions:  6,
 		log:         zap.NewNop(),
 		loadTimeout: 5 * time.Minute,
+		cacheSize:   DefaultCacheSize,
 		resolve:     redis.NewScript(resolveScript),
 		confirm:     redis.NewScript(confirmScript),
 		add:         redis.NewScript(addScript),
@@ -217,6 +229,8 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		return nil, fmt.Errorf("%w: no identity topic", ErrConfig)
 	case m.partitions <= 0 || m.loadTimeout <= 0:
 		return nil, fmt.Errorf("%w: partitions and load timeout must be positive", ErrConfig)
+	case m.cacheSize < 0:
+		return nil, fmt.Errorf("%w: the cache size must not be negative", ErrConfig)
 	}
 	if _, err := kc.Opts(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -232,6 +246,9 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		return nil, err
 	}
 	m.metrics = metrics
+	if m.cache, err = newCache(m.cacheSize, metrics.cacheHits); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return m, nil
 }
 
@@ -255,7 +272,7 @@ func (m *Map) Stats() Stats {
 	return Stats{
 		Resolves: m.resolves.Load(), Subjects: m.subjects.Load(), RoundTrips: m.roundTrips.Load(),
 		Known: m.known.Load(), Matched: m.matched.Load(), Minted: m.fresh.Load(), Conflicts: m.conflicts.Load(),
-		Rebuilds: m.rebuilds.Load(), Loaded: m.loaded.Load(),
+		Rebuilds: m.rebuilds.Load(), Loaded: m.loaded.Load(), CacheHits: m.cache.hitCount(),
 	}
 }
 
@@ -349,21 +366,29 @@ return out
 // confirmScript marks bindings of one tenant durable once the
 // transaction that wrote them to the topic committed. A binding missing
 // from Redis (a flush since it was resolved) is written back: it is in
-// the topic now.
+// the topic now. It returns a flag per binding, "1" when the binding is
+// durable with its id now, "0" when Redis holds it bound to another id
+// (a flush since it was resolved, and another instance bound it first).
 //
 //	KEYS      per binding: the binding, its id's list
 //	ARGV      per binding: the id, the member to add to the list ("" for
 //	          a match key)
 const confirmScript = luaLists + `
+local out = {}
 for i = 1, #KEYS, 2 do
   local id, mem = ARGV[i], ARGV[i + 1]
   local v = redis.call('GET', KEYS[i])
   if (not v) or v == 'p:' .. id then
     redis.call('SET', KEYS[i], 'd:' .. id)
     if mem ~= '' then add(KEYS[i + 1], mem) end
+    out[#out + 1] = '1'
+  elseif v == 'd:' .. id then
+    out[#out + 1] = '1'
+  else
+    out[#out + 1] = '0'
   end
 end
-return 1
+return table.concat(out)
 `
 
 // maxGroup bounds the subjects of one script call, so one call never
@@ -437,7 +462,8 @@ func (p *planned) appendArgs(args []any, s Subject) []any {
 }
 
 // Resolve gives each subject its canonical id, in two Redis pipelines (one
-// when every subject is a durably bound reference; more only after a
+// when the map remembers every subject's bindings, none when every
+// subject is also a reference; more only after a
 // Redis restart, when scripts are loaded again, or a flush, when the map
 // is rebuilt; see resolveOnce). Each subject is resolved
 // atomically, in order: the external id's binding if known; else the
@@ -511,55 +537,83 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 }
 
 // resolveOnce resolves subjects in two round trips: it reads every key
-// of theirs (one MGET per group, with the tenant's loaded marker), then
-// reads the id lists of the subjects found wholly durable (one MGET per
-// group) and runs the resolve script for the others. It returns the
-// resolutions, or the tenants whose map must be reloaded first.
+// of theirs that the cache does not hold (one MGET per group, with the
+// tenant's loaded marker), then reads the id lists of the subjects found
+// wholly durable (one MGET per group) and runs the resolve script for the
+// others. It returns the resolutions, or the tenants whose map must be
+// reloaded first. When the cache holds every subject's keys, the first
+// round trip is left out.
 //
 // A subject whose keys are all bound durably to one id is Known, with
 // nothing to write: a durable binding never changes (the topic holds it),
-// so reading it outside the script is as good as reading it inside. Its
-// id's list holds its own external id. When it does not (the map went
-// from Redis after the first MGET, or a writer of the format before id
-// lists bound it), the subject goes to the script, which sees that and
-// adds it.
+// so reading it outside the script, or from the cache, is as good as
+// reading it inside. Its id's list holds its own external id. When it
+// does not (the map went from Redis after the first MGET, or a writer of
+// the format before id lists bound it), the subject goes to the script,
+// which sees that and adds it.
 func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []planned, groups []group) (out []Resolution, reload []string, trips int, err error) {
-	trips++
-	m.roundTrips.Add(1)
-	pipe := m.rc.Pipeline()
-	peeks := make([]*redis.SliceCmd, len(groups))
+	cached := make([]string, len(subjects)) // a subject → its id, if the cache knew it
+	read := make([]group, len(groups))      // the subjects of each group read from Redis
+	peek := false
 	for g, grp := range groups {
-		peeks[g] = pipe.MGet(ctx, m.groupKeys(grp, plans)...)
+		read[g].tenant = grp.tenant
+		for _, i := range grp.subjects {
+			if id, ok := m.cache.id(&plans[i]); ok {
+				cached[i] = id
+				continue
+			}
+			read[g].subjects = append(read[g].subjects, i)
+			peek = true
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, nil, trips, err
+	peeks := make([]*redis.SliceCmd, len(groups))
+	if peek {
+		trips++
+		m.roundTrips.Add(1)
+		pipe := m.rc.Pipeline()
+		for g, grp := range read {
+			if len(grp.subjects) > 0 {
+				peeks[g] = pipe.MGet(ctx, m.groupKeys(grp, plans)...)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, nil, trips, err
+		}
 	}
 	out = make([]Resolution, len(subjects))
 	var slow []group
 	reads := make([]listRead, len(subjects)) // a subject → where its id's list is read, if it is
 	lists := false
-	pipe = m.rc.Pipeline()
+	pipe := m.rc.Pipeline()
 	for g, grp := range groups {
-		vals := peeks[g].Val()
-		if len(vals) == 0 || vals[0] == nil {
-			if !slices.Contains(reload, grp.tenant) {
-				reload = append(reload, grp.tenant)
+		var vals []any
+		if peeks[g] != nil {
+			if vals = peeks[g].Val(); len(vals) == 0 || vals[0] == nil {
+				if !slices.Contains(reload, grp.tenant) {
+					reload = append(reload, grp.tenant)
+				}
+				continue
 			}
-			continue
 		}
 		sg := group{tenant: grp.tenant}
 		var keys []string
 		var at map[string]int // a list key → its place in keys
 		prefix := ""
 		v := 1
-		var read []int
+		var listed []int
 		for _, i := range grp.subjects {
-			n := plans[i].n
-			if v+n > len(vals) {
-				return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
+			id, ok := cached[i], cached[i] != ""
+			if !ok {
+				n := plans[i].n
+				if v+n > len(vals) {
+					return nil, nil, trips, fmt.Errorf("MGET answered %d values for more keys", len(vals))
+				}
+				id, ok = durable(vals[v : v+n])
+				v += n
+				if ok {
+					m.cache.add(id, plans[i].keys()...)
+				}
 			}
-			id, ok := durable(vals[v : v+n])
-			v += n
 			if !ok {
 				sg.subjects = append(sg.subjects, i)
 				continue
@@ -580,11 +634,11 @@ func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []plann
 				keys = append(keys, k)
 			}
 			reads[i].at = j
-			read = append(read, i)
+			listed = append(listed, i)
 		}
 		if len(keys) > 0 {
 			cmd := pipe.MGet(ctx, keys...)
-			for _, i := range read {
+			for _, i := range listed {
 				reads[i].cmd = cmd
 			}
 			lists = true
@@ -750,6 +804,9 @@ func (m *Map) group(subjects []Subject) []group {
 // and the map is rebuilt from the topic. Without the map's marker, Redis
 // lost the map, which is rebuilt too.
 func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips int, err error) {
+	// Redis lost writes or the map (or a tenant is new): the cache starts
+	// again from what Redis holds.
+	m.cache.purge()
 	m.roundTrips.Add(1)
 	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
 	if err != nil {
@@ -931,7 +988,7 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 		}
 		byTenant[b.Tenant] = append(byTenant[b.Tenant], b)
 	}
-	_, trips, err := m.evalAll(ctx, nil, m.confirm, len(tenants), func(g int) ([]string, []any) {
+	cmds, trips, err := m.evalAll(ctx, nil, m.confirm, len(tenants), func(g int) ([]string, []any) {
 		bs := byTenant[tenants[g]]
 		keys := make([]string, 0, 2*len(bs))
 		args := make([]any, 0, 2*len(bs))
@@ -949,6 +1006,16 @@ func (m *Map) Confirm(ctx context.Context, bindings []Binding) (int, error) {
 	if err != nil {
 		m.metrics.errors.WithLabelValues("confirm").Inc()
 		return trips, fmt.Errorf("%w: confirm: %w", ErrUnavailable, err)
+	}
+	// The bindings Redis now holds durable are remembered, so the next
+	// events of these objects resolve without reading them.
+	for g, cmd := range cmds {
+		durable, _ := cmd.Text()
+		for i, b := range byTenant[tenants[g]] {
+			if i < len(durable) && durable[i] == '1' {
+				m.cache.add(b.ID, m.bindingKey(b))
+			}
+		}
 	}
 	return trips, nil
 }

@@ -157,11 +157,14 @@ func TestCommandsAreClusterSafe(t *testing.T) {
 // TestWireFormat pins, byte for byte, the commands Resolve and Confirm
 // send, the bindings they report and the identity records made of them:
 // the keys and values in Redis and in the topic must never change, or a
-// running map would no longer be found.
+// running map would no longer be found. The map runs without its cache,
+// so that every step reads Redis; then a map with its cache resolves the
+// durable subjects twice, the second time from memory, reading only
+// their id lists.
 func TestWireFormat(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	m := e.open(t)
+	m := e.open(t, identity.CacheSize(0))
 	w := &wire{prefix: e.r.Prefix}
 	e.r.Client.AddHook(w)
 	ctx := testkit.Context(t, 30*time.Second)
@@ -203,6 +206,19 @@ func TestWireFormat(t *testing.T) {
 			}
 			got.WriteString("confirm:\n" + w.take() + "\n")
 		}
+	}
+	cached := e.open(t)
+	for _, step := range []string{"read", "cached"} {
+		res, err := cached.Resolve(ctx, subjects)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step == "cached" {
+			got.WriteString("cached:\n")
+			report(res)
+			got.WriteString(w.take() + "\n")
+		}
+		w.take()
 	}
 	keys := e.r.Keys(t, e.r.Prefix+"identity:*:extids:*")
 	got.WriteString("id lists:\n")
@@ -317,8 +333,8 @@ con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
 "evalsha" "000f19c7ce8c09b34d06c6699aa29adf31c44baf" 8 "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "1" 2 "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "1" 1 "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "0" 2 "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "1"
 "evalsha" "000f19c7ce8c09b34d06c6699aa29adf31c44baf" 2 "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:" 1 "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7" "1"
 confirm:
-"evalsha" "e00ead53920b22ba6e3b7f5b9be899da81aa31a3" 14 "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:extids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "con_ftg3cxrjavhfpfqwptag0j0nh7" "" "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "acc_qc6fe1ds534cax5bk2ref9fkyb" "" "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "con_ftg3cxrjavhfpfqwptag0j0nh7" ""
-"evalsha" "e00ead53920b22ba6e3b7f5b9be899da81aa31a3" 2 "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6" "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7"
+"evalsha" "38582b5b1a609fcabc7e1a4b0f5e6b3d00307f33" 14 "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:extids:con_tfxt35t3gtsqj9p1k8jtd6ehg5" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "con_ftg3cxrjavhfpfqwptag0j0nh7" "crm|crm-eu|c|1" "con_ftg3cxrjavhfpfqwptag0j0nh7" "" "acc_qc6fe1ds534cax5bk2ref9fkyb" "erp||a-1" "acc_qc6fe1ds534cax5bk2ref9fkyb" "" "con_tfxt35t3gtsqj9p1k8jtd6ehg5" "shop|shop|9" "con_ftg3cxrjavhfpfqwptag0j0nh7" "desk||u:7,8" "con_ftg3cxrjavhfpfqwptag0j0nh7" ""
+"evalsha" "38582b5b1a609fcabc7e1a4b0f5e6b3d00307f33" 2 "<p>identity:{globex}:order:ext:shop:o/7" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6" "ord_xwxq998ezrcb8a4zx97ca57vw6" "shop|Shöp <EU> & \"co\"|o/7"
 durable:
 con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
   ext crm crm-eu c|1
@@ -333,6 +349,20 @@ con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
   ext desk <nil> u:7,8
 "mget" "<p>identity:{acme}:loaded:2" "<p>identity:{acme}:contact:ext:crm:c|1" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2" "<p>identity:{acme}:account:ext:erp:a-1" "<p>identity:{acme}:account:domain:bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b5" "<p>identity:{acme}:contact:ext:shop:9" "<p>identity:{acme}:contact:ext:desk:u:7,8" "<p>identity:{acme}:contact:email:542e0137136247e3b3235996d4b892291284c8da09d4013634e496206a6d2dc2"
 "mget" "<p>identity:{globex}:loaded:2" "<p>identity:{globex}:order:ext:shop:o/7"
+"mget" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb"
+"mget" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6"
+cached:
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
+  ext crm crm-eu c|1
+  ext desk <nil> u:7,8
+acc_qc6fe1ds534cax5bk2ref9fkyb known conflict=false ids=1
+  ext erp <nil> a-1
+con_tfxt35t3gtsqj9p1k8jtd6ehg5 known conflict=false ids=0
+ord_xwxq998ezrcb8a4zx97ca57vw6 known conflict=false ids=1
+  ext shop Shöp <EU> & "co" o/7
+con_ftg3cxrjavhfpfqwptag0j0nh7 known conflict=false ids=2
+  ext crm crm-eu c|1
+  ext desk <nil> u:7,8
 "mget" "<p>identity:{acme}:extids:con_ftg3cxrjavhfpfqwptag0j0nh7" "<p>identity:{acme}:extids:acc_qc6fe1ds534cax5bk2ref9fkyb"
 "mget" "<p>identity:{globex}:extids:ord_xwxq998ezrcb8a4zx97ca57vw6"
 id lists:

@@ -26,7 +26,8 @@ import (
 
 // Identities gives objects their canonical ids: *identity.Map.
 type Identities interface {
-	// Resolve gives each subject its canonical id, in two round trips.
+	// Resolve gives each subject its canonical id, in at most two round
+	// trips.
 	Resolve(ctx context.Context, subjects []identity.Subject) (identity.Result, error)
 	// Confirm marks bindings durable once they committed to the topic.
 	Confirm(ctx context.Context, bindings []identity.Binding) (int, error)
@@ -315,7 +316,8 @@ func (w *work) fail(err *error, with error) {
 // pipeline: while the ids of one chunk are resolved in Redis, the next
 // chunk is decoded and mapped and the one before is built, so the stage
 // does not sit idle through the round trips. Each chunk costs its own two
-// round trips.
+// round trips, or one when the identity map remembers its objects'
+// bindings.
 const chunkSize = 256
 
 // begin starts working on recs in the background, chunk after chunk:
@@ -401,8 +403,8 @@ func (s *Stage) Prepare(ctx context.Context, b *stage.Batch) any {
 }
 
 // Handle maps a batch of source events to canonical events: decode,
-// map, stitch identities (two Redis round trips for each chunk of the
-// batch), encode, and emit the canonical events with the identity
+// map, stitch identities (one or two Redis round trips for each chunk of
+// the batch), encode, and emit the canonical events with the identity
 // bindings they rely on, in the batch's transaction.
 func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 	st := statsFrom(ctx)
