@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,10 @@ type transformFlags struct {
 	opsAddr string
 	group   string
 	prefix  string
+	// cache is the identity map's cache size; cacheErr says why
+	// SLUICE_IDENTITY_CACHE could not be read.
+	cache    int
+	cacheErr error
 }
 
 func newTransformCmd(g *globals) *cobra.Command {
@@ -52,6 +57,9 @@ Redis answer and the identity map is loaded in Redis (rebuilt from
 sluice.identity when Redis has lost it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.cacheErr != nil {
+				return f.cacheErr
+			}
 			catalog, err := g.catalog()
 			if err != nil {
 				return err
@@ -62,7 +70,7 @@ sluice.identity when Redis has lost it).`,
 			}
 			defer s.close()
 			s.catalog = catalog
-			if _, err := addTransform(s, g, f.group, g.redisPrefix(cmd, f.prefix, "sluice:")); err != nil {
+			if _, err := addTransform(s, g, f.group, g.redisPrefix(cmd, f.prefix, "sluice:"), f.cache); err != nil {
 				return err
 			}
 			return s.run(cmd.Context(), shutdownGrace)
@@ -72,6 +80,13 @@ sluice.identity when Redis has lost it).`,
 	fl.StringVar(&f.opsAddr, "ops-addr", envOr(g.getenv, "SLUICE_OPS_ADDR", ":8082"), "health and metrics listen address (env SLUICE_OPS_ADDR)")
 	fl.StringVar(&f.group, "group", envOr(g.getenv, "SLUICE_TRANSFORM_GROUP", "sluice-transform"), "consumer group, in the namespace (env SLUICE_TRANSFORM_GROUP)")
 	fl.StringVar(&f.prefix, "redis-prefix", envOr(g.getenv, "SLUICE_REDIS_PREFIX", "sluice:"), "start of every Redis key the stage writes (env SLUICE_REDIS_PREFIX)")
+	cache := identity.DefaultCacheSize
+	if v := g.getenv("SLUICE_IDENTITY_CACHE"); v != "" {
+		if cache, f.cacheErr = strconv.Atoi(v); f.cacheErr != nil || cache < 0 {
+			f.cacheErr = fmt.Errorf("SLUICE_IDENTITY_CACHE: %q is not a number of bindings (0 or more)", v)
+		}
+	}
+	fl.IntVar(&f.cache, "identity-cache", cache, "identity bindings kept in memory, about 250 bytes each; 0 keeps none (env SLUICE_IDENTITY_CACHE)")
 	return cmd
 }
 
@@ -87,9 +102,10 @@ func connectorMappings() []transform.Opt {
 }
 
 // addTransform adds the transform stage to the stack, consuming in group,
-// with Redis keys under prefix. It returns nil, and adds nothing, when
-// the catalog has no enabled integration.
-func addTransform(s *stack, g *globals, group, prefix string) (*transform.Stage, error) {
+// with Redis keys under prefix and an identity map remembering up to
+// cache bindings. It returns nil, and adds nothing, when the catalog has
+// no enabled integration.
+func addTransform(s *stack, g *globals, group, prefix string, cache int) (*transform.Stage, error) {
 	enabled := 0
 	for i := range s.catalog.Integrations {
 		if s.catalog.Integrations[i].IsEnabled() {
@@ -121,6 +137,7 @@ func addTransform(s *stack, g *globals, group, prefix string) (*transform.Stage,
 		identity.Tenants(tenants...),
 		identity.Logger(log.Named("identity")),
 		identity.Registerer(s.reg),
+		identity.CacheSize(cache),
 	)
 	if err != nil {
 		return nil, err
@@ -187,7 +204,7 @@ func loadIdentity(ctx context.Context, ids *identity.Map, log *zap.Logger) bool 
 
 // addDevTransform adds the transform stage to sluice dev and says so.
 func addDevTransform(s *stack, g *globals, lines []started) ([]started, error) {
-	st, err := addTransform(s, g, "sluice-transform", g.nsPrefix("sluice:"))
+	st, err := addTransform(s, g, "sluice-transform", g.nsPrefix("sluice:"), identity.DefaultCacheSize)
 	if err != nil || st == nil {
 		return lines, err
 	}

@@ -139,6 +139,8 @@ func TestTransformCommandNeedsItsServices(t *testing.T) {
 		{map[string]string{}, "KAFKA_BROKERS is not set"},
 		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}, "REDIS_URL is not set"},
 		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "REDIS_URL": "redis://127.0.0.1:1/0"}, "SCHEMA_REGISTRY_URL is not set"},
+		{map[string]string{"SLUICE_IDENTITY_CACHE": "lots"}, `SLUICE_IDENTITY_CACHE: "lots" is not a number`},
+		{map[string]string{"SLUICE_IDENTITY_CACHE": "-1"}, `SLUICE_IDENTITY_CACHE: "-1" is not a number of bindings (0 or more)`},
 	} {
 		root := newRootCmd(func(key string) string { return tc.env[key] })
 		root.SetArgs([]string{"transform", "--config", path, "--ops-addr", "127.0.0.1:0"})
