@@ -115,12 +115,11 @@
 // still changes as other systems join (a reference reads nothing). A
 // durable binding never changes, so nothing invalidates the memory; it
 // is bounded (CacheSize, default DefaultCacheSize bindings, least
-// recently used first out) and dropped whenever a resolve finds a
-// tenant's marker missing or stale (a flush, a failover, a new tenant)
-// and after a rebuild. Two cases outlive that: a key bound again to
-// another id in the race around a flush described above, and a binding
-// deleted from the topic by hand (a tombstone). A running instance may
-// go on giving the id it remembers until it restarts, so restart the
+// recently used first out) and dropped when the map rebuilds Redis from
+// the topic (after a flush or a failover). Two cases outlive it, as an
+// instance that did not run the rebuild keeps what it remembers: a key
+// bound again to another id in the race around a flush described above,
+// and a binding deleted from the topic by hand (a tombstone). Restart the
 // transform instances after deleting bindings.
 //
 // Redis must keep identity keys: use a maxmemory policy that evicts none

@@ -592,6 +592,12 @@ func TestCachedBindings(t *testing.T) {
 	}
 	again(m, ada, id, "crm:51", 1)
 
+	// A new tenant (its marker missing, as after a flush) drops nothing.
+	if _, err := m.Resolve(ctx, []identity.Subject{{Tenant: "initech", Object: "contact", System: "crm", ExternalID: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	again(m, ada, id, "crm:51", 1)
+
 	// A binding confirmed after Redis bound its key to another id (a
 	// flush since it was resolved, and another instance bound it first)
 	// is not remembered: the map reads what Redis holds.

@@ -804,9 +804,6 @@ func (m *Map) group(subjects []Subject) []group {
 // and the map is rebuilt from the topic. Without the map's marker, Redis
 // lost the map, which is rebuilt too.
 func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips int, err error) {
-	// Redis lost writes or the map (or a tenant is new): the cache starts
-	// again from what Redis holds.
-	m.cache.purge()
 	m.roundTrips.Add(1)
 	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
 	if err != nil {
