@@ -102,8 +102,12 @@ type Client struct {
 	url    string
 	host   string
 	signer *standardwebhooks.Signer
-	http   *http.Client
-	cfg    config
+	// transport sends each request once, as it is: a webhook follows no
+	// redirect and keeps no cookie, so what http.Client adds (a copy of
+	// the headers for redirects, a timer of its own) is work for nothing;
+	// Send bounds each exchange with a context deadline instead.
+	transport *http.Transport
+	cfg       config
 }
 
 // New returns a client for the endpoint rawURL (http or https) that signs
@@ -144,19 +148,7 @@ func New(rawURL string, secrets []string, opts ...Opt) (*Client, error) {
 	if cfg.transport != nil {
 		cfg.transport(tr)
 	}
-	return &Client{
-		url:    u.String(),
-		host:   u.Host,
-		signer: signer,
-		cfg:    cfg,
-		http: &http.Client{
-			Transport: tr,
-			Timeout:   cfg.timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
-	}, nil
+	return &Client{url: u.String(), host: u.Host, signer: signer, cfg: cfg, transport: tr}, nil
 }
 
 // Host returns the endpoint's host and port, which is safe to show (the
@@ -164,7 +156,7 @@ func New(rawURL string, secrets []string, opts ...Opt) (*Client, error) {
 func (c *Client) Host() string { return c.host }
 
 // Close drops the client's idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
 
 // Send signs m and posts it once. It never returns without a Result; the
 // Result's Verdict says what to do next.
@@ -176,6 +168,10 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	if err != nil {
 		return Result{Verdict: Reject, Err: fmt.Errorf("webhook: sign: %w", err)}
 	}
+	// The timeout bounds the whole exchange: connecting, sending, and
+	// reading the answer's start below.
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(m.Body))
 	if err != nil {
 		return Result{Verdict: Reject, Err: fmt.Errorf("webhook: request: %w", err)}
@@ -194,7 +190,7 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	signed.Set(req.Header)
 
 	began := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.transport.RoundTrip(req)
 	if err != nil {
 		res := Result{Verdict: Retry, Latency: time.Since(began), Err: describe(err)}
 		if errors.Is(err, ErrForbiddenAddress) {
