@@ -86,6 +86,7 @@ func New(kc kafka.Config, rc redis.UniversalClient, dests []Destination, opts ..
 		if err != nil {
 			return nil, fmt.Errorf("%w: destination %s: %w", ErrConfig, id, err)
 		}
+		ds.marks = newMarkWriter(s.store, ds)
 		s.dests = append(s.dests, ds)
 		s.byID[id] = ds
 		for _, lane := range o.lanes {

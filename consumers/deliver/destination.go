@@ -51,10 +51,12 @@ type destination struct {
 	sem      chan struct{}
 	batchSem chan struct{}
 	disabled atomic.Pointer[Disabled]
-	tenants  map[string]bool // nil: every tenant
-	types    []string
-	m        *metrics
-	log      *zap.Logger
+	// marks writes the done-markers of every batch of the destination.
+	marks   *markWriter
+	tenants map[string]bool // nil: every tenant
+	types   []string
+	m       *metrics
+	log     *zap.Logger
 }
 
 func newDestination(d Destination, o *options, m *metrics) (*destination, error) {

@@ -107,8 +107,8 @@
 //	<prefix>deliver:<destination>:<tenant>:<event-id>   (TTL DoneTTL, default 7 days)
 //
 // at once: within a millisecond, in one pipeline with the markers of the
-// events delivered in that millisecond, and always before the batch
-// commits; every batch reads the markers of its events first. The
+// destination's other events delivered in that millisecond (whatever
+// their partition or lane), and always before the batch commits; every batch reads the markers of its events first. The
 // windows that remain:
 //
 //   - The process dies after the destination took the request and before

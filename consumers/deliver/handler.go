@@ -135,7 +135,7 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 		deferUntil: map[string]time.Time{},
 		deadline:   time.Now().Add(h.s.opts.batchBudget),
 	}
-	bs.markers = newMarkers(ctx, h.s.store, h.d, bs)
+	bs.markers = h.d.marks.batch(bs)
 	todo := recs[:0:0]
 	seen := make(map[[2]string]struct{}, len(recs))
 	for i, r := range recs {
