@@ -237,6 +237,10 @@ func BenchmarkDeliver(b *testing.B) {
 				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
 				reg := prometheus.NewRegistry()
 				s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.MaxPollRecords(benchPoll()))
+				if err := s.EnsureTopics(testkit.Context(b, time.Minute)); err != nil {
+					b.Fatal(err)
+				}
+				stagetest.SettleBroker(e.k)
 				stopCPU = cpu.Start()
 				b.StartTimer()
 				stop := start(b, s)

@@ -253,6 +253,19 @@ func (s *Stage) Enable(ctx context.Context, id string) error {
 	return nil
 }
 
+// EnsureTopics creates the topics of every runner of the stage (retry and
+// dead-letter topics, the attempts topic, a kafka destination's topic)
+// where they do not exist yet, as each runner does when it starts (see
+// stage.Runner.EnsureTopics).
+func (s *Stage) EnsureTopics(ctx context.Context) error {
+	for _, rn := range s.runners {
+		if err := rn.EnsureTopics(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EnsureAttemptsTopic creates the attempts topic if it does not exist.
 // Runners create it when they start; this is for tools that read it
 // before.

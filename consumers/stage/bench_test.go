@@ -38,6 +38,7 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		out := k.Topic(b, benchPartitions)
+		stagetest.SettleBroker(k)
 		b.StartTimer()
 		run, err := stagetest.BareTransactLoop(b, k, in, out, benchPoll)
 		if err != nil {
@@ -78,6 +79,10 @@ func BenchmarkRunner(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if err := run.EnsureTopics(testkit.Context(b, time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+		stagetest.SettleBroker(k)
 		b.StartTimer()
 		stop := stagetest.Start(b, run)
 		d, err := meter.Wait(10 * time.Minute)

@@ -138,7 +138,7 @@ func (rn *Runner) Topics() []string {
 // ctx ends.
 func (rn *Runner) Run(ctx context.Context) error {
 	for fails := 0; ; fails++ {
-		err := rn.ensureTopics(ctx)
+		err := rn.EnsureTopics(ctx)
 		if err == nil {
 			break
 		}
@@ -194,9 +194,13 @@ func (rn *Runner) baseOpts(client string) ([]kgo.Opt, error) {
 	), nil
 }
 
-// ensureTopics creates the retry and dead-letter topics, and the topics
-// given with EnsureTopics.
-func (rn *Runner) ensureTopics(ctx context.Context) error {
+// EnsureTopics creates the runner's retry and dead-letter topics, and the
+// topics given with the EnsureTopics option, where they do not exist yet,
+// and waits until each has a leader for every partition. Run does it
+// first; calling it before Run creates them ahead (a deploy step, or a
+// benchmark whose measured span should not include the broker creating
+// them).
+func (rn *Runner) EnsureTopics(ctx context.Context) error {
 	opts, err := rn.baseOpts("stage-" + rn.name + "-admin")
 	if err != nil {
 		return err

@@ -117,6 +117,38 @@ func TestRunnerCopiesEveryRecordOnce(t *testing.T) {
 // TestHooksAreTimed: the time a transaction's commit hooks take, which
 // the next poll waits for, is in sluice_stage_hooks_seconds, observed once
 // per transaction ended, as sluice_stage_commit_seconds is.
+// TestEnsureTopicsBeforeRun: EnsureTopics creates the retry and
+// dead-letter topics, and those given with the EnsureTopics option, with
+// the input's partitions, before the runner runs; a second call finds
+// them and changes nothing.
+func TestEnsureTopicsBeforeRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	extra := e.name + ".extra"
+	r := e.runner(t, copyTo(e.out), stage.EnsureTopics(kafka.TopicSpec{Name: extra, Partitions: 2}))
+	ctx := testkit.Context(t, time.Minute)
+	want := map[string]int{
+		kafka.RetryTopic(e.name, 1): 3,
+		kafka.RetryTopic(e.name, 2): 3,
+		kafka.DLQTopic(e.name):      3,
+		extra:                       2,
+	}
+	for try := range 2 {
+		if err := r.EnsureTopics(ctx); err != nil {
+			t.Fatalf("call %d: %v", try+1, err)
+		}
+		for topic, parts := range want {
+			details, err := e.k.Admin(t).ListTopics(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := details[topic]; d.Err != nil || len(d.Partitions) != parts {
+				t.Errorf("call %d: %s: %d partitions (%v), want %d", try+1, topic, len(d.Partitions), d.Err, parts)
+			}
+		}
+	}
+}
+
 func TestHooksAreTimed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1)

@@ -77,6 +77,7 @@ func BenchmarkBareTransactLoop(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
+		stagetest.SettleBroker(e.Kafka)
 		b.StartTimer()
 		run, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll)
 		if err != nil {
@@ -151,6 +152,10 @@ func benchStage(b *testing.B, warm bool) {
 		meter := stagetest.NewMeter(in.Records)
 		reg := prometheus.NewRegistry()
 		r := e.Runner(b, st, dd, stage.MaxPollRecords(benchPoll), stage.Use(meter.Middleware()), stage.Registerer(reg), stage.KafkaOpts(delay...))
+		if err := r.EnsureTopics(testkit.Context(b, time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+		stagetest.SettleBroker(e.Kafka)
 		stop := stagetest.Start(b, r)
 		d, err := meter.Wait(10 * time.Minute)
 		if err != nil {
@@ -167,6 +172,7 @@ func benchStage(b *testing.B, warm bool) {
 	for i := range b.N * rounds {
 		b.StopTimer()
 		out := e.Kafka.Topic(b, benchPartitions)
+		stagetest.SettleBroker(e.Kafka)
 		stopCPU := bareCPU.Start()
 		bare, err := stagetest.BareTransactLoop(b, e.Kafka, in, out, benchPoll, delay...)
 		if err != nil {
