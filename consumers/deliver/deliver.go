@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -264,15 +263,4 @@ func (s *Stage) EnsureTopics(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// EnsureAttemptsTopic creates the attempts topic if it does not exist.
-// Runners create it when they start; this is for tools that read it
-// before.
-func (s *Stage) EnsureAttemptsTopic(ctx context.Context) error {
-	parts := s.opts.topicPartition
-	if parts == 0 {
-		parts = 6
-	}
-	return kafka.EnsureTopics(ctx, kadm.NewClient(s.attempts), kafka.TopicSpec{Name: s.opts.attemptsTopic, Partitions: parts})
 }

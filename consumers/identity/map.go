@@ -461,12 +461,12 @@ func (p *planned) appendArgs(args []any, s Subject) []any {
 	return append(args, p.n, NewID(s.Tenant, s.Object, p.candKind, cand), member(s.System, s.Integration, s.ExternalID), want)
 }
 
-// Resolve gives each subject its canonical id, in two Redis pipelines (one
-// when the map remembers every subject's bindings, none when every
-// subject is also a reference; more only after a
-// Redis restart, when scripts are loaded again, or a flush, when the map
-// is rebuilt; see resolveOnce). Each subject is resolved
-// atomically, in order: the external id's binding if known; else the
+// Resolve gives each subject its canonical id, in two Redis pipelines
+// (one when the map remembers every subject's bindings, none when every
+// subject is also a reference; more only after a Redis restart, when
+// scripts are loaded again, or a flush, when the map is rebuilt; see
+// resolveOnce). Each subject is resolved atomically, in order: the
+// external id's binding if known; else the
 // match key's (the object is one already known); else a new id, derived
 // from the match key (or the external id when there is none), so that
 // instances meeting the same new object at once derive the same id. New
