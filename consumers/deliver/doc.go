@@ -108,8 +108,8 @@
 //
 // at once: within a millisecond, in one pipeline with the markers of the
 // destination's other events delivered in that millisecond (whatever
-// their partition or lane), and always before the batch commits; every batch reads the markers of its events first. The
-// windows that remain:
+// their partition or lane), and always before the batch commits; every
+// batch reads the markers of its events first. The windows that remain:
 //
 //   - The process dies after the destination took the request and before
 //     the 2xx was read or the marker written (about a millisecond and a

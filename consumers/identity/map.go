@@ -466,11 +466,11 @@ func (p *planned) appendArgs(args []any, s Subject) []any {
 // subject is also a reference; more only after a Redis restart, when
 // scripts are loaded again, or a flush, when the map is rebuilt; see
 // resolveOnce). Each subject is resolved atomically, in order: the
-// external id's binding if known; else the
-// match key's (the object is one already known); else a new id, derived
-// from the match key (or the external id when there is none), so that
-// instances meeting the same new object at once derive the same id. New
-// bindings are written pending; see Resolution.Pending.
+// external id's binding if known; else the match key's (the object is one
+// already known); else a new id, derived from the match key (or the
+// external id when there is none), so that instances meeting the same new
+// object at once derive the same id. New bindings are written pending;
+// see Resolution.Pending.
 //
 // On a Redis failure nothing can be said of any subject: the error wraps
 // ErrUnavailable, and the batch should be handled again later.

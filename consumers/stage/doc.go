@@ -36,11 +36,12 @@
 // transaction, and the handler starts on them (decoding, lookups) while
 // the transaction ends and its commit hooks run: on a stage whose batches
 // cost CPU, the end's round trips to the broker and the hooks' to Redis
-// no longer leave the cores idle. The ending transaction commits the offsets it had before
-// that poll (through franz-go's PreTxnCommitFnContext); the records taken
-// ahead are the next transaction's, handled after the hooks ran. When the
-// transaction does not commit, the client goes back to the committed
-// offsets and the records taken ahead are dropped, to be consumed again.
+// no longer leave the cores idle. The ending transaction commits the
+// offsets it had before that poll (through franz-go's
+// PreTxnCommitFnContext); the records taken ahead are the next
+// transaction's, handled after the hooks ran. When the transaction does
+// not commit, the client goes back to the committed offsets and the
+// records taken ahead are dropped, to be consumed again.
 //
 // Each Runner has its own transactional id (TransactionalID). A zombie
 // member cannot commit: its offset commit carries a stale group generation
