@@ -57,7 +57,13 @@ Redis answer and the identity map is loaded in Redis (rebuilt from
 sluice.identity when Redis has lost it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.cacheErr != nil {
+			switch {
+			case cmd.Flags().Changed("identity-cache"):
+				// The flag wins over the variable, read or not.
+				if f.cache < 0 {
+					return fmt.Errorf("--identity-cache %d: the number of bindings must be 0 or more", f.cache)
+				}
+			case f.cacheErr != nil:
 				return f.cacheErr
 			}
 			catalog, err := g.catalog()

@@ -135,15 +135,19 @@ func TestTransformCommandNeedsItsServices(t *testing.T) {
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
+		args []string
 	}{
-		{map[string]string{}, "KAFKA_BROKERS is not set"},
-		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}, "REDIS_URL is not set"},
-		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "REDIS_URL": "redis://127.0.0.1:1/0"}, "SCHEMA_REGISTRY_URL is not set"},
-		{map[string]string{"SLUICE_IDENTITY_CACHE": "lots"}, `SLUICE_IDENTITY_CACHE: "lots" is not a number`},
-		{map[string]string{"SLUICE_IDENTITY_CACHE": "-1"}, `SLUICE_IDENTITY_CACHE: "-1" is not a number of bindings (0 or more)`},
+		{map[string]string{}, "KAFKA_BROKERS is not set", nil},
+		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1"}, "REDIS_URL is not set", nil},
+		{map[string]string{"KAFKA_BROKERS": "127.0.0.1:1", "REDIS_URL": "redis://127.0.0.1:1/0"}, "SCHEMA_REGISTRY_URL is not set", nil},
+		{map[string]string{"SLUICE_IDENTITY_CACHE": "lots"}, `SLUICE_IDENTITY_CACHE: "lots" is not a number`, nil},
+		{map[string]string{"SLUICE_IDENTITY_CACHE": "-1"}, `SLUICE_IDENTITY_CACHE: "-1" is not a number of bindings (0 or more)`, nil},
+		// The flag wins over the variable.
+		{map[string]string{"SLUICE_IDENTITY_CACHE": "lots"}, "KAFKA_BROKERS is not set", []string{"--identity-cache", "10"}},
+		{map[string]string{}, "--identity-cache -5: the number of bindings must be 0 or more", []string{"--identity-cache=-5"}},
 	} {
 		root := newRootCmd(func(key string) string { return tc.env[key] })
-		root.SetArgs([]string{"transform", "--config", path, "--ops-addr", "127.0.0.1:0"})
+		root.SetArgs(append([]string{"transform", "--config", path, "--ops-addr", "127.0.0.1:0"}, tc.args...))
 		out := &lockedBuffer{}
 		root.SetOut(out)
 		root.SetErr(out)
