@@ -20,9 +20,9 @@ import (
 //
 // It handles the native forms the Validator and NativeEvent produce, the
 // canonical.Envelope and canonical.ExternalID structs in place of their
-// records' maps (hamba encodes them by their avro tags to the same
-// bytes), and the other Go types hamba encodes the same way without
-// surprises. For
+// records' maps, a []canonical.ExternalID in place of an array of them
+// (hamba encodes these by their avro tags to the same bytes), and the
+// other Go types hamba encodes the same way without surprises. For
 // anything else (a missing field that hamba would fill with its default,
 // a value of another Go type, a value hamba refuses) it reports !ok, and
 // the Serde encodes the whole value with hamba instead, so hamba stays
@@ -212,11 +212,12 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 		}
 		return b, true
 	case vArray:
-		x, ok := v.([]any)
-		if !ok {
-			return b, false
+		switch x := v.(type) {
+		case []any:
+			return appendArray(b, n.items, x)
+		case []canonical.ExternalID:
+			return appendExternalIDs(b, n.items, x)
 		}
-		return appendArray(b, n.items, x)
 	case vMap:
 		x, ok := v.(map[string]any)
 		if !ok {
@@ -302,6 +303,24 @@ func appendArray(b []byte, items *vnode, arr []any) ([]byte, bool) {
 		for _, e := range arr[i:end] {
 			var ok bool
 			if b, ok = appendNative(b, items, e); !ok {
+				return b, false
+			}
+		}
+		b = insertBlockHeader(b, start, end-i)
+	}
+	return append(b, 0), true
+}
+
+// appendExternalIDs writes xs as appendArray writes their items boxed
+// one by one (every canonical event carries its external ids; this spares
+// the boxing).
+func appendExternalIDs(b []byte, items *vnode, xs []canonical.ExternalID) ([]byte, bool) {
+	for i := 0; i < len(xs); i += blockLength {
+		start := len(b)
+		end := min(i+blockLength, len(xs))
+		for j := i; j < end; j++ {
+			var ok bool
+			if b, ok = appendExternalID(b, items, &xs[j]); !ok {
 				return b, false
 			}
 		}

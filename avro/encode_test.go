@@ -397,7 +397,8 @@ func TestEncodeNativeLeavesOtherValuesToHamba(t *testing.T) {
 
 // TestEncodeNativeWritesCanonicalStructs gives EncodeNative canonical
 // events whose envelope is a canonical.Envelope and whose external ids
-// are canonical.ExternalIDs, as the transform stage builds them: its own
+// are canonical.ExternalIDs (boxed one by one in a []any, or a
+// []canonical.ExternalID), as the transform stage builds them: its own
 // encoder writes them, byte for byte what it writes for their map forms
 // and what hamba writes for the same values (hamba's is the fallback).
 func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
@@ -423,48 +424,53 @@ func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, env := range envelopes {
-			t.Run(fx.record+"/"+name, func(t *testing.T) {
-				structs, maps := map[string]any{}, map[string]any{}
-				for k, v := range native["data"].(map[string]any) {
-					structs[k], maps[k] = v, v
-				}
-				var asStructs, asMaps []any
-				for _, x := range ids {
-					asStructs = append(asStructs, x)
-					asMaps = append(asMaps, map[string]any{"system": x.System, "id": x.ID, "integration": optString(x.Integration), "url": optString(x.URL)})
-				}
-				structs["external_ids"], maps["external_ids"] = asStructs, asMaps
-				value := map[string]any{"envelope": env, "data": structs}
-				enc, err := sd.encoding(ctx, sc.Subject())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, ok := appendRecord(nil, enc.native, value); !ok {
-					t.Fatalf("the encoder leaves the structs to hamba")
-				}
-				got, err := sd.EncodeNative(ctx, sc.Subject(), value)
-				if err != nil {
-					t.Fatalf("EncodeNative: %v", err)
-				}
-				// The maps' form, for comparing: an Avro map of several
-				// entries may be written in any order.
-				mapForm := map[string]any{"envelope": NativeEnvelope(env), "data": maps}
-				tg := nativeTarget{schema: sc.parsed, node: enc.native}
-				want, err := sd.EncodeNative(ctx, sc.Subject(), mapForm)
-				if err != nil {
-					t.Fatalf("EncodeNative of the maps: %v", err)
-				}
-				if !sameEncoding(t, tg, mapForm, got[len(enc.header):], want[len(enc.header):]) {
-					t.Errorf("the structs encode to\n%x\nthe maps to\n%x", got, want)
-				}
-				body, err := api.Marshal(sc.parsed, value)
-				if err != nil {
-					t.Fatalf("hamba: %v", err)
-				}
-				if !sameEncoding(t, tg, mapForm, got[len(enc.header):], body) {
-					t.Errorf("the encoder wrote\n%x\nhamba writes\n%x", got[len(enc.header):], body)
-				}
-			})
+			for _, typed := range []bool{false, true} {
+				t.Run(fx.record+"/"+name+"/typed="+strconv.FormatBool(typed), func(t *testing.T) {
+					structs, maps := map[string]any{}, map[string]any{}
+					for k, v := range native["data"].(map[string]any) {
+						structs[k], maps[k] = v, v
+					}
+					var asStructs, asMaps []any
+					for _, x := range ids {
+						asStructs = append(asStructs, x)
+						asMaps = append(asMaps, map[string]any{"system": x.System, "id": x.ID, "integration": optString(x.Integration), "url": optString(x.URL)})
+					}
+					structs["external_ids"], maps["external_ids"] = asStructs, asMaps
+					if typed {
+						structs["external_ids"] = ids
+					}
+					value := map[string]any{"envelope": env, "data": structs}
+					enc, err := sd.encoding(ctx, sc.Subject())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, ok := appendRecord(nil, enc.native, value); !ok {
+						t.Fatalf("the encoder leaves the structs to hamba")
+					}
+					got, err := sd.EncodeNative(ctx, sc.Subject(), value)
+					if err != nil {
+						t.Fatalf("EncodeNative: %v", err)
+					}
+					// The maps' form, for comparing: an Avro map of several
+					// entries may be written in any order.
+					mapForm := map[string]any{"envelope": NativeEnvelope(env), "data": maps}
+					tg := nativeTarget{schema: sc.parsed, node: enc.native}
+					want, err := sd.EncodeNative(ctx, sc.Subject(), mapForm)
+					if err != nil {
+						t.Fatalf("EncodeNative of the maps: %v", err)
+					}
+					if !sameEncoding(t, tg, mapForm, got[len(enc.header):], want[len(enc.header):]) {
+						t.Errorf("the structs encode to\n%x\nthe maps to\n%x", got, want)
+					}
+					body, err := api.Marshal(sc.parsed, value)
+					if err != nil {
+						t.Fatalf("hamba: %v", err)
+					}
+					if !sameEncoding(t, tg, mapForm, got[len(enc.header):], body) {
+						t.Errorf("the encoder wrote\n%x\nhamba writes\n%x", got[len(enc.header):], body)
+					}
+				})
+			}
 		}
 	}
 }

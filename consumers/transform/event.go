@@ -51,8 +51,9 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 	if len(received) == 0 {
 		received = []byte(it.env.ReceivedAt.UTC().Format(receivedAtLayout))
 	}
-	it.outs = make([]*kgo.Record, 0, len(it.objects))
-	it.stats = make([]stitch, 0, len(it.objects))
+	// Most source events make one object: its event and stats fit in
+	// the item.
+	it.outs, it.stats = it.out[:0], it.stat[:0]
 	for i := range it.objects {
 		o := &it.objects[i]
 		res := resolutions[it.first+i]
@@ -146,12 +147,11 @@ func siblingID(it *item, resolutions []identity.Resolution, name string) string 
 	return ""
 }
 
-// externalIDs is the native external_ids list of an object: every
-// external id of its canonical id, with the object's own URL. The items
-// are canonical.ExternalID structs, which the serde writes as it would
-// their records' maps.
-func externalIDs(list []canonical.ExternalID, ig *integration, o *mapping.Object) []any {
-	out := make([]any, 0, len(list)+1)
+// externalIDs is the external_ids list of an object: every external id
+// of its canonical id, with the object's own URL, as the serde writes a
+// []canonical.ExternalID (as it would their records' maps).
+func externalIDs(list []canonical.ExternalID, ig *integration, o *mapping.Object) []canonical.ExternalID {
+	out := make([]canonical.ExternalID, 0, len(list)+1)
 	var url *string
 	if o.ExternalURL != "" {
 		url = &o.ExternalURL

@@ -273,6 +273,9 @@ type item struct {
 	outs    []*kgo.Record
 	pending []identity.Binding
 	stats   []stitch
+	// out and stat back outs and stats for an item of one object.
+	out  [1]*kgo.Record
+	stat [1]stitch
 	// err is why its canonical events could not be built (classified).
 	err error
 }
