@@ -3,7 +3,7 @@ package identity
 import (
 	"sync/atomic"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -12,49 +12,63 @@ import (
 const DefaultCacheSize = 100_000
 
 // cache is a map's memory of durable bindings: a binding's Redis key →
-// its canonical id, least recently used first out. It holds only what
+// its canonical id, bounded in size (otter's W-TinyLFU policy keeps the
+// bindings read most, recently, and drops the rest). It holds only what
 // Redis said was durable (read as "d:<id>", or made so by Confirm), and
 // a durable binding never changes: the identity topic holds it, and a
 // key once bound is never bound again (see the package doc for the one
 // race, around a flush, where that fails). So the cache needs no
 // invalidation; a rebuild clears it all the same. A nil cache holds
 // nothing.
+//
+// Every object of every batch is looked up here, from the batches of
+// all partitions at once: its reads take no lock (hashicorp's LRU, used
+// before, locks on every read to reorder its list, and the CPU its reads
+// took doubled with two resolving at once).
 type cache struct {
-	lru     *lru.Cache[string, string]
-	hits    atomic.Int64
-	counted prometheus.Counter // the hits, as a metric
+	bindings *otter.Cache[string, string]
+	hits     atomic.Int64
+	counted  prometheus.Counter // the hits, as a metric
 }
 
-// newCache returns a cache of size bindings, counting its hits in hits;
-// nil when size is 0.
+// newCache returns a cache of size (at least 0) bindings, counting its
+// hits in hits; nil when size is 0.
 func newCache(size int, hits prometheus.Counter) (*cache, error) {
 	if size == 0 {
 		return nil, nil
 	}
-	l, err := lru.New[string, string](size)
+	c, err := otter.New(&otter.Options[string, string]{MaximumSize: size})
 	if err != nil {
 		return nil, err
 	}
-	return &cache{lru: l, counted: hits}, nil
+	return &cache{bindings: c, counted: hits}, nil
 }
 
 // id returns the id every key of p is durably bound to, if the cache
-// holds them all and they agree.
+// holds them all and they agree. It does not count the hit (see hit).
 func (c *cache) id(p *planned) (string, bool) {
 	if c == nil {
 		return "", false
 	}
 	var id string
 	for j, k := range p.keys() {
-		v, ok := c.lru.Get(k)
+		v, ok := c.bindings.GetIfPresent(k)
 		if !ok || (j > 0 && v != id) {
 			return "", false
 		}
 		id = v
 	}
-	c.hits.Add(1)
-	c.counted.Inc()
 	return id, true
+}
+
+// hit counts n subjects resolved from the cache: once per Resolve, not
+// per subject, as the counters are shared by every goroutine.
+func (c *cache) hit(n int) {
+	if c == nil || n == 0 {
+		return
+	}
+	c.hits.Add(int64(n))
+	c.counted.Add(float64(n))
 }
 
 // add remembers that keys are durably bound to id.
@@ -63,14 +77,14 @@ func (c *cache) add(id string, keys ...string) {
 		return
 	}
 	for _, k := range keys {
-		c.lru.Add(k, id)
+		c.bindings.Set(k, id)
 	}
 }
 
 // purge forgets every binding.
 func (c *cache) purge() {
 	if c != nil {
-		c.lru.Purge()
+		c.bindings.InvalidateAll()
 	}
 }
 

@@ -114,9 +114,9 @@
 // id, is Known without reading them: only its id's list is read, which
 // still changes as other systems join (a reference reads nothing). A
 // durable binding never changes, so nothing invalidates the memory; it
-// is bounded (CacheSize, default DefaultCacheSize bindings, least
-// recently used first out) and dropped when the map rebuilds Redis from
-// the topic (after a flush or a failover). Two cases outlive it, as an
+// is bounded (CacheSize, default DefaultCacheSize bindings; those read
+// least, and least recently, go first) and dropped when the map rebuilds
+// Redis from the topic (after a flush or a failover). Two cases outlive it, as an
 // instance that did not run the rebuild keeps what it remembers: a key
 // bound again to another id in the race around a flush described above,
 // and a binding deleted from the topic by hand (a tombstone). Restart the

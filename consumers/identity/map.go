@@ -554,18 +554,20 @@ func (m *Map) Resolve(ctx context.Context, subjects []Subject) (Result, error) {
 func (m *Map) resolveOnce(ctx context.Context, subjects []Subject, plans []planned, groups []group) (out []Resolution, reload []string, trips int, err error) {
 	cached := make([]string, len(subjects)) // a subject → its id, if the cache knew it
 	read := make([]group, len(groups))      // the subjects of each group read from Redis
-	peek := false
+	peek, hits := false, 0
 	for g, grp := range groups {
 		read[g].tenant = grp.tenant
 		for _, i := range grp.subjects {
 			if id, ok := m.cache.id(&plans[i]); ok {
 				cached[i] = id
+				hits++
 				continue
 			}
 			read[g].subjects = append(read[g].subjects, i)
 			peek = true
 		}
 	}
+	m.cache.hit(hits)
 	peeks := make([]*redis.SliceCmd, len(groups))
 	if peek {
 		trips++
