@@ -20,8 +20,9 @@ import (
 //
 // It handles the native forms the Validator and NativeEvent produce, the
 // canonical.Envelope and canonical.ExternalID structs in place of their
-// records' maps, a []canonical.ExternalID in place of an array of them
-// (hamba encodes these by their avro tags to the same bytes), and the
+// records' maps, a []canonical.ExternalID in place of an array of them,
+// an *Event in place of an event record's map (hamba encodes these by
+// their avro tags to the same bytes), and the
 // other Go types hamba encodes the same way without surprises. For
 // anything else (a missing field that hamba would fill with its default,
 // a value of another Go type, a value hamba refuses) it reports !ok, and
@@ -83,6 +84,31 @@ func appendEnvelope(b []byte, n *vnode, e *canonical.Envelope) ([]byte, bool) {
 			b, ok = appendOptStr(b, f.node, e.ActorID)
 		case "caused_by":
 			b, ok = appendOptStr(b, f.node, e.CausedBy)
+		default:
+			return b, false
+		}
+	}
+	return b, ok
+}
+
+// appendEvent appends the encoding of event e as a record of node n to
+// b: what appendRecord writes for {"envelope": NativeEnvelope(e.Envelope),
+// "data": e.Data}, without the map and the boxed envelope.
+func appendEvent(b []byte, n *vnode, e *Event) ([]byte, bool) {
+	ok := true
+	for i := 0; ok && i < len(n.fields); i++ {
+		f := &n.fields[i]
+		switch f.name {
+		case "envelope":
+			if f.node.kind != vRecord {
+				return b, false
+			}
+			b, ok = appendEnvelope(b, f.node, &e.Envelope)
+		case "data":
+			if f.node.kind != vRecord || e.Data == nil {
+				return b, false
+			}
+			b, ok = appendRecord(b, f.node, e.Data)
 		default:
 			return b, false
 		}
@@ -232,6 +258,8 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 			return appendEnvelope(b, n, &x)
 		case canonical.ExternalID:
 			return appendExternalID(b, n, &x)
+		case *Event:
+			return appendEvent(b, n, x)
 		}
 	case vUnion:
 		return appendUnion(b, n, v)

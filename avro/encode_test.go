@@ -398,7 +398,8 @@ func TestEncodeNativeLeavesOtherValuesToHamba(t *testing.T) {
 // TestEncodeNativeWritesCanonicalStructs gives EncodeNative canonical
 // events whose envelope is a canonical.Envelope and whose external ids
 // are canonical.ExternalIDs (boxed one by one in a []any, or a
-// []canonical.ExternalID), as the transform stage builds them: its own
+// []canonical.ExternalID), as a map and as an *Event, as the transform
+// stage builds them: its own
 // encoder writes them, byte for byte what it writes for their map forms
 // and what hamba writes for the same values (hamba's is the fallback).
 func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
@@ -468,6 +469,25 @@ func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
 					}
 					if !sameEncoding(t, tg, mapForm, got[len(enc.header):], body) {
 						t.Errorf("the encoder wrote\n%x\nhamba writes\n%x", got[len(enc.header):], body)
+					}
+					// The same event as an *Event, by the encoder and by hamba.
+					ev := &Event{Envelope: env, Data: structs}
+					if _, ok := appendNative(nil, enc.native, ev); !ok {
+						t.Fatalf("the encoder leaves the *Event to hamba")
+					}
+					gotEv, err := sd.AppendEncode(ctx, nil, sc.Subject(), ev)
+					if err != nil {
+						t.Fatalf("AppendEncode of the *Event: %v", err)
+					}
+					if !sameEncoding(t, tg, mapForm, gotEv[len(enc.header):], want[len(enc.header):]) {
+						t.Errorf("the *Event encodes to\n%x\nthe maps to\n%x", gotEv, want)
+					}
+					bodyEv, err := api.Marshal(sc.parsed, ev)
+					if err != nil {
+						t.Fatalf("hamba, the *Event: %v", err)
+					}
+					if !sameEncoding(t, tg, mapForm, gotEv[len(enc.header):], bodyEv) {
+						t.Errorf("the encoder wrote the *Event as\n%x\nhamba writes\n%x", gotEv[len(enc.header):], bodyEv)
 					}
 				})
 			}

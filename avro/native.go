@@ -14,6 +14,15 @@ func NativeEvent(env canonical.Envelope, data map[string]any) map[string]any {
 	return map[string]any{"envelope": NativeEnvelope(env), "data": data}
 }
 
+// Event is a canonical event for Serde.AppendEncode: its envelope as a
+// struct and its payload in native form, which the serde writes as it
+// would NativeEvent(Envelope, Data) without building that map. Pass a
+// pointer.
+type Event struct {
+	Envelope canonical.Envelope `avro:"envelope"`
+	Data     map[string]any     `avro:"data"`
+}
+
 // NativeEnvelope returns the native value of an envelope.
 func NativeEnvelope(e canonical.Envelope) map[string]any {
 	return map[string]any{

@@ -166,14 +166,18 @@ func (s *Serde) Encode(ctx context.Context, subject string, v any) ([]byte, erro
 }
 
 // AppendEncode is Encode appending to b. A native value (a
-// map[string]any, see EncodeNative) is encoded too.
+// map[string]any, see EncodeNative) or an *Event is encoded too.
 func (s *Serde) AppendEncode(ctx context.Context, b []byte, subject string, v any) ([]byte, error) {
 	enc, err := s.encoding(ctx, subject)
 	if err != nil {
 		return b, err
 	}
-	if m, ok := v.(map[string]any); ok && enc.native != nil {
-		if out, ok := s.appendNative(b, enc, m); ok {
+	switch v.(type) {
+	case map[string]any, *Event:
+		if enc.native == nil {
+			break
+		}
+		if out, ok := s.appendNative(b, enc, v); ok {
 			return out, nil
 		}
 	}
@@ -209,9 +213,9 @@ func (s *Serde) EncodeNative(ctx context.Context, subject string, v map[string]a
 // appendNative appends the wire format of native value m to b with the
 // compiled record of enc; ok is false when m holds a value only hamba
 // encodes (see appendRecord), and then b is returned unchanged.
-func (s *Serde) appendNative(b []byte, enc *encoding, m map[string]any) ([]byte, bool) {
+func (s *Serde) appendNative(b []byte, enc *encoding, v any) ([]byte, bool) {
 	bp := s.scratch.Get().(*[]byte)
-	body, ok := appendRecord((*bp)[:0], enc.native, m)
+	body, ok := appendNative((*bp)[:0], enc.native, v)
 	if ok {
 		if b == nil {
 			b = make([]byte, 0, len(enc.header)+len(body))

@@ -91,7 +91,7 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 			return stage.Permanent(fmt.Errorf("%w: %s %s: no output for action %q", ErrEncode, o.Type, o.Name, o.Action))
 		}
 		eventID := EventID(it.r.Tenant, it.r.EventID, o.Name, o.Type)
-		env := canonical.Envelope{
+		ev := &avro.Event{Data: data, Envelope: canonical.Envelope{
 			TenantID:      it.r.Tenant,
 			EventID:       eventID,
 			EventType:     et.name,
@@ -103,11 +103,8 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 			ActorID:       it.env.ActorID,
 			CausedBy:      &it.r.EventID,
 			TraceParent:   traceParent,
-		}
-		value, err := s.serde.AppendEncode(ctx, nil, output.subject, map[string]any{
-			"envelope": env, // the serde writes the struct as it would its native map
-			"data":     data,
-		})
+		}}
+		value, err := s.serde.AppendEncode(ctx, nil, output.subject, ev)
 		if err != nil {
 			if errors.Is(err, avro.ErrEncode) {
 				return stage.Permanent(fmt.Errorf("%w: %s %s: %w", ErrEncode, o.Type, o.Name, err))
