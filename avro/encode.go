@@ -20,14 +20,15 @@ import (
 //
 // It handles the native forms the Validator and NativeEvent produce, the
 // canonical.Envelope and canonical.ExternalID structs in place of their
-// records' maps, a []canonical.ExternalID in place of an array of them,
-// an *Event in place of an event record's map (hamba encodes these by
-// their avro tags to the same bytes), and the
-// other Go types hamba encodes the same way without surprises. For
+// records' maps, a []canonical.ExternalID in place of an array of them
+// (hamba encodes these by their avro tags to the same bytes), a *Record
+// in place of its map, an *Event in place of an event record's map, and
+// the other Go types hamba encodes the same way without surprises. For
 // anything else (a missing field that hamba would fill with its default,
 // a value of another Go type, a value hamba refuses) it reports !ok, and
-// the Serde encodes the whole value with hamba instead, so hamba stays
-// the definition of what a native value encodes to and of its errors.
+// the Serde encodes the whole value with hamba instead (Records and
+// Events as their maps), so hamba stays the definition of what a native
+// value encodes to and of its errors.
 
 // blockLength is how many items hamba writes in one block of an array
 // or map (its default BlockLength).
@@ -92,8 +93,8 @@ func appendEnvelope(b []byte, n *vnode, e *canonical.Envelope) ([]byte, bool) {
 }
 
 // appendEvent appends the encoding of event e as a record of node n to
-// b: what appendRecord writes for {"envelope": NativeEnvelope(e.Envelope),
-// "data": e.Data}, without the map and the boxed envelope.
+// b: what appendRecord writes for e.native(), without the map and the
+// boxed envelope.
 func appendEvent(b []byte, n *vnode, e *Event) ([]byte, bool) {
 	ok := true
 	for i := 0; ok && i < len(n.fields); i++ {
@@ -105,10 +106,10 @@ func appendEvent(b []byte, n *vnode, e *Event) ([]byte, bool) {
 			}
 			b, ok = appendEnvelope(b, f.node, &e.Envelope)
 		case "data":
-			if f.node.kind != vRecord || e.Data == nil {
+			if f.node.kind != vRecord {
 				return b, false
 			}
-			b, ok = appendRecord(b, f.node, e.Data)
+			b, ok = appendNative(b, f.node, e.Data)
 		default:
 			return b, false
 		}
@@ -258,6 +259,8 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 			return appendEnvelope(b, n, &x)
 		case canonical.ExternalID:
 			return appendExternalID(b, n, &x)
+		case *Record:
+			return appendSlots(b, n, x)
 		case *Event:
 			return appendEvent(b, n, x)
 		}

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -470,24 +471,45 @@ func TestEncodeNativeWritesCanonicalStructs(t *testing.T) {
 					if !sameEncoding(t, tg, mapForm, got[len(enc.header):], body) {
 						t.Errorf("the encoder wrote\n%x\nhamba writes\n%x", got[len(enc.header):], body)
 					}
-					// The same event as an *Event, by the encoder and by hamba.
-					ev := &Event{Envelope: env, Data: structs}
-					if _, ok := appendNative(nil, enc.native, ev); !ok {
-						t.Fatalf("the encoder leaves the *Event to hamba")
+					// The same event as an *Event, its data a map, slots in
+					// the schema's order, and slots in another order (which
+					// the encoder leaves to hamba, given their map).
+					dataNode := enc.native.fields[slices.IndexFunc(enc.native.fields, func(f vfield) bool { return f.name == "data" })].node
+					var names []string
+					for _, f := range dataNode.fields {
+						names = append(names, f.name)
 					}
-					gotEv, err := sd.AppendEncode(ctx, nil, sc.Subject(), ev)
-					if err != nil {
-						t.Fatalf("AppendEncode of the *Event: %v", err)
+					slots := func(names []string) *Record {
+						fs, err := NewFields(names...)
+						if err != nil {
+							t.Fatal(err)
+						}
+						r := fs.New()
+						for i, n := range names {
+							r.Values[i] = structs[n]
+						}
+						return r
 					}
-					if !sameEncoding(t, tg, mapForm, gotEv[len(enc.header):], want[len(enc.header):]) {
-						t.Errorf("the *Event encodes to\n%x\nthe maps to\n%x", gotEv, want)
-					}
-					bodyEv, err := api.Marshal(sc.parsed, ev)
-					if err != nil {
-						t.Fatalf("hamba, the *Event: %v", err)
-					}
-					if !sameEncoding(t, tg, mapForm, gotEv[len(enc.header):], bodyEv) {
-						t.Errorf("the encoder wrote the *Event as\n%x\nhamba writes\n%x", gotEv[len(enc.header):], bodyEv)
+					for _, tc := range []struct {
+						name   string
+						data   any
+						native bool
+					}{
+						{"map", structs, true},
+						{"slots", slots(names), true},
+						{"slots out of order", slots(append(names[1:len(names):len(names)], names[0])), false},
+					} {
+						ev := &Event{Envelope: env, Data: tc.data}
+						if _, ok := appendNative(nil, enc.native, ev); ok != tc.native {
+							t.Fatalf("%s: the encoder writes the *Event itself: %v, want %v", tc.name, ok, tc.native)
+						}
+						gotEv, err := sd.AppendEncode(ctx, nil, sc.Subject(), ev)
+						if err != nil {
+							t.Fatalf("%s: AppendEncode of the *Event: %v", tc.name, err)
+						}
+						if !sameEncoding(t, tg, mapForm, gotEv[len(enc.header):], want[len(enc.header):]) {
+							t.Errorf("%s: the *Event encodes to\n%x\nthe maps to\n%x", tc.name, gotEv, want)
+						}
 					}
 				})
 			}

@@ -15,12 +15,17 @@ func NativeEvent(env canonical.Envelope, data map[string]any) map[string]any {
 }
 
 // Event is a canonical event for Serde.AppendEncode: its envelope as a
-// struct and its payload in native form, which the serde writes as it
-// would NativeEvent(Envelope, Data) without building that map. Pass a
-// pointer.
+// struct and its payload in native form (a map[string]any or a *Record),
+// which the serde writes as it would NativeEvent(Envelope, Data) without
+// building that map. Pass a pointer.
 type Event struct {
-	Envelope canonical.Envelope `avro:"envelope"`
-	Data     map[string]any     `avro:"data"`
+	Envelope canonical.Envelope
+	Data     any
+}
+
+// native returns the event's native value: the map NativeEvent builds.
+func (e *Event) native() map[string]any {
+	return map[string]any{"envelope": NativeEnvelope(e.Envelope), "data": Plain(e.Data)}
 }
 
 // NativeEnvelope returns the native value of an envelope.

@@ -166,20 +166,28 @@ func (s *Serde) Encode(ctx context.Context, subject string, v any) ([]byte, erro
 }
 
 // AppendEncode is Encode appending to b. A native value (a
-// map[string]any, see EncodeNative) or an *Event is encoded too.
+// map[string]any or *Record, see EncodeNative) or an *Event is encoded
+// too.
 func (s *Serde) AppendEncode(ctx context.Context, b []byte, subject string, v any) ([]byte, error) {
 	enc, err := s.encoding(ctx, subject)
 	if err != nil {
 		return b, err
 	}
 	switch v.(type) {
-	case map[string]any, *Event:
+	case map[string]any, *Record, *Event:
 		if enc.native == nil {
 			break
 		}
 		if out, ok := s.appendNative(b, enc, v); ok {
 			return out, nil
 		}
+	}
+	// hamba knows the native values as maps.
+	switch x := v.(type) {
+	case *Event:
+		v = x.native()
+	case map[string]any, *Record:
+		v = Plain(x)
 	}
 	w := s.writers.Get().(*havro.Writer)
 	w.Reset(nil)

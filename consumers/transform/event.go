@@ -58,9 +58,10 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 		o := &it.objects[i]
 		res := resolutions[it.first+i]
 		data := o.Data
-		data["tenant_id"] = it.r.Tenant
-		data["id"] = res.ID
-		data["external_ids"] = externalIDs(res.ExternalIDs, it.ig, o)
+		// A compiled mapping makes records with these fields.
+		data.Set("tenant_id", it.r.Tenant)
+		data.Set("id", res.ID)
+		data.Set("external_ids", externalIDs(res.ExternalIDs, it.ig, o))
 		for _, ref := range o.Refs {
 			var id string
 			if ref.Sibling != "" {
@@ -71,7 +72,7 @@ func (s *Stage) build(ctx context.Context, it *item, resolutions []identity.Reso
 				refIdx++
 			}
 			if id != "" {
-				data[ref.Field] = id
+				data.Set(ref.Field, id)
 			}
 		}
 		it.pending = append(it.pending, res.Pending...)

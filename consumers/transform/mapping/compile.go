@@ -363,6 +363,16 @@ func (c *compiler) recordOf(t *atype, specs []namedSpec, label, path string, lin
 		}
 		r.fields = append(r.fields, cf)
 	}
+	names := make([]string, len(r.fields))
+	for i := range r.fields {
+		names[i] = r.fields[i].name
+	}
+	slots, err := avro.NewFields(names...)
+	if err != nil { // a parsed schema names each field once
+		c.fail(line, path, "canonical %s: %v", shortName(t.name), err)
+		slots, _ = avro.NewFields()
+	}
+	r.slots = slots
 	return r
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/avro"
 )
 
 // Mapping is a compiled mapping file: how the events of one source system
@@ -58,10 +60,11 @@ type Object struct {
 	Domains []string
 	// Action is created, updated or deleted.
 	Action string
-	// Data is the canonical record in native form (a map ready for the
-	// serde). tenant_id, id and external_ids are left empty, and so are
-	// the fields named in Refs.
-	Data map[string]any
+	// Data is the canonical record in native form, ready for the serde:
+	// its fields in the schema's slots, its nested records Records too.
+	// tenant_id, id and external_ids are left empty, and so are the
+	// fields named in Refs.
+	Data *avro.Record
 	// Refs are the fields that hold the canonical id of another object.
 	Refs []Ref
 }
@@ -271,7 +274,7 @@ func (o *cobject) build(c *ectx) (Object, bool, error) {
 		return obj, false, err
 	}
 	obj.Data = data
-	if d, ok := data["deleted"].(bool); ok && d {
+	if d, ok := data.Get("deleted").(bool); ok && d {
 		obj.Action = ActionDeleted
 	}
 	for _, r := range o.refs {
@@ -298,6 +301,8 @@ func (o *cobject) build(c *ectx) (Object, bool, error) {
 type crecord struct {
 	t      *atype
 	fields []cfield
+	// slots names fields, in order: the records built are its Records.
+	slots *avro.Fields
 }
 
 type cfield struct {
@@ -317,10 +322,10 @@ type cfield struct {
 // build returns the record and whether the event gave any of its fields a
 // value. An optional record (one left out when none of its fields has a
 // value) that none has is not made: build returns nil and false.
-func (r *crecord) build(c *ectx, optional bool) (map[string]any, bool, error) {
-	var out map[string]any
+func (r *crecord) build(c *ectx, optional bool) (*avro.Record, bool, error) {
+	var out *avro.Record
 	if !optional {
-		out = make(map[string]any, len(r.fields))
+		out = r.slots.New()
 	}
 	anyGiven := false
 	for i := range r.fields {
@@ -332,14 +337,14 @@ func (r *crecord) build(c *ectx, optional bool) (map[string]any, bool, error) {
 		if given && out == nil {
 			// The first value of an optional record: make it, with the
 			// fields before, which had none (and so no error either).
-			out = make(map[string]any, len(r.fields))
+			out = r.slots.New()
 			for j := range r.fields[:i] {
-				out[r.fields[j].name], _ = r.fields[j].none(c)
+				out.Values[j], _ = r.fields[j].none(c)
 			}
 		}
 		anyGiven = anyGiven || given
 		if out != nil {
-			out[f.name] = v
+			out.Values[i] = v
 		}
 	}
 	return out, anyGiven, nil
