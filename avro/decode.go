@@ -74,6 +74,7 @@ func bareArm(name string) bool {
 // no bytes of the body (vnode.emptyItems). It is called once per compiled
 // tree, before the tree is shared.
 func prepareDecode(n *vnode) bool {
+	n.slotsHint, n.recordsHint = staticSlots(n, map[*vnode]bool{})
 	return prepareNode(n, map[*vnode]bool{})
 }
 
@@ -147,11 +148,13 @@ type binReader struct {
 	depth int
 	// empty is how many more items that take no bytes the body may hold.
 	empty int
-	// sparse leaves a record's null fields out of its map (see
-	// decodeSparse); vals holds the field values of the records being
-	// read, innermost last.
-	sparse bool
-	vals   []any
+	// slots reads records as Records rather than maps (see decodeSlots);
+	// their values and the Records themselves are cut from slab and recs,
+	// so that a body's records take two allocations or so together
+	// rather than two each.
+	slots bool
+	slab  []any
+	recs  []Record
 }
 
 // fail records why the body cannot be read, at the current offset.
@@ -319,30 +322,25 @@ func pathOf(path []string) string {
 	return sb.String()
 }
 
-// decodeSparse decodes as decodeRecord does into a new map, but leaves the
-// null fields of every record out of its map, for readers that take a
-// missing field for a null one: a record of many optional fields, few of
-// them set, is a small map instead of a large one. Null values of Avro
-// maps and arrays stay.
-// vals is scratch space for the field values, returned emptied (and grown
-// if the body needed more), for the next call.
-func decodeSparse(b []byte, n *vnode, vals []any) (map[string]any, []any, error) {
-	r := binReader{b: b, empty: maxEmptyItems, sparse: true, vals: vals[:0]}
-	m, ok := r.record(n, nil)
-	if !ok {
-		// The records read leave their values behind only when they fail.
-		clear(r.vals[:cap(r.vals)])
-		return nil, r.vals[:0], fmt.Errorf("%s: %w", pathOf(r.path), r.err)
+// decodeSlots decodes as decodeRecord does, but into a Record: every
+// record in it, at any depth, is a Record of its node's fields (a null
+// field a nil slot), not a map. Its Map is what decodeRecord returns.
+func decodeSlots(b []byte, n *vnode) (*Record, error) {
+	r := binReader{b: b, empty: maxEmptyItems, slots: true}
+	if n.slotsHint > 0 {
+		r.slab = make([]any, 0, n.slotsHint)
+		r.recs = make([]Record, 0, n.recordsHint)
 	}
-	return m, r.vals[:0], nil
+	rec, ok := r.slotRecord(n)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", pathOf(r.path), r.err)
+	}
+	return rec, nil
 }
 
 func (r *binReader) record(n *vnode, m map[string]any) (map[string]any, bool) {
 	if !r.enter() {
 		return nil, false
-	}
-	if r.sparse && m == nil {
-		return r.sparseRecord(n)
 	}
 	if m == nil {
 		m = make(map[string]any, len(n.fields))
@@ -368,34 +366,70 @@ func (r *binReader) field(f *vfield) (any, bool) {
 	return v, ok
 }
 
-// sparseRecord reads a record of node n into a map of its non-null
-// fields, sized for them: the values are read first, onto r.vals (a
-// nested record's above its parent's, and gone before the parent goes
-// on), then counted.
-func (r *binReader) sparseRecord(n *vnode) (map[string]any, bool) {
-	start := len(r.vals)
-	present := 0
+// slotRecord reads a record of node n into a Record.
+func (r *binReader) slotRecord(n *vnode) (*Record, bool) {
+	if !r.enter() {
+		return nil, false
+	}
+	rec := r.newRecord(n)
 	for i := range n.fields {
 		v, ok := r.field(&n.fields[i])
 		if !ok {
 			return nil, false
 		}
-		if v != nil {
-			present++
-		}
-		r.vals = append(r.vals, v)
+		rec.Values[i] = v
 	}
-	vals := r.vals[start:]
-	m := make(map[string]any, present)
-	for i, v := range vals {
-		if v != nil {
-			m[n.fields[i].name] = v
-		}
-	}
-	clear(vals)
-	r.vals = r.vals[:start]
 	r.leave()
-	return m, true
+	return rec, true
+}
+
+// newRecord returns an empty Record of node n, cut from r.slab and
+// r.recs.
+func (r *binReader) newRecord(n *vnode) *Record {
+	k := len(n.fields)
+	if cap(r.slab)-len(r.slab) < k {
+		r.slab = make([]any, 0, max(slabSlots, k))
+	}
+	at := len(r.slab)
+	r.slab = r.slab[:at+k]
+	if len(r.recs) == cap(r.recs) {
+		r.recs = make([]Record, 0, slabRecords)
+	}
+	r.recs = append(r.recs, Record{Fields: n.slots, Values: r.slab[at : at+k : at+k]})
+	return &r.recs[len(r.recs)-1]
+}
+
+// slabSlots and slabRecords size the slabs Records are cut from once
+// the first, sized by the record's hints (see prepareDecode), is used up
+// (by the records of arrays and maps).
+const (
+	slabSlots   = 32
+	slabRecords = 4
+)
+
+// staticSlots counts the values and the records of a value of node n
+// outside arrays and maps (a union counts as its largest branch), the
+// sizes of the slabs decodeSlots starts with.
+func staticSlots(n *vnode, visiting map[*vnode]bool) (slots, records int) {
+	switch n.kind {
+	case vRecord:
+		if visiting[n] {
+			return 0, 0
+		}
+		visiting[n] = true
+		defer delete(visiting, n)
+		slots, records = len(n.fields), 1
+		for i := range n.fields {
+			s, r := staticSlots(n.fields[i].node, visiting)
+			slots, records = slots+s, records+r
+		}
+	case vUnion:
+		for _, a := range n.arms {
+			s, r := staticSlots(a.node, visiting)
+			slots, records = max(slots, s), max(records, r)
+		}
+	}
+	return slots, records
 }
 
 // value reads one value of node n, in hamba's native form.
@@ -462,6 +496,13 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	case vMap:
 		return r.mapOf(n.items)
 	case vRecord:
+		if r.slots {
+			rec, ok := r.slotRecord(n)
+			if !ok {
+				return nil, false
+			}
+			return rec, true
+		}
 		return r.record(n, nil)
 	case vUnion:
 		return r.union(n)

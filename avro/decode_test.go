@@ -178,73 +178,62 @@ func decodeBoth(t testing.TB, api havro.API, schema havro.Schema, n *vnode, body
 	return hamba, herr, native, nerr
 }
 
-// withoutNulls is native value v of node n as decodeSparse reads it: the
-// null fields of every record left out, null values of maps and arrays
-// kept.
-func withoutNulls(v any, n *vnode) any {
+// slotsShaped reports whether every record in v, a value of node n, is
+// a *Record of its node's fields.
+func slotsShaped(v any, n *vnode) bool {
 	if v == nil {
-		return nil
+		return true
 	}
 	switch n.kind {
 	case vRecord:
-		m := v.(map[string]any)
-		out := make(map[string]any, len(m))
-		for _, f := range n.fields {
-			if e := m[f.name]; e != nil {
-				out[f.name] = withoutNulls(e, f.node)
+		r, ok := v.(*Record)
+		if !ok || r.Fields != n.slots || len(r.Values) != len(n.fields) {
+			return false
+		}
+		for i, f := range n.fields {
+			if !slotsShaped(r.Values[i], f.node) {
+				return false
 			}
 		}
-		return out
 	case vArray:
-		a := v.([]any)
-		if a == nil {
-			return a
+		for _, e := range v.([]any) {
+			if !slotsShaped(e, n.items) {
+				return false
+			}
 		}
-		out := make([]any, len(a))
-		for i, e := range a {
-			out[i] = withoutNulls(e, n.items)
-		}
-		return out
 	case vMap:
-		m := v.(map[string]any)
-		if m == nil {
-			return m
+		for _, e := range v.(map[string]any) {
+			if !slotsShaped(e, n.items) {
+				return false
+			}
 		}
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			out[k] = withoutNulls(e, n.items)
-		}
-		return out
 	case vUnion:
 		// A named branch is wrapped, {name: value}; the bare ones are
 		// never records, arrays or maps.
 		if w, ok := v.(map[string]any); ok && len(w) == 1 {
 			for _, a := range n.arms {
 				if inner, ok := w[a.wrap]; ok && a.wrap != "" {
-					return map[string]any{a.wrap: withoutNulls(inner, a.node)}
+					return slotsShaped(inner, a.node)
 				}
 			}
 		}
 	}
-	return v
+	return true
 }
 
-// checkSparse fails unless decodeSparse reads body as native (decoded
-// with decodeRecord) without its records' null fields.
-func checkSparse(t testing.TB, n *vnode, body []byte, native map[string]any) {
+// checkSlots fails unless decodeSlots reads body as native (decoded with
+// decodeRecord), its records Records.
+func checkSlots(t testing.TB, n *vnode, body []byte, native map[string]any) {
 	t.Helper()
-	sparse, scratch, err := decodeSparse(body, n, make([]any, 0, 2))
+	rec, err := decodeSlots(body, n)
 	if err != nil {
-		t.Fatalf("sparse: %v", err)
+		t.Fatalf("slots: %v", err)
 	}
-	// The scratch goes back to a pool: it must hold on to no value.
-	for i, v := range scratch[:cap(scratch)] {
-		if v != nil {
-			t.Fatalf("the scratch keeps value %d: %#v", i, v)
-		}
+	if !slotsShaped(rec, n) {
+		t.Fatalf("slots: a record is not a Record of its fields: %#v", rec)
 	}
-	if want := withoutNulls(native, n); !exact(sparse, want) {
-		t.Fatalf("sparse %#v\nwant   %#v", sparse, want)
+	if got := rec.Map(); !exact(got, native) {
+		t.Fatalf("slots %#v\nwant  %#v", got, native)
 	}
 }
 
@@ -339,7 +328,7 @@ func TestNativeDecodeMatchesHamba(t *testing.T) {
 				if !reflect.DeepEqual(native, hamba) {
 					t.Fatalf("value %d:\nnative %#v\nhamba  %#v", i, native, hamba)
 				}
-				checkSparse(t, n, body, native)
+				checkSlots(t, n, body, native)
 			}
 		})
 	}
@@ -400,7 +389,7 @@ func TestNativeDecodeFixtures(t *testing.T) {
 			if len(native) == 0 || !reflect.DeepEqual(native, hamba) {
 				t.Fatalf("\nnative %#v\nhamba  %#v", native, hamba)
 			}
-			checkSparse(t, n, b.bytes, native)
+			checkSlots(t, n, b.bytes, native)
 		})
 	}
 }
@@ -546,10 +535,10 @@ func FuzzNativeDecode(f *testing.F) {
 		case nerr == nil && !exact(native, hamba):
 			t.Fatalf("native %#v\nhamba  %#v", native, hamba)
 		case nerr == nil:
-			checkSparse(t, nodes[i], in[1:], native)
+			checkSlots(t, nodes[i], in[1:], native)
 		}
-		if _, _, serr := decodeSparse(in[1:], nodes[i], nil); (serr == nil) != (nerr == nil) {
-			t.Fatalf("sparse: %v, native: %v", serr, nerr)
+		if _, serr := decodeSlots(in[1:], nodes[i]); (serr == nil) != (nerr == nil) {
+			t.Fatalf("slots: %v, native: %v", serr, nerr)
 		}
 	})
 }

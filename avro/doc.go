@@ -96,10 +96,12 @@
 // (which hamba's Unmarshal can take for whole), and one whose lengths or
 // counts exceed what is left of it, which is refused before anything is
 // allocated for it (hamba's arrays are capped at 2^20 items).
-// DecodeSparse is that reader leaving each record's null fields out of its
-// map, for readers that take a missing field for a null one (the
-// transform's mappings): a partner record of many optional fields, few of
-// them set, becomes a small map, sized once, instead of a large one.
+// DecodeRecord is that reader making each record a Record instead of a
+// map: its values in the order of its schema's fields, for readers that
+// know the schema and read a field by its position (the transform's
+// mappings) rather than hash every field's name into a map. The encoder
+// writes Records too, so the canonical records a mapping builds are
+// Records as well.
 //
 // # Wire format and evolution
 //

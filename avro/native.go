@@ -45,9 +45,10 @@ func NativeEnvelope(e canonical.Envelope) map[string]any {
 	}
 }
 
-// EnvelopeOf reads the envelope of a decoded native event.
-func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
-	m, ok := event["envelope"].(map[string]any)
+// EnvelopeOf reads the envelope of a decoded native event: a
+// map[string]any or a *Record (DecodeRecord), whose envelope is one too.
+func EnvelopeOf(event any) (canonical.Envelope, error) {
+	get, ok := fieldsOf(fieldOf(event, "envelope"))
 	if !ok {
 		return canonical.Envelope{}, fmt.Errorf("%w: the event has no envelope record", ErrDecode)
 	}
@@ -63,14 +64,14 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 		return opt
 	}
 	str := func(key string) string {
-		s, ok := m[key].(string)
+		s, ok := get(key).(string)
 		if !ok && err == nil {
-			err = fmt.Errorf("%w: envelope.%s is %T, not a string", ErrDecode, key, m[key])
+			err = fmt.Errorf("%w: envelope.%s is %T, not a string", ErrDecode, key, get(key))
 		}
 		return s
 	}
 	optStr := func(key string, i int) *string {
-		if m[key] == nil {
+		if get(key) == nil {
 			return nil
 		}
 		p := &optional().strs[i]
@@ -86,12 +87,12 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 	e.TraceParent = optStr("trace_parent", 1)
 	e.ActorID = optStr("actor_id", 2)
 	e.CausedBy = optStr("caused_by", 3)
-	if t, ok := m["received_at"].(time.Time); ok {
+	if t, ok := get("received_at").(time.Time); ok {
 		e.ReceivedAt = t.UTC()
 	} else if err == nil {
-		err = fmt.Errorf("%w: envelope.received_at is %T, not a time", ErrDecode, m["received_at"])
+		err = fmt.Errorf("%w: envelope.received_at is %T, not a time", ErrDecode, get("received_at"))
 	}
-	switch t := m["occurred_at"].(type) {
+	switch t := get("occurred_at").(type) {
 	case nil:
 	case time.Time:
 		e.OccurredAt = &optional().occurredAt
@@ -102,6 +103,34 @@ func EnvelopeOf(event map[string]any) (canonical.Envelope, error) {
 		}
 	}
 	return e, err
+}
+
+// fieldOf returns the field key of record v, a map[string]any or a
+// *Record; nil when v is neither or has no such field.
+func fieldOf(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return x[key]
+	case *Record:
+		if x != nil {
+			return x.Get(key)
+		}
+	}
+	return nil
+}
+
+// fieldsOf returns a reader of the fields of record v, a map[string]any
+// or a *Record, and false when v is neither.
+func fieldsOf(v any) (func(key string) any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return func(key string) any { return x[key] }, true
+	case *Record:
+		if x != nil {
+			return x.Get, true
+		}
+	}
+	return nil, false
 }
 
 // envelopeOpt holds the values of an envelope's optional fields for

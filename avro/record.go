@@ -2,6 +2,7 @@ package avro
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -31,6 +32,9 @@ func (f *Fields) Names() []string { return slices.Clone(f.names) }
 
 // Len returns the number of fields.
 func (f *Fields) Len() int { return len(f.names) }
+
+// Name returns the name of the i-th field.
+func (f *Fields) Name(i int) string { return f.names[i] }
 
 // Index returns the position of the field named name.
 func (f *Fields) Index(name string) (int, bool) {
@@ -151,4 +155,65 @@ func appendSlots(b []byte, n *vnode, r *Record) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// slotsOf returns native value v of node n with its records, at any
+// depth, made Records of their nodes' fields.
+func slotsOf(v any, n *vnode) any {
+	switch n.kind {
+	case vRecord:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		rec := n.slots.New()
+		for i := range n.fields {
+			rec.Values[i] = slotsOf(m[n.fields[i].name], n.fields[i].node)
+		}
+		return rec
+	case vArray:
+		a, ok := v.([]any)
+		if !ok || len(a) == 0 {
+			return v
+		}
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = slotsOf(e, n.items)
+		}
+		return out
+	case vMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			out[k] = slotsOf(e, n.items)
+		}
+		return out
+	case vUnion:
+		w, ok := v.(map[string]any)
+		if !ok || len(w) != 1 {
+			return v
+		}
+		for _, a := range n.arms {
+			if inner, ok := w[a.wrap]; ok && a.wrap != "" {
+				return map[string]any{a.wrap: slotsOf(inner, a.node)}
+			}
+		}
+	}
+	return v
+}
+
+// recordOfMap returns the Record of record map m, its fields in the order
+// of their names, where no schema says theirs; the records inside stay
+// maps.
+func recordOfMap(m map[string]any) *Record {
+	names := slices.Sorted(maps.Keys(m))
+	f, _ := NewFields(names...) // a map's keys are distinct
+	rec := f.New()
+	for i, n := range names {
+		rec.Values[i] = m[n]
+	}
+	return rec
 }

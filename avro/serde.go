@@ -100,7 +100,6 @@ type Serde struct {
 	writers sync.Pool // *havro.Writer
 	readers sync.Pool // *havro.Reader
 	scratch sync.Pool // *[]byte, native encodings
-	vals    sync.Pool // *[]any, sparse decoding
 }
 
 // encoding is what Encode needs of a subject.
@@ -124,6 +123,14 @@ type decoding struct {
 	// native decodes the record without hamba (decode.go); nil where
 	// reader is resolved or holds what the native decoder does not read.
 	native *vnode
+	// shape is the schema of the decoded value where reader is
+	// resolved: the local reader's (reader itself names the writer's
+	// fields too, to skip them). nil where reader is not resolved.
+	shape havro.Schema
+	// slots is the decoded value's schema compiled, to make Records of
+	// what hamba decodes (see DecodeRecord); nil where it does not
+	// compile.
+	slots *vnode
 }
 
 // NewSerde returns a Serde that talks to the registry through cl and
@@ -272,16 +279,14 @@ func (s *Serde) DecodeNative(ctx context.Context, b []byte) (map[string]any, err
 	return m, nil
 }
 
-// DecodeSparse decodes a wire-format value into its native form as
-// DecodeNative does, and returns it with the full name of its record (as
-// Record does, from the same lookup). It leaves out of each record's map
-// the fields that are null, for readers that take a missing field for a
-// null one (a record of many optional fields, few of them set, is a small
-// map instead of a large one). Null values in Avro maps and arrays stay.
-// When the writer's schema is not the local one and hamba resolves it,
-// the maps may hold null fields too: read a missing field and a null one
-// alike. Errors are DecodeNative's.
-func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (string, map[string]any, error) {
+// DecodeRecord decodes a wire-format value into its native form as a
+// Record, and returns it with the full name of its record (as Record
+// does, from the same lookup). Every record in it, at any depth, is a
+// Record of the reader's fields in the reader's order (a null field is a
+// nil slot); its Map is what DecodeNative returns. Readers that know the
+// schema read a field by its position instead of hashing its name into a
+// map, and nothing builds the maps. Errors are DecodeNative's.
+func (s *Serde) DecodeRecord(ctx context.Context, b []byte) (string, *Record, error) {
 	id, body, err := s.dec.DecodeID(b)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
@@ -290,21 +295,22 @@ func (s *Serde) DecodeSparse(ctx context.Context, b []byte) (string, map[string]
 	if err != nil {
 		return "", nil, err
 	}
-	if d.err != nil || d.native == nil {
-		m, err := s.DecodeNative(ctx, b)
-		return d.record, m, err
+	if d.err == nil && d.native != nil {
+		rec, err := decodeSlots(body, d.native)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+		}
+		return d.record, rec, nil
 	}
-	vals, _ := s.vals.Get().(*[]any)
-	if vals == nil {
-		vals = new([]any)
-	}
-	m, scratch, err := decodeSparse(body, d.native, *vals)
-	*vals = scratch
-	s.vals.Put(vals)
+	// Resolved by hamba, into maps.
+	m, err := s.DecodeNative(ctx, b)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+		return "", nil, err
 	}
-	return d.record, m, nil
+	if d.slots != nil {
+		return d.record, slotsOf(m, d.slots).(*Record), nil
+	}
+	return d.record, recordOfMap(m), nil
 }
 
 // Record returns the full name of the record a wire-format value holds,
@@ -424,7 +430,7 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 			if err != nil {
 				d.err = fmt.Errorf("%w: schema id %d cannot be read as the local %s: %v", ErrIncompatible, id, d.record, err)
 			} else {
-				d.reader, d.resolved = resolved, true
+				d.reader, d.resolved, d.shape = resolved, true, local.parsed
 			}
 		}
 		s.addDecoding(d)
@@ -440,9 +446,16 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 
 // addDecoding makes id decodable.
 func (s *Serde) addDecoding(d *decoding) {
-	if d.err == nil && !d.resolved {
-		if n, err := compileNode(d.reader, map[string]*vnode{}); err == nil && n.kind == vRecord && prepareDecode(n) {
-			d.native = n
+	if d.err == nil {
+		shape := d.reader
+		if d.resolved {
+			shape = d.shape
+		}
+		if n, err := compileNode(shape, map[string]*vnode{}); err == nil && n.kind == vRecord {
+			d.slots = n
+			if !d.resolved && prepareDecode(n) {
+				d.native = n
+			}
 		}
 	}
 	if _, loaded := s.decodings.LoadOrStore(d.id, d); loaded {

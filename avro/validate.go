@@ -233,6 +233,7 @@ type vnode struct {
 	items    *vnode         // array items, map values
 	fields   []vfield       // record
 	index    map[string]int // record: field name -> index
+	slots    *Fields        // record: its fields, for Records of it
 	arms     []varm         // union
 	nullArm  int            // union: index of the null arm, or -1
 	// pairArm is, for a union of null and one other type, the index of
@@ -243,6 +244,9 @@ type vnode struct {
 	// emptyItems marks an array whose items take no bytes of a body (set
 	// by prepareDecode).
 	emptyItems bool
+	// slotsHint and recordsHint are the slab sizes decodeSlots starts
+	// with for a record decoded from the top (set by prepareDecode).
+	slotsHint, recordsHint int
 }
 
 // vfield is a compiled record field.
@@ -338,6 +342,11 @@ func compileNode(s havro.Schema, memo map[string]*vnode) (*vnode, error) {
 			n.fields = append(n.fields, vf)
 			n.index[f.Name()] = i
 		}
+		names := make([]string, len(n.fields))
+		for i := range n.fields {
+			names[i] = n.fields[i].name
+		}
+		n.slots = &Fields{names: names, index: n.index}
 		return n, nil
 	case *havro.UnionSchema:
 		n := &vnode{kind: vUnion, nullArm: -1, pairArm: -1}

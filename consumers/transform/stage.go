@@ -580,9 +580,8 @@ func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
 	if !ok {
 		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrUnknownTenant, r.Tenant))
 	}
-	// Sparse: the mapping reads a missing field as a null one, and most
-	// of a partner record's optional fields are null.
-	record, native, err := s.serde.DecodeSparse(ctx, r.Raw.Value)
+	// Slots: the mapping reads each field it maps by its position.
+	record, native, err := s.serde.DecodeRecord(ctx, r.Raw.Value)
 	if err != nil {
 		return nil, classifyDecode(err)
 	}

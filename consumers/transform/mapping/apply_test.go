@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/sluicehq/sluice/avro"
+	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/consumers/transform/mapping"
 	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/testkit"
 )
 
 // event validates body against record's contract and wraps it in an
@@ -340,5 +344,53 @@ func TestObjectJSONHasNoSurprises(t *testing.T) {
 	}
 	if _, err := json.Marshal(objs); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestApplyReadsRecordsAsMaps: an event decoded into avro.Records (as the
+// transform stage decodes it: DecodeRecord, fields read by position) maps
+// to the same objects as its map form, unions, lists and nested records
+// included.
+func TestApplyReadsRecordsAsMaps(t *testing.T) {
+	t.Parallel()
+	s := schemas(t)
+	m := compile(t, s, orderMapping)
+	const record = "sluice.source.commerce.OrderEvent"
+	native := event(t, s, record, "orders/create", orderBody)
+	cl, err := sr.NewClient(sr.URLs(registrytest.Start(t, testkit.NewKafka(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serde, err := avro.NewSerde(cl, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Context(t, time.Minute)
+	b, err := serde.EncodeNative(ctx, avro.Subject("sluice.in.shop", record), native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, rec, err := serde.DecodeRecord(ctx, b)
+	if err != nil || name != record {
+		t.Fatalf("DecodeRecord: %s, %v", name, err)
+	}
+	fromMap, err := m.Apply(record, native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromRecord, err := m.Apply(record, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromRecord) != len(fromMap) || len(fromMap) != 2 {
+		t.Fatalf("%d objects from the Record, %d from the map; want 2", len(fromRecord), len(fromMap))
+	}
+	for i := range fromMap {
+		a, b := fromMap[i], fromRecord[i]
+		ad, bd := a.Data.Map(), b.Data.Map()
+		a.Data, b.Data = nil, nil
+		if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(ad, bd) {
+			t.Errorf("object %d from the Record:\n%#v\n%#v\nfrom the map:\n%#v\n%#v", i, b, bd, a, ad)
+		}
 	}
 }

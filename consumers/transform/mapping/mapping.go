@@ -82,11 +82,13 @@ type Ref struct {
 }
 
 // Apply maps one decoded source event (the native value of the event
-// record: {"envelope": ..., "data": ...}) to its canonical objects. An
+// record: {"envelope": ..., "data": ...}, as a map[string]any or an
+// *avro.Record, whose records may be either too) to its canonical
+// objects. An
 // event of a record the mapping ignores, or whose type or conditions
 // select no object, gives none. A value that cannot be mapped gives an
 // *Error naming the canonical field and the source path.
-func (m *Mapping) Apply(record string, event map[string]any) ([]Object, error) {
+func (m *Mapping) Apply(record string, event any) ([]Object, error) {
 	entries, ok := m.events[record]
 	if !ok {
 		if m.ignored[record] {
@@ -94,10 +96,7 @@ func (m *Mapping) Apply(record string, event map[string]any) ([]Object, error) {
 		}
 		return nil, &Error{Record: record, Object: m.source, Reason: "the mapping " + m.file + " does not map this record"}
 	}
-	eventType := ""
-	if env, ok := event["envelope"].(map[string]any); ok {
-		eventType, _ = env["event_type"].(string)
-	}
+	eventType, _ := field(field(event, "envelope", -1), "event_type", -1).(string)
 	var out []Object
 	for _, e := range entries {
 		if !e.matches(eventType) {
@@ -167,7 +166,7 @@ type cref struct {
 
 // ectx is the state of mapping one object of one event.
 type ectx struct {
-	root   map[string]any
+	root   any
 	items  []any // elements of the enclosing each, innermost last
 	idx    []int // their indexes
 	record string

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/avro"
 )
 
 // A source path is a dotted list of field names, each optionally followed
@@ -59,6 +61,10 @@ func splitPath(p string) ([]segment, error) {
 type step struct {
 	key   string // field or map key; "" for an index
 	index int
+	// slot is the field's position in its record's schema, -1 for a map
+	// key or an index: where a Record has key there, it is read with no
+	// lookup by name.
+	slot int
 	// unwrap holds the union branch names the value reached may be
 	// wrapped in ({"<branch>": value}); nil when its type is no such
 	// union. A wrapped value of another branch is a missing value.
@@ -105,11 +111,7 @@ func (g *getter) get(c *ectx) any {
 			}
 			v = arr[s.index]
 		} else {
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[s.key]
+			v = field(v, s.key, s.slot)
 		}
 		if v == nil {
 			return nil
@@ -122,6 +124,22 @@ func (g *getter) get(c *ectx) any {
 		}
 	}
 	return v
+}
+
+// field returns the field or map entry key of v, a record or map as a
+// map[string]any or an *avro.Record, looked up by name unless a Record
+// has key at slot; nil when v is neither or has no such field.
+func field(v any, key string, slot int) any {
+	switch x := v.(type) {
+	case *avro.Record:
+		if slot >= 0 && slot < len(x.Values) && x.Fields.Name(slot) == key {
+			return x.Values[slot]
+		}
+		return x.Get(key)
+	case map[string]any:
+		return x[key]
+	}
+	return nil
 }
 
 // unwrapUnion returns the value inside a union value {"<branch>": v} when
@@ -164,6 +182,7 @@ func (c *compiler) compilePath(p string) (*getter, *atype, error) {
 	for i := start; i < len(segs); i++ {
 		s := segs[i]
 		var next *atype
+		slot := -1
 		if s.index >= 0 {
 			if t.kind != kArray {
 				return nil, nil, fmt.Errorf("path %s: [%d] needs an array, %s is %s", quote(p), s.index, pathPrefix(segs, i), t.describe())
@@ -177,13 +196,14 @@ func (c *compiler) compilePath(p string) (*getter, *atype, error) {
 					return nil, nil, fmt.Errorf("path %s: %s has no field %s (fields: %s)", quote(p), t.name, quote(s.name), fieldNames(t))
 				}
 				next = f.typ
+				slot = slices.Index(t.fields, f)
 			case kMap:
 				next = t.values
 			default:
 				return nil, nil, fmt.Errorf("path %s: %s is %s, which has no field %s", quote(p), pathPrefix(segs, i), t.describe(), quote(s.name))
 			}
 		}
-		st := step{key: s.name, index: s.index}
+		st := step{key: s.name, index: s.index, slot: slot}
 		if s.index >= 0 {
 			st.key = ""
 		}
