@@ -27,20 +27,8 @@ func NewFields(names ...string) (*Fields, error) {
 	return f, nil
 }
 
-// Names returns the field names, in order.
-func (f *Fields) Names() []string { return slices.Clone(f.names) }
-
-// Len returns the number of fields.
-func (f *Fields) Len() int { return len(f.names) }
-
 // Name returns the name of the i-th field.
 func (f *Fields) Name(i int) string { return f.names[i] }
-
-// Index returns the position of the field named name.
-func (f *Fields) Index(name string) (int, bool) {
-	i, ok := f.index[name]
-	return i, ok
-}
 
 // New returns a record of these fields, every value nil.
 func (f *Fields) New() *Record { return &Record{Fields: f, Values: make([]any, len(f.names))} }
