@@ -328,30 +328,26 @@ func timestampOf(k vkind, t time.Time) int64 {
 // appendArray writes items in blocks of at most blockLength, each with
 // its byte size, then the empty block that ends the array.
 func appendArray(b []byte, items *vnode, arr []any) ([]byte, bool) {
-	for i := 0; i < len(arr); i += blockLength {
-		start := len(b)
-		end := min(i+blockLength, len(arr))
-		for _, e := range arr[i:end] {
-			var ok bool
-			if b, ok = appendNative(b, items, e); !ok {
-				return b, false
-			}
-		}
-		b = insertBlockHeader(b, start, end-i)
-	}
-	return append(b, 0), true
+	return appendBlocks(b, len(arr), func(b []byte, i int) ([]byte, bool) { return appendNative(b, items, arr[i]) })
 }
 
 // appendExternalIDs writes xs as appendArray writes their items boxed
 // one by one (every canonical event carries its external ids; this spares
 // the boxing).
 func appendExternalIDs(b []byte, items *vnode, xs []canonical.ExternalID) ([]byte, bool) {
-	for i := 0; i < len(xs); i += blockLength {
+	return appendBlocks(b, len(xs), func(b []byte, i int) ([]byte, bool) { return appendExternalID(b, items, &xs[i]) })
+}
+
+// appendBlocks writes the n items of an array, each appended by item, in
+// blocks of at most blockLength with their byte sizes, then the empty
+// block that ends the array.
+func appendBlocks(b []byte, n int, item func(b []byte, i int) ([]byte, bool)) ([]byte, bool) {
+	for i := 0; i < n; i += blockLength {
 		start := len(b)
-		end := min(i+blockLength, len(xs))
+		end := min(i+blockLength, n)
 		for j := i; j < end; j++ {
 			var ok bool
-			if b, ok = appendExternalID(b, items, &xs[j]); !ok {
+			if b, ok = item(b, j); !ok {
 				return b, false
 			}
 		}

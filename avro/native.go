@@ -48,10 +48,13 @@ func NativeEnvelope(e canonical.Envelope) map[string]any {
 // EnvelopeOf reads the envelope of a decoded native event: a
 // map[string]any or a *Record (DecodeRecord), whose envelope is one too.
 func EnvelopeOf(event any) (canonical.Envelope, error) {
-	get, ok := fieldsOf(fieldOf(event, "envelope"))
-	if !ok {
-		return canonical.Envelope{}, fmt.Errorf("%w: the event has no envelope record", ErrDecode)
+	m := Field(event, "envelope")
+	if _, ok := m.(map[string]any); !ok {
+		if r, ok := m.(*Record); !ok || r == nil {
+			return canonical.Envelope{}, fmt.Errorf("%w: the event has no envelope record", ErrDecode)
+		}
 	}
+	get := func(key string) any { return Field(m, key) }
 	var e canonical.Envelope
 	var err error
 	// opt holds what the optional fields point to: one allocation for
@@ -105,32 +108,19 @@ func EnvelopeOf(event any) (canonical.Envelope, error) {
 	return e, err
 }
 
-// fieldOf returns the field key of record v, a map[string]any or a
-// *Record; nil when v is neither or has no such field.
-func fieldOf(v any, key string) any {
+// Field returns the field name of record v, a map[string]any or a
+// *Record (as DecodeRecord and the mappings make them); nil when v is
+// neither or has no such field.
+func Field(v any, name string) any {
 	switch x := v.(type) {
 	case map[string]any:
-		return x[key]
+		return x[name]
 	case *Record:
 		if x != nil {
-			return x.Get(key)
+			return x.Get(name)
 		}
 	}
 	return nil
-}
-
-// fieldsOf returns a reader of the fields of record v, a map[string]any
-// or a *Record, and false when v is neither.
-func fieldsOf(v any) (func(key string) any, bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		return func(key string) any { return x[key] }, true
-	case *Record:
-		if x != nil {
-			return x.Get, true
-		}
-	}
-	return nil, false
 }
 
 // envelopeOpt holds the values of an envelope's optional fields for

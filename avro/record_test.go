@@ -48,4 +48,18 @@ func TestRecordSlots(t *testing.T) {
 	if got := Plain((*Record)(nil)); got != nil {
 		t.Errorf("Plain(nil Record) = %v", got)
 	}
+	// Field reads a map and a Record alike, and nothing else.
+	for _, v := range []any{c, want} {
+		if got := Field(v, "id"); got != "con_1" {
+			t.Errorf("Field(%T, id) = %v", v, got)
+		}
+	}
+	if Field("x", "id") != nil || Field((*Record)(nil), "id") != nil {
+		t.Error("Field read a field of something that is no record")
+	}
+	// Where no schema orders them, a map's fields are in name order.
+	r := recordOfMap(map[string]any{"b": 2, "a": 1})
+	if r.Fields.Name(0) != "a" || r.Fields.Name(1) != "b" || !reflect.DeepEqual(r.Values, []any{1, 2}) {
+		t.Errorf("recordOfMap = %v %v", r.Fields.names, r.Values)
+	}
 }

@@ -123,10 +123,6 @@ type decoding struct {
 	// native decodes the record without hamba (decode.go); nil where
 	// reader is resolved or holds what the native decoder does not read.
 	native *vnode
-	// shape is the schema of the decoded value where reader is
-	// resolved: the local reader's (reader itself names the writer's
-	// fields too, to skip them). nil where reader is not resolved.
-	shape havro.Schema
 	// slots is the decoded value's schema compiled, to make Records of
 	// what hamba decodes (see DecodeRecord); nil where it does not
 	// compile.
@@ -384,7 +380,7 @@ func (s *Serde) encoding(ctx context.Context, subject string) (*encoding, error)
 		}
 		s.subjects.Store(subject, enc)
 		// What this process writes it can read back without asking.
-		s.addDecoding(&decoding{id: id, record: sc.Name, reader: sc.parsed})
+		s.addDecoding(&decoding{id: id, record: sc.Name, reader: sc.parsed}, sc.parsed)
 		s.cfg.log.Info("avro: subject ready", zap.String("subject", subject), zap.Int("schema_id", id))
 		return enc, nil
 	})
@@ -425,15 +421,18 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 			return nil, fmt.Errorf("%w: fetch schema %d: %v", ErrRegistry, id, err)
 		}
 		d := &decoding{id: id, record: recordName(writer), reader: writer}
+		shape := writer // the decoded value's schema
 		if local, ok := s.schemas.Lookup(d.record); ok && local.parsed.Fingerprint() != writer.Fingerprint() {
 			resolved, err := s.compat.Resolve(local.parsed, writer)
 			if err != nil {
 				d.err = fmt.Errorf("%w: schema id %d cannot be read as the local %s: %v", ErrIncompatible, id, d.record, err)
 			} else {
-				d.reader, d.resolved, d.shape = resolved, true, local.parsed
+				// The resolved reader names the writer's fields too, to
+				// skip them; the value decoded has the local reader's.
+				d.reader, d.resolved, shape = resolved, true, local.parsed
 			}
 		}
-		s.addDecoding(d)
+		s.addDecoding(d, shape)
 		s.cfg.log.Info("avro: learnt writer schema", zap.Int("schema_id", id), zap.String("record", d.record),
 			zap.Bool("resolved", d.reader != writer))
 		return d, nil
@@ -444,13 +443,10 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 	return d.(*decoding), nil
 }
 
-// addDecoding makes id decodable.
-func (s *Serde) addDecoding(d *decoding) {
+// addDecoding makes id decodable; shape is the schema of the values it
+// decodes to.
+func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 	if d.err == nil {
-		shape := d.reader
-		if d.resolved {
-			shape = d.shape
-		}
 		if n, err := compileNode(shape, map[string]*vnode{}); err == nil && n.kind == vRecord {
 			d.slots = n
 			if !d.resolved && prepareDecode(n) {

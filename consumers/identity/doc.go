@@ -116,11 +116,11 @@
 // durable binding never changes, so nothing invalidates the memory; it
 // is bounded (CacheSize, default DefaultCacheSize bindings; those read
 // least, and least recently, go first) and dropped when the map rebuilds
-// Redis from the topic (after a flush or a failover). Two cases outlive it, as an
-// instance that did not run the rebuild keeps what it remembers: a key
-// bound again to another id in the race around a flush described above,
-// and a binding deleted from the topic by hand (a tombstone). Restart the
-// transform instances after deleting bindings.
+// Redis from the topic (after a flush or a failover). Two cases outlive
+// it, as an instance that did not run the rebuild keeps what it
+// remembers: a key bound again to another id in the race around a flush
+// described above, and a binding deleted from the topic by hand (a
+// tombstone). Restart the transform instances after deleting bindings.
 //
 // Redis must keep identity keys: use a maxmemory policy that evicts none
 // of them (noeviction, or volatile-* since these keys have no TTL). An

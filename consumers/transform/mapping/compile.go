@@ -367,12 +367,10 @@ func (c *compiler) recordOf(t *atype, specs []namedSpec, label, path string, lin
 	for i := range r.fields {
 		names[i] = r.fields[i].name
 	}
-	slots, err := avro.NewFields(names...)
-	if err != nil { // a parsed schema names each field once
+	var err error
+	if r.slots, err = avro.NewFields(names...); err != nil { // a parsed schema names each field once
 		c.fail(line, path, "canonical %s: %v", shortName(t.name), err)
-		slots, _ = avro.NewFields()
 	}
-	r.slots = slots
 	return r
 }
 

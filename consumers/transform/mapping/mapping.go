@@ -96,7 +96,7 @@ func (m *Mapping) Apply(record string, event any) ([]Object, error) {
 		}
 		return nil, &Error{Record: record, Object: m.source, Reason: "the mapping " + m.file + " does not map this record"}
 	}
-	eventType, _ := field(field(event, "envelope", -1), "event_type", -1).(string)
+	eventType, _ := avro.Field(avro.Field(event, "envelope"), "event_type").(string)
 	var out []Object
 	for _, e := range entries {
 		if !e.matches(eventType) {

@@ -127,19 +127,14 @@ func (g *getter) get(c *ectx) any {
 }
 
 // field returns the field or map entry key of v, a record or map as a
-// map[string]any or an *avro.Record, looked up by name unless a Record
-// has key at slot; nil when v is neither or has no such field.
+// map[string]any or an *avro.Record, looked up by name (avro.Field)
+// unless a Record has key at slot; nil when v is neither or has no such
+// field.
 func field(v any, key string, slot int) any {
-	switch x := v.(type) {
-	case *avro.Record:
-		if slot >= 0 && slot < len(x.Values) && x.Fields.Name(slot) == key {
-			return x.Values[slot]
-		}
-		return x.Get(key)
-	case map[string]any:
-		return x[key]
+	if x, ok := v.(*avro.Record); ok && slot >= 0 && slot < len(x.Values) && x.Fields.Name(slot) == key {
+		return x.Values[slot]
 	}
-	return nil
+	return avro.Field(v, key)
 }
 
 // unwrapUnion returns the value inside a union value {"<branch>": v} when
