@@ -318,10 +318,19 @@ func (p *jparser) object() (jvalue, bool) {
 	}
 }
 
-// number consumes a number in JSON's grammar:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// number consumes a number in JSON's grammar (see scanNumber).
 func (p *jparser) number() bool {
-	s, i := p.src, p.pos
+	end, ok := scanNumber(p.src, p.pos)
+	if ok {
+		p.pos = end
+	}
+	return ok
+}
+
+// scanNumber reads a number in JSON's grammar,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, from s[i:], and returns
+// where it ends and whether one was there.
+func scanNumber(s string, i int) (int, bool) {
 	digits := func() int {
 		start := i
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -334,16 +343,16 @@ func (p *jparser) number() bool {
 	}
 	switch {
 	case i >= len(s):
-		return false
+		return i, false
 	case s[i] == '0':
 		i++
 	case digits() == 0:
-		return false
+		return i, false
 	}
 	if i < len(s) && s[i] == '.' {
 		i++
 		if digits() == 0 {
-			return false
+			return i, false
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -352,11 +361,10 @@ func (p *jparser) number() bool {
 			i++
 		}
 		if digits() == 0 {
-			return false
+			return i, false
 		}
 	}
-	p.pos = i
-	return true
+	return i, true
 }
 
 // str parses the string at pos. A string without escapes and with valid

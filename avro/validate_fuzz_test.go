@@ -118,7 +118,7 @@ func FuzzValidate(f *testing.F) {
 // FuzzParseJSON checks the JSON reader against encoding/json: the same
 // documents are valid, and they hold the same values.
 func FuzzParseJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[1,-2.5e3,"x\u00e9\n",true,null,{"a":{"b":[]}}]`, `"\ud800"`, `  7 `, `{"a":1,"a":2}`, "\"\xff\""} {
+	for _, s := range []string{`{}`, `[1,-2.5e3,"x\u00e9\n",true,null,{"a":{"b":[]}}]`, `"\ud800"`, `  7 `, `{"a":1,"a":2}`, "\"\xff\"", `-0.5E+7`, `01`, `1.`, `-`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -127,6 +127,9 @@ func FuzzParseJSON(f *testing.F) {
 			t.Fatalf("parseJSON error %v, json.Valid %v", err, json.Valid(data))
 		}
 		if err != nil {
+			if isJSONNumber(string(data)) {
+				t.Fatalf("isJSONNumber(%q) = true, not JSON", data)
+			}
 			return
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
@@ -137,6 +140,12 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if got, dup := plainJSON(v); !dup && !jsonEqual(got, want) {
 			t.Fatalf("parseJSON = %#v, encoding/json = %#v", got, want)
+		}
+		// A decimal's string form is held to the same grammar.
+		_, isNumber := want.(json.Number)
+		isNumber = isNumber && strings.TrimSpace(string(data)) == string(data)
+		if isJSONNumber(string(data)) != isNumber {
+			t.Fatalf("isJSONNumber(%q) = %v, encoding/json reads a number: %v", data, !isNumber, isNumber)
 		}
 	})
 }

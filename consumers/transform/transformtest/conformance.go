@@ -266,6 +266,8 @@ func checkCanonical(t *testing.T, e *Env, f Fixture, ev Canonical, source, integ
 	}
 }
 
+// idPrefix restates the canonical model's id prefixes rather than asking
+// package identity, so that the check holds identity to the contract.
 func idPrefix(object string) string {
 	switch object {
 	case "account":
