@@ -44,6 +44,28 @@ func (v *validator) enum(path, got string, opts ...string) {
 	}
 }
 
+// requiredEnum is enum for a value that must be given.
+func (v *validator) requiredEnum(path, got string, opts ...string) {
+	if got == "" {
+		v.fail(path, "required: %s", oneOf(opts...))
+	}
+	v.enum(path, got, opts...)
+}
+
+// id checks the id at path of an item of a list: given, of the form re
+// matches (described by form), and not already in seen, which it joins.
+func (v *validator) id(path, id string, re *regexp.Regexp, form, item string, seen map[string]bool) {
+	switch {
+	case id == "":
+		v.fail(path, "required")
+	case !re.MatchString(id):
+		v.fail(path, "expected %s; got %q", form, id)
+	case seen[id]:
+		v.fail(path, "duplicate %s %q", item, id)
+	}
+	seen[id] = true
+}
+
 func (v *validator) catalog(c *Catalog) {
 	if c.Version != 1 {
 		v.fail("version", "expected 1; got %d", c.Version)
@@ -52,15 +74,7 @@ func (v *validator) catalog(c *Catalog) {
 	for i := range c.Tenants {
 		t := &c.Tenants[i]
 		p := fmt.Sprintf("tenants[%d]", i)
-		switch {
-		case t.ID == "":
-			v.fail(p+".id", "required")
-		case !tenantID.MatchString(t.ID):
-			v.fail(p+".id", "expected lower-case letters, digits, '-' or '_' (at most 63); got %q", t.ID)
-		case tenants[t.ID]:
-			v.fail(p+".id", "duplicate tenant %q", t.ID)
-		}
-		tenants[t.ID] = true
+		v.id(p+".id", t.ID, tenantID, "lower-case letters, digits, '-' or '_' (at most 63)", "tenant", tenants)
 		if t.HotSubKeys < 0 || t.HotSubKeys > 1024 {
 			v.fail(p+".hot_sub_keys", "expected 0 to 1024; got %d", t.HotSubKeys)
 		}
@@ -74,19 +88,8 @@ func (v *validator) catalog(c *Catalog) {
 	for i := range c.Integrations {
 		in := &c.Integrations[i]
 		p := fmt.Sprintf("integrations[%d]", i)
-		switch {
-		case in.ID == "":
-			v.fail(p+".id", "required")
-		case !integrationID.MatchString(in.ID):
-			v.fail(p+".id", "expected lower-case letters, digits, '.', '-' or '_'; got %q", in.ID)
-		case integrations[in.ID]:
-			v.fail(p+".id", "duplicate integration %q", in.ID)
-		}
-		integrations[in.ID] = true
-		if in.Kind == "" {
-			v.fail(p+".kind", "required: %s", oneOf(KindWebhook, KindOutbox, KindSync))
-		}
-		v.enum(p+".kind", in.Kind, KindWebhook, KindOutbox, KindSync)
+		v.id(p+".id", in.ID, integrationID, "lower-case letters, digits, '.', '-' or '_'", "integration", integrations)
+		v.requiredEnum(p+".kind", in.Kind, KindWebhook, KindOutbox, KindSync)
 		if in.Source == "" {
 			v.fail(p+".source", "required: the source system's connector, e.g. crm")
 		}
@@ -120,19 +123,8 @@ func (v *validator) catalog(c *Catalog) {
 	for i := range c.Destinations {
 		d := &c.Destinations[i]
 		p := fmt.Sprintf("destinations[%d]", i)
-		switch {
-		case d.ID == "":
-			v.fail(p+".id", "required")
-		case !integrationID.MatchString(d.ID):
-			v.fail(p+".id", "expected lower-case letters, digits, '.', '-' or '_'; got %q", d.ID)
-		case destinations[d.ID]:
-			v.fail(p+".id", "duplicate destination %q", d.ID)
-		}
-		destinations[d.ID] = true
-		if d.Kind == "" {
-			v.fail(p+".kind", "required: %s", oneOf(DestinationWebhook, DestinationKafka))
-		}
-		v.enum(p+".kind", d.Kind, DestinationWebhook, DestinationKafka)
+		v.id(p+".id", d.ID, integrationID, "lower-case letters, digits, '.', '-' or '_'", "destination", destinations)
+		v.requiredEnum(p+".kind", d.Kind, DestinationWebhook, DestinationKafka)
 		switch d.Kind {
 		case DestinationWebhook:
 			u, err := url.Parse(d.URL)
