@@ -12,9 +12,10 @@ const (
 	// markerTimeout bounds one write of done-markers.
 	markerTimeout = 5 * time.Second
 	// markerLinger is how long the first pending marker waits for others
-	// to share its write, unless markerBatch are pending first.
-	markerLinger = time.Millisecond
-	markerBatch  = 64
+	// to share its write, unless markerBatch are pending first (see the
+	// package doc for the trade-off).
+	markerLinger = 5 * time.Millisecond
+	markerBatch  = 256
 )
 
 // markWriter writes the done-markers of one destination as its events are
