@@ -69,20 +69,29 @@ type Attempt struct {
 	Offset    int64  `json:"offset"`
 }
 
-// record returns the Kafka record of a.
+// record returns the Kafka record of a. Its key and header values share
+// one allocation; the trace context is the input's own bytes.
 func (a *Attempt) record(topic string, r *stage.Record) *kgo.Record {
 	v, _ := json.Marshal(a)
-	out := &kgo.Record{Topic: topic, Key: []byte(a.Tenant), Value: v}
-	kafka.SetHeader(out, kafka.HeaderTenantID, a.Tenant)
-	kafka.SetHeader(out, kafka.HeaderEventID, a.EventID)
-	kafka.SetHeader(out, HeaderDestination, a.Destination)
+	buf := make([]byte, 0, len(a.Tenant)+len(a.EventID)+len(a.Destination)+len(a.EventType))
+	part := func(s string) []byte {
+		start := len(buf)
+		buf = append(buf, s...)
+		return buf[start:len(buf):len(buf)]
+	}
+	tenant := part(a.Tenant)
+	headers := make([]kgo.RecordHeader, 0, 5)
+	headers = append(headers,
+		kgo.RecordHeader{Key: kafka.HeaderTenantID, Value: tenant},
+		kgo.RecordHeader{Key: kafka.HeaderEventID, Value: part(a.EventID)},
+		kgo.RecordHeader{Key: HeaderDestination, Value: part(a.Destination)})
 	if a.EventType != "" {
-		kafka.SetHeader(out, kafka.HeaderEventType, a.EventType)
+		headers = append(headers, kgo.RecordHeader{Key: kafka.HeaderEventType, Value: part(a.EventType)})
 	}
-	if tp := kafka.Header(r.Raw, kafka.HeaderTraceParent); tp != "" {
-		kafka.SetHeader(out, kafka.HeaderTraceParent, tp)
+	if tp := kafka.HeaderBytes(r.Raw, kafka.HeaderTraceParent); len(tp) > 0 {
+		headers = append(headers, kgo.RecordHeader{Key: kafka.HeaderTraceParent, Value: tp})
 	}
-	return out
+	return &kgo.Record{Topic: topic, Key: tenant, Value: v, Headers: headers}
 }
 
 // A batch gathers its attempt records and produces them together: when

@@ -222,8 +222,9 @@ func (e *env) attemptsOf(t *testing.T) []deliver.Attempt {
 		if err := json.Unmarshal(r.Value, &a); err != nil {
 			t.Fatalf("attempt record %s: %v", r.Value, err)
 		}
-		if string(r.Key) != a.Tenant || kafka.Header(r, kafka.HeaderTenantID) != a.Tenant || kafka.Header(r, deliver.HeaderDestination) != a.Destination {
-			t.Errorf("attempt record key %q / headers do not match its tenant %s", r.Key, a.Tenant)
+		if string(r.Key) != a.Tenant || kafka.Header(r, kafka.HeaderTenantID) != a.Tenant || kafka.Header(r, deliver.HeaderDestination) != a.Destination ||
+			kafka.Header(r, kafka.HeaderEventID) != a.EventID || kafka.Header(r, kafka.HeaderEventType) != a.EventType {
+			t.Errorf("attempt record key %q / headers %v do not match its value %s", r.Key, r.Headers, r.Value)
 		}
 		out = append(out, a)
 	}

@@ -298,3 +298,41 @@ func TestRecorderProducesGatheredAttemptsBeforeTheBatchEnds(t *testing.T) {
 		t.Fatalf("attempt record %s (key %s): %+v, %v", got[0].Value, got[0].Key, a, err)
 	}
 }
+
+func TestAttemptRecord(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	raw := &kgo.Record{Topic: "sluice.canonical.contact", Partition: 3, Offset: 1234}
+	kafka.SetHeader(raw, kafka.HeaderTraceParent, tp)
+	r := &stage.Record{Raw: raw, Tenant: "acme", EventID: "e-42"}
+	a := &Attempt{Tenant: "acme", Destination: "crm-sync", EventID: "e-42", EventType: "contact.updated",
+		Lane: config.LaneInteractive, Attempt: 2, At: time.Date(2030, 1, 2, 3, 4, 5, 678e6, time.UTC),
+		Result: ResultFailed, Status: 503, LatencyMS: 12.5, Topic: raw.Topic, Partition: 3, Offset: 1234}
+	out := a.record("sluice.delivery.attempts", r)
+	if out.Topic != "sluice.delivery.attempts" || string(out.Key) != "acme" {
+		t.Errorf("topic %q, key %q", out.Topic, out.Key)
+	}
+	want := map[string]string{
+		kafka.HeaderTenantID:    "acme",
+		kafka.HeaderEventID:     "e-42",
+		HeaderDestination:       "crm-sync",
+		kafka.HeaderEventType:   "contact.updated",
+		kafka.HeaderTraceParent: tp,
+	}
+	if len(out.Headers) != len(want) {
+		t.Errorf("headers %v, want %v", out.Headers, want)
+	}
+	for k, v := range want {
+		if got := kafka.Header(out, k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	var back Attempt
+	if err := json.Unmarshal(out.Value, &back); err != nil || back != *a {
+		t.Errorf("value %s decodes to %+v (%v), want %+v", out.Value, back, err, *a)
+	}
+	// Without an event type or trace context, neither header is sent.
+	a.EventType = ""
+	if out := a.record("t", &stage.Record{Raw: &kgo.Record{}}); len(out.Headers) != 3 {
+		t.Errorf("headers %v, want tenant-id, event-id and destination", out.Headers)
+	}
+}
