@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/avro"
 	"github.com/sluicehq/sluice/connectors/standardwebhooks"
 	"github.com/sluicehq/sluice/consumers/deliver"
 	"github.com/sluicehq/sluice/consumers/deliver/sink"
 	"github.com/sluicehq/sluice/consumers/stage/stagetest"
+	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
@@ -28,12 +30,15 @@ import (
 // The benchmarks deliver benchEvents events (20000; SLUICE_BENCH_RECORDS
 // overrides) of 50 tenants from 6 partitions to a local sink that
 // verifies every signature, at benchConcurrency requests in flight, with
-// the sink answering at once and after 5ms. The baseline is a plain
-// net/http client signing and sending the same requests at the same
-// concurrency (BenchmarkPlainHTTP alone; BenchmarkDeliver runs it and
-// then the stage in each of stagetest.BenchRounds rounds per iteration,
-// and reports the median rates and ratio of the rounds, and the ratio's
-// range). Rates are events/s from the sink's first request to its last.
+// the sink answering at once and after 5ms. The events are canonical
+// contact events, Avro under sluice's schema registry, which the stage
+// renders as in production (deliver.JSONBody: bodies of about 700 bytes).
+// The baseline is a plain net/http client signing and sending the same
+// requests, bodies rendered before it starts, at the same concurrency
+// (BenchmarkPlainHTTP alone; BenchmarkDeliver runs it and then the stage
+// in each of stagetest.BenchRounds rounds per iteration, and reports the
+// median rates and ratio of the rounds, and the ratio's range). Rates are
+// events/s from the sink's first request to its last.
 // CPU per event (cpu-us/event beside plain-cpu-us/event) is the test
 // process's, so it includes the sink's share, the same in both;
 // machine-cpu-us/event and plain-machine-cpu-us/event are the whole
@@ -61,11 +66,65 @@ var benchSinkLatencies = []time.Duration{0, 5 * time.Millisecond}
 
 func benchEvents(b *testing.B) int { return stagetest.BenchRecords(b, 20000) }
 
-func benchInput(n int) []*kgo.Record {
+// benchCodec makes the benchmarks' events and renders their bodies as
+// sluice does in production: canonical contact events, Avro in the
+// Confluent wire format under a schema registry (sluice's own, on the
+// benchmark's Kafka), rendered by deliver.JSONBody.
+type benchCodec struct {
+	serde *avro.Serde
+	body  *deliver.JSONBody
+}
+
+func newBenchCodec(b *testing.B, k *testkit.Kafka) *benchCodec {
+	b.Helper()
+	serde := newSerde(b, k)
+	return &benchCodec{serde: serde, body: deliver.NewJSONBody(serde)}
+}
+
+// event returns contact event i of tenant, every field set and each
+// event's values its own: a body of about 700 bytes.
+func (c *benchCodec) event(b testing.TB, tenant string, i int) *kgo.Record {
+	b.Helper()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(i) * time.Second)
+	n := strconv.Itoa(i)
+	str := func(s string) *string { return &s }
+	optIn := i%2 == 0
+	ev := canonical.ContactEvent{
+		Envelope: canonical.Envelope{
+			TenantID: tenant, EventID: tenant + "-" + n, EventType: "contact.updated",
+			Integration: "crm", Source: "crm", OccurredAt: &at, ReceivedAt: at.Add(time.Second),
+			TraceParent: str("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+		},
+		Data: canonical.Contact{
+			TenantID: tenant, ID: "con_" + n, AccountID: str("acc_" + strconv.Itoa(i/7)),
+			ExternalIDs: []canonical.ExternalID{{System: "crm", ID: "c-" + n, Integration: str("crm")}},
+			Email:       str("person-" + n + "@example.com"), FirstName: str("Ada"), LastName: str("Lovelace-" + n),
+			FullName: str("Ada Lovelace-" + n), Phone: str("+44 20 7946 " + n), Title: str("Analyst"),
+			Address: &canonical.Address{
+				Line1: str(n + " Analytical Row"), City: str("London"), PostalCode: str("EC1A 1BB"), CountryCode: str("GB"),
+			},
+			LifecycleStage: canonical.LifecycleCustomer, MarketingOptIn: &optIn,
+			CreatedAt: &at, UpdatedAt: at, Attributes: map[string]string{"plan": "pro", "seats": n},
+		},
+	}
+	value, err := c.serde.Encode(context.Background(), avro.Subject("sluice.canonical.contact", canonical.RecordContactEvent), ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &kgo.Record{Key: []byte(tenant), Value: value}
+	kafka.SetHeader(r, kafka.HeaderTenantID, tenant)
+	kafka.SetHeader(r, kafka.HeaderEventID, ev.Envelope.EventID)
+	kafka.SetHeader(r, kafka.HeaderEventType, ev.Envelope.EventType)
+	kafka.SetHeader(r, kafka.HeaderReceivedAt, ev.Envelope.ReceivedAt.Format(time.RFC3339Nano))
+	kafka.SetHeader(r, kafka.HeaderTraceParent, *ev.Envelope.TraceParent)
+	return r
+}
+
+// input returns n events of benchTenants tenants.
+func (c *benchCodec) input(b testing.TB, n int) []*kgo.Record {
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
-		recs[i] = event("tenant-"+strconv.Itoa(i%benchTenants), i, "contact.updated")
-		recs[i].Value = append(recs[i].Value, bytes.Repeat([]byte("x"), 200)...)
+		recs[i] = c.event(b, "tenant-"+strconv.Itoa(i%benchTenants), i)
 	}
 	return recs
 }
@@ -125,16 +184,15 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // plainRun sends the signed requests of in to url from a plain net/http
 // client, benchConcurrency at a time, and returns the sink's window and
 // each request's latency.
-func plainRun(b *testing.B, in []*kgo.Record, secret, url string, k *sink.Sink) (time.Duration, []time.Duration) {
+func plainRun(b *testing.B, c *benchCodec, in []*kgo.Record, secret, url string, k *sink.Sink) (time.Duration, []time.Duration) {
 	b.Helper()
 	signer, err := standardwebhooks.NewSigner([]string{secret})
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := testBody()
 	bodies := make([][]byte, len(in))
 	for i, r := range in {
-		if bodies[i], err = body.Encode(context.Background(), r); err != nil {
+		if bodies[i], err = c.body.Encode(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -191,7 +249,8 @@ func BenchmarkPlainHTTP(b *testing.B) {
 		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
 			stagetest.DeployedGC(b)
 			secret, _ := standardwebhooks.GenerateSecret()
-			in := benchInput(benchEvents(b))
+			c := newBenchCodec(b, testkit.NewKafka(b))
+			in := c.input(b, benchEvents(b))
 			var took time.Duration
 			var lat []time.Duration
 			b.ResetTimer()
@@ -199,7 +258,7 @@ func BenchmarkPlainHTTP(b *testing.B) {
 				b.StopTimer()
 				k, url := benchSink(b, secret, latency)
 				b.StartTimer()
-				d, l := plainRun(b, in, secret, url, k)
+				d, l := plainRun(b, c, in, secret, url, k)
 				took += d
 				lat = append(lat, l...)
 			}
@@ -218,7 +277,8 @@ func BenchmarkDeliver(b *testing.B) {
 		b.Run(fmt.Sprintf("sink=%v", latency), func(b *testing.B) {
 			gogc := stagetest.DeployedGC(b)
 			e := newEnv(b, benchPartitions)
-			in := benchInput(benchEvents(b))
+			c := newBenchCodec(b, e.k)
+			in := c.input(b, benchEvents(b))
 			stagetest.Produce(b, e.k, e.topic("contact", config.LaneInteractive), in...)
 			rounds := stagetest.BenchRounds(b)
 			var pairs stagetest.Pairs
@@ -231,12 +291,12 @@ func BenchmarkDeliver(b *testing.B) {
 				d, secret := e.dest(b, "")
 				pk, purl := benchSink(b, secret, latency)
 				stopCPU := plainCPU.Start()
-				pd, _ := plainRun(b, in, secret, purl, pk)
+				pd, _ := plainRun(b, c, in, secret, purl, pk)
 				stopCPU()
 				k, url := benchSink(b, secret, latency)
 				d.Config.URL, d.Config.MaxConcurrency = url, benchConcurrency
 				reg := prometheus.NewRegistry()
-				s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.MaxPollRecords(benchPoll()))
+				s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.MaxPollRecords(benchPoll()), deliver.Body(c.body))
 				if err := s.EnsureTopics(testkit.Context(b, time.Minute)); err != nil {
 					b.Fatal(err)
 				}
@@ -283,7 +343,7 @@ func BenchmarkDeliver(b *testing.B) {
 			cpu.Report(b, "", "event", all)
 			plainCPU.Report(b, "plain-", "event", all)
 			b.StopTimer()
-			sluice, plain := benchLatency(b, e, latency)
+			sluice, plain := benchLatency(b, e, c, latency)
 			b.ReportMetric(ms(percentile(sluice, 0.5)), "e2e-p50-ms")
 			b.ReportMetric(ms(percentile(sluice, 0.99)), "e2e-p99-ms")
 			b.ReportMetric(ms(percentile(sluice, 0.99)-percentile(plain, 0.99)), "added-p99-ms")
@@ -295,7 +355,7 @@ func BenchmarkDeliver(b *testing.B) {
 // stage, and the same requests through a plain client, and returns the
 // times from the broker's acknowledgment (or the client's send) to the
 // sink's receiving each.
-func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []time.Duration) {
+func benchLatency(b *testing.B, e *env, c *benchCodec, latency time.Duration) (sluice, plain []time.Duration) {
 	b.Helper()
 	d, secret := e.dest(b, "")
 	k, url := benchSink(b, secret, latency)
@@ -303,7 +363,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	topic := e.base + ".latency"
 	e.k.CreateTopic(b, topic, 1, nil)
 	reg := prometheus.NewRegistry()
-	s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.InputTopic(func(string, string) string { return topic }))
+	s := e.stageOf(b, []deliver.Destination{d}, deliver.Registerer(reg), deliver.InputTopic(func(string, string) string { return topic }), deliver.Body(c.body))
 	start(b, s)
 	// committed waits until the stage committed n events (whatever
 	// became of them), so that each event meets an idle stage, as each
@@ -319,7 +379,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	}
 	cl := e.k.Client(b, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
 	ctx := context.Background()
-	warm := event("warm", 0, "contact.updated")
+	warm := c.event(b, "warm", 0)
 	if err := cl.ProduceSync(ctx, warm).FirstErr(); err != nil {
 		b.Fatal(err)
 	}
@@ -339,7 +399,7 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 		return at
 	}
 	for i := range benchLatencyRuns {
-		r := event("lat", i, "contact.updated")
+		r := c.event(b, "lat", i)
 		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 			b.Fatal(err)
 		}
@@ -352,7 +412,10 @@ func benchLatency(b *testing.B, e *env, latency time.Duration) (sluice, plain []
 	client := &http.Client{}
 	for i := range benchLatencyRuns {
 		id := "plain-" + strconv.Itoa(i)
-		body, _ := testBody().Encode(ctx, event("plain", i, "contact.updated"))
+		body, err := c.body.Encode(ctx, c.event(b, "plain", i))
+		if err != nil {
+			b.Fatal(err)
+		}
 		sent := time.Now()
 		signed, _ := signer.Sign(id, sent, body)
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

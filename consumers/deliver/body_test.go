@@ -23,7 +23,7 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
-func newSerde(t *testing.T, k *testkit.Kafka) *avro.Serde {
+func newSerde(t testing.TB, k *testkit.Kafka) *avro.Serde {
 	t.Helper()
 	cl, err := sr.NewClient(sr.URLs(registrytest.Start(t, k)))
 	if err != nil {
