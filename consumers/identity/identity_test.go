@@ -405,6 +405,12 @@ func TestConfirmWritesBackAfterAFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.commit(t, m, inFlight)
+	// The binding's external id is back in its id's list too, before any
+	// resolve could add it.
+	list := e.r.Client.Get(testkit.Context(t, time.Minute), e.r.Prefix+"identity:{acme}:extids:"+inFlight.ID).Val()
+	if want := "10:crm|crm|80,"; list != want {
+		t.Errorf("id list after the commit = %q, want %q", list, want)
+	}
 	again := resolve(t, m, contact("crm", "80", ""))[0]
 	if again.ID != inFlight.ID || again.Outcome != identity.Known || len(again.Pending) != 0 {
 		t.Errorf("%+v; want the committed binding back, durable", again)

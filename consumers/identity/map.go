@@ -365,8 +365,11 @@ return out
 
 // confirmScript marks bindings of one tenant durable once the
 // transaction that wrote them to the topic committed. A binding missing
-// from Redis (a flush since it was resolved) is written back: it is in
-// the topic now. It returns a flag per binding, "1" when the binding is
+// from Redis (a flush since it was resolved) is written back, with its
+// external id in its id's list: it is in the topic now. A pending
+// binding's list needs no look: the resolve that wrote the binding added
+// the external id to the list in the same script, so the two were kept
+// or lost together. It returns a flag per binding, "1" when the binding is
 // durable with its id now, "0" when Redis holds it bound to another id
 // (a flush since it was resolved, and another instance bound it first).
 //
@@ -378,9 +381,12 @@ local out = {}
 for i = 1, #KEYS, 2 do
   local id, mem = ARGV[i], ARGV[i + 1]
   local v = redis.call('GET', KEYS[i])
-  if (not v) or v == 'p:' .. id then
+  if not v then
     redis.call('SET', KEYS[i], 'd:' .. id)
     if mem ~= '' then add(KEYS[i + 1], mem) end
+    out[#out + 1] = '1'
+  elseif v == 'p:' .. id then
+    redis.call('SET', KEYS[i], 'd:' .. id)
     out[#out + 1] = '1'
   elseif v == 'd:' .. id then
     out[#out + 1] = '1'
