@@ -2,11 +2,15 @@ package standardwebhooks
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/sluicehq/sluice/connectors/signature"
 )
@@ -44,6 +48,37 @@ type key struct {
 	hmac []byte             // symmetric
 	pub  ed25519.PublicKey  // publicKey and secretKey
 	priv ed25519.PrivateKey // secretKey
+	// macs holds HMAC-SHA256 states keyed with hmac (*macState), reset
+	// and used again rather than set up for every message (symmetric).
+	macs *sync.Pool
+}
+
+// macState is an HMAC-SHA256 keyed with one secret, with room for the
+// signed content's head and the sum, so that a signature costs no
+// allocation.
+type macState struct {
+	h    hash.Hash
+	head []byte
+	sum  [sha256.Size]byte
+}
+
+// newSymmetric returns the symmetric key of secret b.
+func newSymmetric(b []byte) key {
+	return key{kind: symmetric, hmac: b, macs: &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, b)} }}}
+}
+
+// mac returns the HMAC-SHA256 of the signed content "{id}.{ts}.{body}"
+// under symmetric key k, without joining the content in memory.
+func (k *key) mac(id, ts string, body []byte) [sha256.Size]byte {
+	s := k.macs.Get().(*macState)
+	s.h.Reset()
+	s.head = append(append(append(append(s.head[:0], id...), '.'), ts...), '.')
+	s.h.Write(s.head)
+	s.h.Write(body)
+	s.h.Sum(s.sum[:0])
+	sum := s.sum
+	k.macs.Put(s)
+	return sum
 }
 
 // decodeKey decodes the configured secret at index i. A secret without a
@@ -89,7 +124,7 @@ func decodeKey(i int, s string) (key, error) {
 		if len(b) > maxSecretBytes {
 			return key{}, signature.BadSecret(i, fmt.Sprintf("a whsec_ secret must be at most %d bytes; got %d", maxSecretBytes, len(b)))
 		}
-		return key{kind: symmetric, hmac: b}, nil
+		return newSymmetric(b), nil
 	}
 }
 

@@ -184,22 +184,25 @@ func (v *Verifier) match(id, ts string, body []byte, sigs string) (int, error) {
 	if good == 0 && malformed != "" {
 		return 0, signature.Malformed(HeaderSignature, malformed)
 	}
-	content := signedContent(id, ts, body)
-	for i, k := range v.keys {
-		var mac []byte
+	var content []byte // for Ed25519, which verifies the whole content
+	for i := range v.keys {
+		k := &v.keys[i]
+		var mac [sha256.Size]byte
+		computed := false
 		for j := range good {
 			e := &entries[j]
 			switch {
 			case k.kind == symmetric && e.kind == symmetric:
-				if mac == nil {
-					m := hmac.New(sha256.New, k.hmac)
-					m.Write(content)
-					mac = m.Sum(nil)
+				if !computed {
+					mac, computed = k.mac(id, ts, body), true
 				}
-				if hmac.Equal(mac, e.sig[:sha256.Size]) {
+				if hmac.Equal(mac[:], e.sig[:sha256.Size]) {
 					return i, nil
 				}
 			case k.kind != symmetric && e.kind == publicKey:
+				if content == nil {
+					content = signedContent(id, ts, body)
+				}
 				if ed25519.Verify(k.pub, content, e.sig[:]) {
 					return i, nil
 				}

@@ -2,8 +2,6 @@ package standardwebhooks
 
 import (
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -87,21 +85,29 @@ func (s *Signer) Sign(id string, ts time.Time, body []byte) (Signed, error) {
 		return Signed{}, fmt.Errorf("standardwebhooks: timestamp before 1970")
 	}
 	tsText := formatTimestamp(ts)
-	content := signedContent(id, tsText, body)
+	var content []byte // for Ed25519, which signs the whole content
 	var b strings.Builder
-	for i, k := range s.keys {
+	b.Grow(len(s.keys) * (len(VersionAsymmetric) + 2 + base64.StdEncoding.EncodedLen(ed25519.SignatureSize)))
+	var enc [88]byte // base64 of the longest signature, Ed25519's 64 bytes
+	for i := range s.keys {
+		k := &s.keys[i]
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		switch k.kind {
 		case symmetric:
-			m := hmac.New(sha256.New, k.hmac)
-			m.Write(content)
+			sum := k.mac(id, tsText, body)
 			b.WriteString(VersionSymmetric + ",")
-			b.WriteString(base64.StdEncoding.EncodeToString(m.Sum(nil)))
+			n := base64.StdEncoding.EncodedLen(len(sum))
+			base64.StdEncoding.Encode(enc[:n], sum[:])
+			b.Write(enc[:n])
 		case secretKey:
+			if content == nil {
+				content = signedContent(id, tsText, body)
+			}
 			b.WriteString(VersionAsymmetric + ",")
-			b.WriteString(base64.StdEncoding.EncodeToString(ed25519.Sign(k.priv, content)))
+			base64.StdEncoding.Encode(enc[:], ed25519.Sign(k.priv, content))
+			b.Write(enc[:])
 		}
 	}
 	return Signed{ID: id, Timestamp: tsText, Signature: b.String()}, nil
