@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
+	"sync"
 )
 
 // Keys are the HMAC-SHA256 keys of a scheme that signs with its secrets
@@ -11,8 +13,18 @@ import (
 // verifier's options. The zero value holds no key and matches nothing.
 type Keys struct {
 	keys [][]byte
+	// macs holds, per key, HMAC-SHA256 states keyed with it (*macState),
+	// reset and used again rather than set up for every request.
+	macs []*sync.Pool
 	// Options are the verifier's settings.
 	Options Options
+}
+
+// macState is an HMAC-SHA256 keyed with one secret, with room for its
+// sum, so that a check costs no allocation.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
 }
 
 // NewKeys checks secrets as RawSecrets does and resolves opts as
@@ -26,7 +38,11 @@ func NewKeys(secrets []string, opts ...Opt) (Keys, error) {
 	if err != nil {
 		return Keys{}, err
 	}
-	return Keys{keys: keys, Options: o}, nil
+	macs := make([]*sync.Pool, len(keys))
+	for i, key := range keys {
+		macs[i] = &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key)} }}
+	}
+	return Keys{keys: keys, macs: macs, Options: o}, nil
 }
 
 // Len returns how many keys there are, for NoMatch.
@@ -36,16 +52,23 @@ func (k Keys) Len() int { return len(k.keys) }
 // concatenation of parts is one of sigs, or -1 when none is. Each
 // comparison takes constant time.
 func (k Keys) Match(sigs [][sha256.Size]byte, parts ...[]byte) int {
-	for i, key := range k.keys {
-		m := hmac.New(sha256.New, key)
+	for i := range k.keys {
+		s := k.macs[i].Get().(*macState)
+		s.h.Reset()
 		for _, p := range parts {
-			m.Write(p)
+			s.h.Write(p)
 		}
-		sum := m.Sum(nil)
+		s.h.Sum(s.sum[:0])
+		found := false
 		for _, sig := range sigs {
-			if hmac.Equal(sum, sig[:]) {
-				return i
+			if hmac.Equal(s.sum[:], sig[:]) {
+				found = true
+				break
 			}
+		}
+		k.macs[i].Put(s)
+		if found {
+			return i
 		}
 	}
 	return -1
