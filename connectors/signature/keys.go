@@ -12,19 +12,9 @@ import (
 // exactly as configured (Stripe, GitHub, Shopify, Slack), with the
 // verifier's options. The zero value holds no key and matches nothing.
 type Keys struct {
-	keys [][]byte
-	// macs holds, per key, HMAC-SHA256 states keyed with it (*macState),
-	// reset and used again rather than set up for every request.
-	macs []*sync.Pool
+	macs []MAC
 	// Options are the verifier's settings.
 	Options Options
-}
-
-// macState is an HMAC-SHA256 keyed with one secret, with room for its
-// sum, so that a check costs no allocation.
-type macState struct {
-	h   hash.Hash
-	sum [sha256.Size]byte
 }
 
 // NewKeys checks secrets as RawSecrets does and resolves opts as
@@ -38,40 +28,60 @@ func NewKeys(secrets []string, opts ...Opt) (Keys, error) {
 	if err != nil {
 		return Keys{}, err
 	}
-	macs := make([]*sync.Pool, len(keys))
+	macs := make([]MAC, len(keys))
 	for i, key := range keys {
-		macs[i] = &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key)} }}
+		macs[i] = NewMAC(key)
 	}
-	return Keys{keys: keys, macs: macs, Options: o}, nil
+	return Keys{macs: macs, Options: o}, nil
 }
 
 // Len returns how many keys there are, for NoMatch.
-func (k Keys) Len() int { return len(k.keys) }
+func (k Keys) Len() int { return len(k.macs) }
 
 // Match returns the index of the first key whose HMAC-SHA256 over the
 // concatenation of parts is one of sigs, or -1 when none is. Each
 // comparison takes constant time.
 func (k Keys) Match(sigs [][sha256.Size]byte, parts ...[]byte) int {
-	for i := range k.keys {
-		s := k.macs[i].Get().(*macState)
-		s.h.Reset()
-		for _, p := range parts {
-			s.h.Write(p)
-		}
-		s.h.Sum(s.sum[:0])
-		found := false
+	for i, m := range k.macs {
+		sum := m.Sum(parts...)
 		for _, sig := range sigs {
-			if hmac.Equal(s.sum[:], sig[:]) {
-				found = true
-				break
+			if hmac.Equal(sum[:], sig[:]) {
+				return i
 			}
-		}
-		k.macs[i].Put(s)
-		if found {
-			return i
 		}
 	}
 	return -1
+}
+
+// MAC is an HMAC-SHA256 key. Its keyed states are kept in a pool and
+// reset for each message rather than set up anew (two SHA-256 states and
+// the padded key each time). It is safe for concurrent use; the zero MAC
+// is not usable.
+type MAC struct{ pool *sync.Pool }
+
+// macState is a keyed HMAC-SHA256 with room for its sum, so that a sum
+// costs no allocation.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// NewMAC returns the MAC of key.
+func NewMAC(key []byte) MAC {
+	return MAC{pool: &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key)} }}}
+}
+
+// Sum returns the HMAC-SHA256 of the concatenation of parts.
+func (m MAC) Sum(parts ...[]byte) [sha256.Size]byte {
+	s := m.pool.Get().(*macState)
+	s.h.Reset()
+	for _, p := range parts {
+		s.h.Write(p)
+	}
+	s.h.Sum(s.sum[:0])
+	sum := s.sum
+	m.pool.Put(s)
+	return sum
 }
 
 // HexSHA256 decodes a SHA-256 digest written as 64 hex digits, of either

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,4 +80,31 @@ func TestHexSHA256(t *testing.T) {
 			t.Errorf("HexSHA256(%q) accepted", s)
 		}
 	}
+}
+
+// TestMACSumsLikeHMAC: a MAC's sums, from states reused across messages
+// and goroutines, are crypto/hmac's, however the message is cut.
+func TestMACSumsLikeHMAC(t *testing.T) {
+	m := signature.NewMAC([]byte("a secret"))
+	msgs := []string{"", "x", "msg_1.1700000000.{\"a\":1}", strings.Repeat("long ", 300)}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				msg := msgs[(g+i)%len(msgs)]
+				cut := len(msg) / 2
+				if got, want := m.Sum([]byte(msg[:cut]), []byte(msg[cut:])), sum("a secret", msg); got != want {
+					t.Errorf("Sum of %q cut at %d = %x, want %x", msg, cut, got, want)
+					return
+				}
+				if got, want := m.Sum(), sum("a secret"); got != want {
+					t.Errorf("Sum of nothing = %x, want %x", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -2,15 +2,12 @@ package standardwebhooks
 
 import (
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"hash"
 	"strings"
-	"sync"
 
 	"github.com/sluicehq/sluice/connectors/signature"
 )
@@ -45,40 +42,20 @@ const (
 // key is one decoded configured secret.
 type key struct {
 	kind keyKind
-	hmac []byte             // symmetric
+	mac  signature.MAC      // symmetric
 	pub  ed25519.PublicKey  // publicKey and secretKey
 	priv ed25519.PrivateKey // secretKey
-	// macs holds HMAC-SHA256 states keyed with hmac (*macState), reset
-	// and used again rather than set up for every message (symmetric).
-	macs *sync.Pool
-}
-
-// macState is an HMAC-SHA256 keyed with one secret, with room for the
-// signed content's head and the sum, so that a signature costs no
-// allocation.
-type macState struct {
-	h    hash.Hash
-	head []byte
-	sum  [sha256.Size]byte
 }
 
 // newSymmetric returns the symmetric key of secret b.
-func newSymmetric(b []byte) key {
-	return key{kind: symmetric, hmac: b, macs: &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, b)} }}}
-}
+func newSymmetric(b []byte) key { return key{kind: symmetric, mac: signature.NewMAC(b)} }
 
-// mac returns the HMAC-SHA256 of the signed content "{id}.{ts}.{body}"
-// under symmetric key k, without joining the content in memory.
-func (k *key) mac(id, ts string, body []byte) [sha256.Size]byte {
-	s := k.macs.Get().(*macState)
-	s.h.Reset()
-	s.head = append(append(append(append(s.head[:0], id...), '.'), ts...), '.')
-	s.h.Write(s.head)
-	s.h.Write(body)
-	s.h.Sum(s.sum[:0])
-	sum := s.sum
-	k.macs.Put(s)
-	return sum
+// sum returns the HMAC-SHA256 of the signed content "{id}.{ts}.{body}"
+// under symmetric key k, without copying the body into the content.
+func (k *key) sum(id, ts string, body []byte) [sha256.Size]byte {
+	head := make([]byte, 0, len(id)+len(ts)+2)
+	head = append(append(append(append(head, id...), '.'), ts...), '.')
+	return k.mac.Sum(head, body)
 }
 
 // decodeKey decodes the configured secret at index i. A secret without a

@@ -194,7 +194,7 @@ func (v *Verifier) match(id, ts string, body []byte, sigs string) (int, error) {
 			switch {
 			case k.kind == symmetric && e.kind == symmetric:
 				if !computed {
-					mac, computed = k.mac(id, ts, body), true
+					mac, computed = k.sum(id, ts, body), true
 				}
 				if hmac.Equal(mac[:], e.sig[:sha256.Size]) {
 					return i, nil

@@ -96,7 +96,7 @@ func (s *Signer) Sign(id string, ts time.Time, body []byte) (Signed, error) {
 		}
 		switch k.kind {
 		case symmetric:
-			sum := k.mac(id, tsText, body)
+			sum := k.sum(id, tsText, body)
 			b.WriteString(VersionSymmetric + ",")
 			n := base64.StdEncoding.EncodedLen(len(sum))
 			base64.StdEncoding.Encode(enc[:n], sum[:])
