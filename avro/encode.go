@@ -243,6 +243,9 @@ func appendNative(b []byte, n *vnode, v any) ([]byte, bool) {
 		case []any:
 			return appendArray(b, n.items, x)
 		case []canonical.ExternalID:
+			if n.items.kind != vRecord {
+				return b, false
+			}
 			return appendExternalIDs(b, n.items, x)
 		}
 	case vMap:

@@ -126,6 +126,7 @@ func TestNativeEncoderWritesWhatHambaWrites(t *testing.T) {
 		tMs   = `{"type": "int", "logicalType": "time-millis"}`
 		tUs   = `{"type": "long", "logicalType": "time-micros"}`
 		uuid  = `{"type": "string", "logicalType": "uuid"}`
+		extID = `{"type": "record", "name": "X", "fields": [{"name": "system", "type": "string"}, {"name": "id", "type": "string"}]}`
 	)
 	when := time.Date(2024, 2, 29, 13, 45, 6, 789123456, time.UTC)
 	before1970 := time.Date(1969, 12, 31, 12, 0, 0, 500_000_000, time.UTC)
@@ -171,6 +172,8 @@ func TestNativeEncoderWritesWhatHambaWrites(t *testing.T) {
 		{"array of three blocks", `{"type": "array", "items": "int"}`, long, true},
 		{"array of nulls, blocks of no bytes", `{"type": "array", "items": "null"}`, []any{nil, nil}, true},
 		{"array of another Go type", `{"type": "array", "items": "int"}`, []int{1, 2}, false},
+		{"external ids", `{"type": "array", "items": ` + extID + `}`, []canonical.ExternalID{{System: "crm", ID: "1"}, {System: "erp", ID: "x"}}, true},
+		{"external ids as strings, refused", `{"type": "array", "items": "string"}`, []canonical.ExternalID{{System: "crm", ID: "1"}}, false},
 		{"map", `{"type": "map", "values": "long"}`, map[string]any{"k": int64(1)}, true},
 		{"map of two blocks", `{"type": "map", "values": "long"}`, wide, true},
 		{"empty map", `{"type": "map", "values": "long"}`, map[string]any{}, true},
