@@ -67,8 +67,11 @@ const kitchenSink = `{
 }`
 
 // gen makes random native values of compiled schemas, in the forms hamba
-// encodes.
-type gen struct{ r *rand.Rand }
+// encodes. With escapes, strings also hold what JSON escapes.
+type gen struct {
+	r       *rand.Rand
+	escapes bool
+}
 
 func (g gen) value(n *vnode, depth int) any {
 	switch n.kind {
@@ -156,11 +159,17 @@ func (g gen) value(n *vnode, depth int) any {
 }
 
 func (g gen) text() string {
-	const letters = "abcdefghijklmnopqrstuvwxyzÄé€ 0123456789"
+	letters := "abcdefghijklmnopqrstuvwxyzÄé€ 0123456789"
+	if g.escapes {
+		letters += "\"\\<>&\b\f\n\r\t\x00\x1f\x7f\u2028\u2029\U0001F600"
+	}
 	rs := []rune(letters)
 	out := make([]rune, g.r.IntN(12))
 	for i := range out {
 		out[i] = rs[g.r.IntN(len(rs))]
+	}
+	if g.escapes && g.r.IntN(8) == 0 {
+		return string(out) + "\xff" // invalid UTF-8
 	}
 	return string(out)
 }

@@ -127,6 +127,9 @@ type decoding struct {
 	// what hamba decodes (see DecodeRecord); nil where it does not
 	// compile.
 	slots *vnode
+	// render renders the record as JSON (render.go); nil where native
+	// is, or where the schema holds values it does not render.
+	render *renderPlan
 }
 
 // NewSerde returns a Serde that talks to the registry through cl and
@@ -450,7 +453,7 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 		if n, err := compileNode(shape, map[string]*vnode{}); err == nil && n.kind == vRecord {
 			d.slots = n
 			if !d.resolved && prepareDecode(n) {
-				d.native = n
+				d.native, d.render = n, newRenderPlan(n)
 			}
 		}
 	}

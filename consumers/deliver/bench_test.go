@@ -3,6 +3,7 @@ package deliver_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -127,6 +128,37 @@ func (c *benchCodec) input(b testing.TB, n int) []*kgo.Record {
 		recs[i] = c.event(b, "tenant-"+strconv.Itoa(i%benchTenants), i)
 	}
 	return recs
+}
+
+// BenchmarkJSONBody renders the benchmarks' contact events as webhook
+// bodies with JSONBody (straight from their Avro), beside the baseline
+// of the same run: decoding them into package canonical's types and
+// encoding the Webhook with encoding/json, which JSONBody does for the
+// values of other writers.
+func BenchmarkJSONBody(b *testing.B) {
+	c := newBenchCodec(b, testkit.NewKafka(b))
+	in := c.input(b, 1000)
+	ctx := context.Background()
+	b.Run("rendered", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := c.body.Encode(ctx, in[i%len(in)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline=decoded", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			var ev canonical.ContactEvent
+			if err := c.serde.Decode(ctx, in[i%len(in)].Value, &ev); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := json.Marshal(deliver.Webhook{Type: ev.Envelope.EventType, Timestamp: *ev.Envelope.OccurredAt, Data: &ev.Data, Envelope: ev.Envelope}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // benchSink returns a sink answering after latency, verifying with secret.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -47,17 +48,82 @@ type Webhook struct {
 // JSONBody decodes canonical events (Avro in the Confluent wire format)
 // with a serde and encodes them as a Webhook. It is safe for concurrent
 // use.
+//
+// A value written with the local contract of its record is rendered
+// straight from its Avro (avro.Serde.RenderJSON), into the bytes
+// encoding/json writes for the Webhook, with no Go value in between. A
+// value of an older or newer writer is decoded into package canonical's
+// types, resolved to the local contract, and encoded with encoding/json.
 type JSONBody struct {
 	serde *avro.Serde
+	jsons sync.Pool // *avro.JSON
 }
 
 // NewJSONBody returns an encoder that decodes with serde.
-func NewJSONBody(serde *avro.Serde) *JSONBody { return &JSONBody{serde: serde} }
+func NewJSONBody(serde *avro.Serde) *JSONBody {
+	j := &JSONBody{serde: serde}
+	j.jsons.New = func() any { return new(avro.JSON) }
+	return j
+}
 
 // Encode decodes r's value and returns its Webhook JSON. A schema
 // registry that cannot be reached gives a retryable error; a value that
 // is not a canonical event, a poison one.
 func (j *JSONBody) Encode(ctx context.Context, r *kgo.Record) ([]byte, error) {
+	js := j.jsons.Get().(*avro.JSON)
+	rendered, err := j.serde.RenderJSON(ctx, r.Value, js)
+	if err != nil {
+		j.jsons.Put(js)
+		return nil, classifyAvro(err)
+	}
+	var body []byte
+	if rendered {
+		body, err = webhookOf(js)
+	}
+	if cap(js.Out) <= 1<<20 { // do not keep huge buffers around
+		j.jsons.Put(js)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case body != nil:
+		return body, nil
+	}
+	return j.decode(ctx, r)
+}
+
+// webhookOf returns the Webhook JSON of a rendered canonical event, or
+// nil when the record is an event of another shape.
+func webhookOf(js *avro.JSON) ([]byte, error) {
+	switch js.Record {
+	case canonical.RecordAccountEvent, canonical.RecordContactEvent, canonical.RecordOrderEvent, canonical.RecordTicketEvent:
+	default:
+		return nil, fmt.Errorf("%w: %s is not a canonical event", ErrBody, js.Record)
+	}
+	env, data := js.Field("envelope"), js.Field("data")
+	typ, ts := js.Field("envelope", "event_type"), js.Field("envelope", "occurred_at")
+	if ts == nil {
+		ts = js.Field("envelope", "received_at")
+	}
+	if env == nil || data == nil || typ == nil || ts == nil {
+		return nil, nil
+	}
+	const (
+		typeKey = `{"type":`
+		tsKey   = `,"timestamp":`
+		dataKey = `,"data":`
+		envKey  = `,"envelope":`
+	)
+	b := make([]byte, 0, len(typeKey)+len(typ)+len(tsKey)+len(ts)+len(dataKey)+len(data)+len(envKey)+len(env)+1)
+	b = append(append(b, typeKey...), typ...)
+	b = append(append(b, tsKey...), ts...)
+	b = append(append(b, dataKey...), data...)
+	b = append(append(b, envKey...), env...)
+	return append(b, '}'), nil
+}
+
+// decode is Encode through package canonical's types and encoding/json.
+func (j *JSONBody) decode(ctx context.Context, r *kgo.Record) ([]byte, error) {
 	name, err := j.serde.Record(ctx, r.Value)
 	if err != nil {
 		return nil, classifyAvro(err)

@@ -1,11 +1,17 @@
 package deliver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,13 +29,21 @@ import (
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
+// newSerde returns a serde of sluice's contracts against a registry of
+// its own on k.
 func newSerde(t testing.TB, k *testkit.Kafka) *avro.Serde {
 	t.Helper()
-	cl, err := sr.NewClient(sr.URLs(registrytest.Start(t, k)))
+	schemas, err := avro.LoadSchemas()
 	if err != nil {
 		t.Fatal(err)
 	}
-	schemas, err := avro.LoadSchemas()
+	return serdeAt(t, registrytest.Start(t, k), schemas)
+}
+
+// serdeAt returns a serde of schemas against the registry at url.
+func serdeAt(t testing.TB, url string, schemas *avro.Schemas) *avro.Serde {
+	t.Helper()
+	cl, err := sr.NewClient(sr.URLs(url))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +146,157 @@ func TestJSONBodyRefusesWhatIsNotCanonical(t *testing.T) {
 			}
 		})
 	}
+}
+
+// JSONBody writes exactly what encoding/json writes for the Webhook of
+// an event: rendered straight from the Avro of the local contracts, and
+// decoded into package canonical's types for a writer of another version
+// of a contract (here a Contact with a field more, which the local
+// contract does not know and the Webhook leaves out).
+func TestJSONBodyIsTheWebhook(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	schemas, err := avro.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := registrytest.Start(t, k)
+	serde := serdeAt(t, registry, schemas)
+	ctx := testkit.Context(t, time.Minute)
+	at := time.Date(2030, 1, 2, 3, 4, 5, 678e6, time.UTC)
+	str := func(s string) *string { return &s }
+	env := func(eventType string, occurred *time.Time) canonical.Envelope {
+		return canonical.Envelope{
+			TenantID: "acme", EventID: "evt-<1>", EventType: eventType, Integration: "crm", Source: "crm",
+			OccurredAt: occurred, ReceivedAt: at.Add(time.Second), ActorID: str("user \"7\" & co"),
+		}
+	}
+	contact := canonical.ContactEvent{
+		Envelope: env("contact.updated", &at),
+		Data: canonical.Contact{
+			TenantID: "acme", ID: "con_1", Email: str("ada@example.com"), FullName: str("Ada Lovelace \u2028"),
+			ExternalIDs:    []canonical.ExternalID{{System: "crm", ID: "c-1", URL: str("https://crm.example/c?a=1&b=2")}},
+			LifecycleStage: canonical.LifecycleLead, UpdatedAt: at, Attributes: map[string]string{"z": "1", "a": "<2>", "m": ""},
+		},
+	}
+	events := []struct {
+		object, record string
+		event          any
+	}{
+		{canonical.ObjectContact, canonical.RecordContactEvent, contact},
+		{canonical.ObjectAccount, canonical.RecordAccountEvent, canonical.AccountEvent{
+			Envelope: env("account.created", nil),
+			Data: canonical.Account{
+				TenantID: "acme", ID: "acc_1", Name: "Acme", Domain: str("acme.example"), EmployeeCount: new(int32),
+				AnnualRevenue: &canonical.Money{AmountMinor: -12345, Currency: "EUR"}, Status: canonical.AccountStatusCustomer,
+				BillingAddress: &canonical.Address{City: str("Zürich")}, UpdatedAt: at,
+				ExternalIDs: []canonical.ExternalID{}, Attributes: map[string]string{},
+			},
+		}},
+		{canonical.ObjectOrder, canonical.RecordOrderEvent, canonical.OrderEvent{
+			Envelope: env("order.paid", &at),
+			Data: canonical.Order{
+				TenantID: "acme", ID: "ord_1", Number: str("1001"), Status: canonical.OrderStatusConfirmed,
+				PaymentStatus: canonical.PaymentStatusPaid, Currency: "USD",
+				Subtotal: canonical.Money{AmountMinor: 4200, Currency: "USD"}, Total: canonical.Money{AmountMinor: 4200, Currency: "USD"},
+				Lines: []canonical.OrderLine{{Name: "Widget", SKU: str("W-1"), Quantity: 2,
+					UnitPrice: canonical.Money{AmountMinor: 2100, Currency: "USD"}, Total: canonical.Money{AmountMinor: 4200, Currency: "USD"}}},
+				PlacedAt: &at, UpdatedAt: at, ExternalIDs: []canonical.ExternalID{}, Attributes: map[string]string{"channel": "web"},
+			},
+		}},
+		{canonical.ObjectTicket, canonical.RecordTicketEvent, canonical.TicketEvent{
+			Envelope: env("ticket.closed", nil),
+			Data: canonical.Ticket{
+				TenantID: "acme", ID: "tkt_1", Subject: "Printer on fire\n", Status: canonical.TicketStatusClosed,
+				Priority: canonical.TicketPriorityUrgent, TicketType: canonical.TicketTypeIncident, Tags: []string{"hardware", "fire"},
+				CreatedAt: &at, UpdatedAt: at, ExternalIDs: []canonical.ExternalID{}, Attributes: map[string]string{},
+			},
+		}},
+	}
+	j := deliver.NewJSONBody(serde)
+	for _, tc := range events {
+		t.Run(tc.object, func(t *testing.T) {
+			v := reflect.ValueOf(tc.event)
+			envelope := v.FieldByName("Envelope").Interface().(canonical.Envelope)
+			value, err := serde.Encode(ctx, avro.Subject("sluice.canonical."+tc.object, tc.record), tc.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := j.Encode(ctx, &kgo.Record{Value: value})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := envelope.ReceivedAt
+			if envelope.OccurredAt != nil {
+				ts = *envelope.OccurredAt
+			}
+			want, err := json.Marshal(deliver.Webhook{Type: envelope.EventType, Timestamp: ts, Data: v.FieldByName("Data").Interface(), Envelope: envelope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("body\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+
+	t.Run("another writer", func(t *testing.T) {
+		newer := serdeAt(t, registry, newerContacts(t))
+		native := avro.NativeEvent(contact.Envelope, map[string]any{
+			"tenant_id": "acme", "id": "con_1", "external_ids": []any{}, "email": "ada@example.com",
+			"lifecycle_stage": "LEAD", "updated_at": at, "deleted": false, "attributes": map[string]any{"a": "<2>"},
+			"nickname": "Ada",
+		})
+		value, err := newer.EncodeNative(ctx, avro.Subject("sluice.canonical.contact", canonical.RecordContactEvent), native)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := j.Encode(ctx, &kgo.Record{Value: value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := canonical.Contact{
+			TenantID: "acme", ID: "con_1", Email: str("ada@example.com"), LifecycleStage: canonical.LifecycleLead,
+			UpdatedAt: at, ExternalIDs: []canonical.ExternalID{}, Attributes: map[string]string{"a": "<2>"},
+		}
+		want, _ := json.Marshal(deliver.Webhook{Type: contact.Envelope.EventType, Timestamp: at, Data: data, Envelope: contact.Envelope})
+		if !bytes.Equal(got, want) {
+			t.Errorf("body\n%s\nwant\n%s", got, want)
+		}
+	})
+}
+
+// newerContacts returns sluice's contracts with a field more in Contact,
+// "nickname", optional.
+func newerContacts(t *testing.T) *avro.Schemas {
+	t.Helper()
+	files := fstest.MapFS{}
+	root := filepath.Join("..", "..", "avro", "schemas")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if d.Name() == "Contact.avsc" {
+			const last = `"fields": [`
+			if !bytes.Contains(b, []byte(last)) {
+				t.Fatalf("%s has no %s", path, last)
+			}
+			b = bytes.Replace(b, []byte(last), []byte(last+`{"name": "nickname", "type": ["null", "string"], "default": null, "doc": "-"},`), 1)
+		}
+		rel, _ := filepath.Rel(root, path)
+		files[filepath.ToSlash(rel)] = &fstest.MapFile{Data: b}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := avro.LoadSchemasFS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
 }
