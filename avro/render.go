@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
-	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsonenc"
 )
 
 // This file renders Avro binary as JSON with no decoded value in between:
@@ -256,7 +256,7 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 		return strconv.AppendInt(out, i, 10), ok
 	case vString, vUUID:
 		p, ok := r.raw()
-		return appendJSONString(out, p), ok
+		return jsonenc.String(out, p), ok
 	case vEnum:
 		start := r.i
 		i, ok := r.int()
@@ -267,7 +267,7 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 			r.i = start
 			return out, r.failf("enum %s has no symbol %d", n.name, i)
 		}
-		return appendJSONString(out, n.symbolList[i].(string)), true
+		return jsonenc.String(out, n.symbolList[i].(string)), true
 	case vTimestampMillis, vTimestampMicros:
 		i, ok := r.long()
 		if !ok {
@@ -278,14 +278,12 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 			perSec = 1e6
 		}
 		sec := i / perSec
-		t := timestamp(n.kind, sec, (i-sec*perSec)*(1e9/perSec))
-		if y := t.Year(); y < 0 || y > 9999 {
+		out, ok = jsonenc.Time(out, timestamp(n.kind, sec, (i-sec*perSec)*(1e9/perSec)))
+		if !ok {
 			// time.Time's MarshalJSON refuses it.
 			return out, r.failf("timestamp %d outside the years 0 to 9999", i)
 		}
-		out = append(out, '"')
-		out = t.AppendFormat(out, time.RFC3339Nano)
-		return append(out, '"'), true
+		return out, true
 	case vArray:
 		return r.array(out, n)
 	case vMap:
@@ -383,67 +381,10 @@ func (r *jsonRenderer) mapOf(out []byte, values *vnode) ([]byte, bool) {
 			out = append(out, ',')
 		}
 		first = false
-		out = appendJSONString(out, e.key)
+		out = jsonenc.String(out, e.key)
 		out = append(out, ':')
 		out = append(out, r.j.scratch[e.start:e.end]...)
 	}
 	r.j.entries = r.j.entries[:base]
 	return append(out, '}'), true
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes strings by default: ", \ and the control characters, <, > and &
-// (HTML-safe), U+2028 and U+2029, with invalid UTF-8 as U+FFFD.
-func appendJSONString[S []byte | string](out []byte, s S) []byte {
-	const hex = "0123456789abcdef"
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			out = append(out, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				out = append(out, '\\', c)
-			case '\b':
-				out = append(out, '\\', 'b')
-			case '\f':
-				out = append(out, '\\', 'f')
-			case '\n':
-				out = append(out, '\\', 'n')
-			case '\r':
-				out = append(out, '\\', 'r')
-			case '\t':
-				out = append(out, '\\', 't')
-			default:
-				out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		// Converting at most utf8.UTFMax bytes keeps the string on the
-		// stack.
-		c, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
-		if c == utf8.RuneError && size == 1 {
-			out = append(out, s[start:i]...)
-			out = append(out, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			out = append(out, s[start:i]...)
-			out = append(out, '\\', 'u', '2', '0', '2', hex[c&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	out = append(out, s[start:]...)
-	return append(out, '"')
 }

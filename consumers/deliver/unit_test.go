@@ -1,9 +1,13 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -334,5 +338,47 @@ func TestAttemptRecord(t *testing.T) {
 	a.EventType = ""
 	if out := a.record("t", &stage.Record{Raw: &kgo.Record{}}); len(out.Headers) != 3 {
 		t.Errorf("headers %v, want tenant-id, event-id and destination", out.Headers)
+	}
+}
+
+// An attempt's record value is what encoding/json writes for it, for
+// random attempts with every field set or empty (filled by reflection, so
+// a field added to Attempt and not to appendJSON fails here), and strings
+// of every escape; a latency or time encoding/json refuses leaves the
+// value to it.
+func TestAttemptJSONIsEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	texts := []string{"", "acme", "contact.updated", "<b>&\"q\"\\", "\u2028\x00\n", "\xff bad", "é😀"}
+	zones := []*time.Location{time.UTC, time.FixedZone("x", 2*3600)}
+	for range 5000 {
+		var a Attempt
+		v := reflect.ValueOf(&a).Elem()
+		for i := range v.NumField() {
+			f := v.Field(i)
+			switch f.Interface().(type) {
+			case string:
+				f.SetString(texts[rng.IntN(len(texts))])
+			case int, int32, int64:
+				f.SetInt(int64(rng.Uint64()) >> rng.IntN(64) * int64(rng.IntN(3)-1))
+			case float64:
+				f.SetFloat(rng.ExpFloat64() * math.Pow(10, float64(rng.IntN(40)-20)))
+			case time.Time:
+				f.Set(reflect.ValueOf(time.Unix(rng.Int64N(1e10), rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))])))
+			default:
+				t.Fatalf("Attempt.%s: no values of %s", v.Type().Field(i).Name, f.Type())
+			}
+		}
+		want, err := json.Marshal(&a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.record("t", &stage.Record{Raw: &kgo.Record{}}).Value; !bytes.Equal(got, want) {
+			t.Fatalf("value\n%s\nencoding/json\n%s", got, want)
+		}
+	}
+	for _, a := range []Attempt{{LatencyMS: math.NaN()}, {At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}} {
+		if got := a.record("t", &stage.Record{Raw: &kgo.Record{}}).Value; got != nil {
+			t.Errorf("%+v: value %s, want none (encoding/json refuses it)", a, got)
+		}
 	}
 }
