@@ -122,19 +122,45 @@ func TestJSONBody(t *testing.T) {
 }
 
 // TestJSONBodyRefusesWhatIsNotCanonical checks the encoder's errors: a
-// value that is not in the wire format, or not a canonical event, is
+// value that is not in the wire format, not a canonical event (whether
+// its schema is one the renderer renders or not), or cut short, is
 // poison; it is dead-lettered, not retried.
 func TestJSONBodyRefusesWhatIsNotCanonical(t *testing.T) {
 	t.Parallel()
 	k := testkit.NewKafka(t)
-	serde := newSerde(t, k)
+	schemas, err := avro.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := registrytest.Start(t, k)
+	serde := serdeAt(t, registry, schemas)
+	ctx := testkit.Context(t, time.Minute)
 	j := deliver.NewJSONBody(serde)
+	env := canonical.Envelope{TenantID: "acme", EventID: "e-1", EventType: "thing.updated", Integration: "evo", Source: "evo", ReceivedAt: time.Now().UTC()}
+	source := func(fieldType string, value any) []byte {
+		t.Helper()
+		sd := serdeAt(t, registry, thingSchemas(t, fieldType))
+		b, err := sd.EncodeNative(ctx, avro.Subject("sluice.in.evo-"+fieldType, "sluice.source.evo.ThingEvent"), avro.NativeEvent(env, map[string]any{"x": value}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	contact, err := serde.Encode(ctx, avro.Subject("sluice.canonical.contact", canonical.RecordContactEvent), canonical.ContactEvent{
+		Envelope: env, Data: canonical.Contact{TenantID: "acme", ID: "c-1", LifecycleStage: canonical.LifecycleLead, UpdatedAt: env.ReceivedAt},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		value []byte
 	}{
 		{"not the wire format", []byte(`{"json":"instead"}`)},
 		{"unknown schema id", []byte{0, 0, 0, 0x7f, 0x7f, 1, 2}},
+		{"a source event", source("string", "y")},
+		{"a source event with a double", source("double", 1.5)},
+		{"a canonical event cut short", contact[:len(contact)-4]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := j.Encode(context.Background(), &kgo.Record{Value: tc.value})
@@ -264,6 +290,27 @@ func TestJSONBodyIsTheWebhook(t *testing.T) {
 			t.Errorf("body\n%s\nwant\n%s", got, want)
 		}
 	})
+}
+
+// thingSchemas returns the contracts of a source event,
+// sluice.source.evo.ThingEvent, whose data is one field x of fieldType.
+func thingSchemas(t *testing.T, fieldType string) *avro.Schemas {
+	t.Helper()
+	env, err := os.ReadFile(filepath.Join("..", "..", "avro", "schemas", "Envelope.avsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := `{"type":"record","name":"ThingEvent","namespace":"sluice.source.evo","doc":"-","fields":[
+		{"name":"envelope","type":"sluice.Envelope","doc":"-"},
+		{"name":"data","type":{"type":"record","name":"Thing","doc":"-","fields":[{"name":"x","type":"` + fieldType + `","doc":"-"}]},"doc":"-"}]}`
+	schemas, err := avro.LoadSchemasFS(fstest.MapFS{
+		"Envelope.avsc":              {Data: env},
+		"source/evo/ThingEvent.avsc": {Data: []byte(event)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
 }
 
 // newerContacts returns sluice's contracts with a field more in Contact,
