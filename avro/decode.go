@@ -473,14 +473,9 @@ func (r *binReader) value(n *vnode) (any, bool) {
 		}
 		return append(make([]byte, 0, len(p)), p...), true
 	case vEnum:
-		start := r.i
-		i, ok := r.int()
+		i, ok := r.enum(n)
 		if !ok {
 			return nil, false
-		}
-		if i < 0 || int(i) >= len(n.symbolList) {
-			r.i = start
-			return nil, r.failf("enum %s has no symbol %d", n.name, i)
 		}
 		return n.symbolList[i], true
 	case vFixed:
@@ -507,16 +502,8 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	case vUnion:
 		return r.union(n)
 	case vTimestampMillis, vLocalTimestampMillis, vTimestampMicros, vLocalTimestampMicros:
-		i, ok := r.long()
-		if !ok {
-			return nil, false
-		}
-		perSec := int64(1e3)
-		if n.kind == vTimestampMicros || n.kind == vLocalTimestampMicros {
-			perSec = 1e6
-		}
-		sec := i / perSec
-		return timestamp(n.kind, sec, (i-sec*perSec)*(1e9/perSec)), true
+		t, _, ok := r.timestamp(n)
+		return t, ok
 	case vDate:
 		i, ok := r.int()
 		return time.Unix(int64(i)*86400, 0).UTC(), ok
@@ -542,15 +529,53 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	return nil, r.failf("no decoding of schema kind %d", n.kind)
 }
 
-// timestamp is what hamba makes of sec and nsec since the epoch: a UTC
-// time, or for a local timestamp the same wall clock in time.Local.
-func timestamp(k vkind, sec, nsec int64) time.Time {
-	t := time.Unix(sec, nsec)
-	if k == vLocalTimestampMillis || k == vLocalTimestampMicros {
-		_, offset := t.Zone()
-		return t.Add(time.Duration(-offset) * time.Second)
+// timestamp reads a timestamp of node n and returns what hamba makes of
+// it, a UTC time, or for a local timestamp the same wall clock in
+// time.Local, with the value read.
+func (r *binReader) timestamp(n *vnode) (time.Time, int64, bool) {
+	i, ok := r.long()
+	if !ok {
+		return time.Time{}, 0, false
 	}
-	return t.UTC()
+	perSec := int64(1e3)
+	if n.kind == vTimestampMicros || n.kind == vLocalTimestampMicros {
+		perSec = 1e6
+	}
+	sec := i / perSec
+	t := time.Unix(sec, (i-sec*perSec)*(1e9/perSec))
+	if n.kind == vLocalTimestampMillis || n.kind == vLocalTimestampMicros {
+		_, offset := t.Zone()
+		return t.Add(time.Duration(-offset) * time.Second), i, true
+	}
+	return t.UTC(), i, true
+}
+
+// enum reads the index of a symbol of enum n.
+func (r *binReader) enum(n *vnode) (int32, bool) {
+	start := r.i
+	i, ok := r.int()
+	if !ok {
+		return 0, false
+	}
+	if i < 0 || int(i) >= len(n.symbolList) {
+		r.i = start
+		return 0, r.failf("enum %s has no symbol %d", n.name, i)
+	}
+	return i, true
+}
+
+// arm reads the branch index of union n and returns its branch.
+func (r *binReader) arm(n *vnode) (*varm, bool) {
+	start := r.i
+	i, ok := r.int()
+	if !ok {
+		return nil, false
+	}
+	if i < 0 || int(i) >= len(n.arms) {
+		r.i = start
+		return nil, r.failf("union has no branch %d", i)
+	}
+	return &n.arms[i], true
 }
 
 // ratOf is the decimal of the big-endian two's complement p over
@@ -640,16 +665,10 @@ func (r *binReader) mapOf(values *vnode) (any, bool) {
 // the bare value for a branch hamba's type resolver knows, else
 // {name: value}.
 func (r *binReader) union(n *vnode) (any, bool) {
-	start := r.i
-	i, ok := r.int()
+	a, ok := r.arm(n)
 	if !ok {
 		return nil, false
 	}
-	if i < 0 || int(i) >= len(n.arms) {
-		r.i = start
-		return nil, r.failf("union has no branch %d", i)
-	}
-	a := &n.arms[i]
 	if a.node.kind == vNull {
 		return nil, true
 	}

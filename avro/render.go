@@ -188,20 +188,14 @@ func (r *jsonRenderer) record(out []byte, n *vnode, spans []span) ([]byte, bool)
 		f := &n.fields[i]
 		node := f.node
 		if node.kind == vUnion {
-			start := r.i
-			arm, ok := r.int()
+			a, ok := r.arm(node)
 			if !ok {
 				return out, r.in(f)
 			}
-			if arm < 0 || int(arm) >= len(node.arms) {
-				r.i = start
-				r.failf("union has no branch %d", arm)
-				return out, r.in(f)
-			}
-			if int(arm) == node.nullArm {
+			if a.node.kind == vNull {
 				continue
 			}
-			node = node.arms[arm].node
+			node = a.node
 		}
 		if !first {
 			out = append(out, ',')
@@ -258,28 +252,17 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 		p, ok := r.raw()
 		return jsonenc.String(out, p), ok
 	case vEnum:
-		start := r.i
-		i, ok := r.int()
+		i, ok := r.enum(n)
 		if !ok {
 			return out, false
-		}
-		if i < 0 || int(i) >= len(n.symbolList) {
-			r.i = start
-			return out, r.failf("enum %s has no symbol %d", n.name, i)
 		}
 		return jsonenc.String(out, n.symbolList[i].(string)), true
 	case vTimestampMillis, vTimestampMicros:
-		i, ok := r.long()
+		t, i, ok := r.timestamp(n)
 		if !ok {
 			return out, false
 		}
-		perSec := int64(1e3)
-		if n.kind == vTimestampMicros {
-			perSec = 1e6
-		}
-		sec := i / perSec
-		out, ok = jsonenc.Time(out, timestamp(n.kind, sec, (i-sec*perSec)*(1e9/perSec)))
-		if !ok {
+		if out, ok = jsonenc.Time(out, t); !ok {
 			// time.Time's MarshalJSON refuses it.
 			return out, r.failf("timestamp %d outside the years 0 to 9999", i)
 		}
@@ -291,19 +274,14 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 	case vRecord:
 		return r.record(out, n, nil)
 	case vUnion:
-		start := r.i
-		arm, ok := r.int()
-		if !ok {
+		a, ok := r.arm(n)
+		switch {
+		case !ok:
 			return out, false
-		}
-		if arm < 0 || int(arm) >= len(n.arms) {
-			r.i = start
-			return out, r.failf("union has no branch %d", arm)
-		}
-		if int(arm) == n.nullArm {
+		case a.node.kind == vNull:
 			return append(out, "null"...), true
 		}
-		return r.value(out, n.arms[arm].node)
+		return r.value(out, a.node)
 	}
 	return out, r.failf("no rendering of schema kind %d", n.kind)
 }

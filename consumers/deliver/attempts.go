@@ -106,53 +106,53 @@ func (a *Attempt) record(topic string, r *stage.Record) *kgo.Record {
 // reflection; ok is false where encoding/json would refuse a time or a
 // latency (dst is then of no use).
 func (a *Attempt) appendJSON(dst []byte) (_ []byte, ok bool) {
+	dst = append(dst, '{')
+	first := true
 	field := func(name string) {
-		dst = append(append(append(dst, ',', '"'), name...), '"', ':')
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(append(append(dst, '"'), name...), '"', ':')
 	}
-	dst = append(dst, `{"tenant_id":`...)
-	dst = jsonenc.String(dst, a.Tenant)
-	field("destination")
-	dst = jsonenc.String(dst, a.Destination)
-	field("event_id")
-	dst = jsonenc.String(dst, a.EventID)
+	str := func(name, v string) {
+		field(name)
+		dst = jsonenc.String(dst, v)
+	}
+	num := func(name string, v int64) {
+		field(name)
+		dst = strconv.AppendInt(dst, v, 10)
+	}
+	str("tenant_id", a.Tenant)
+	str("destination", a.Destination)
+	str("event_id", a.EventID)
 	if a.EventType != "" {
-		field("event_type")
-		dst = jsonenc.String(dst, a.EventType)
+		str("event_type", a.EventType)
 	}
 	if a.MessageID != "" {
-		field("message_id")
-		dst = jsonenc.String(dst, a.MessageID)
+		str("message_id", a.MessageID)
 	}
-	field("lane")
-	dst = jsonenc.String(dst, a.Lane)
-	field("attempt")
-	dst = strconv.AppendInt(dst, int64(a.Attempt), 10)
+	str("lane", a.Lane)
+	num("attempt", int64(a.Attempt))
 	field("at")
 	if dst, ok = jsonenc.Time(dst, a.At); !ok {
 		return dst, false
 	}
-	field("result")
-	dst = jsonenc.String(dst, a.Result)
-	field("status")
-	dst = strconv.AppendInt(dst, int64(a.Status), 10)
+	str("result", a.Result)
+	num("status", int64(a.Status))
 	field("latency_ms")
 	if dst, ok = jsonenc.Float(dst, a.LatencyMS); !ok {
 		return dst, false
 	}
 	if a.Error != "" {
-		field("error")
-		dst = jsonenc.String(dst, a.Error)
+		str("error", a.Error)
 	}
 	if a.RetryInMS != 0 {
-		field("retry_in_ms")
-		dst = strconv.AppendInt(dst, a.RetryInMS, 10)
+		num("retry_in_ms", a.RetryInMS)
 	}
-	field("topic")
-	dst = jsonenc.String(dst, a.Topic)
-	field("partition")
-	dst = strconv.AppendInt(dst, int64(a.Partition), 10)
-	field("offset")
-	dst = strconv.AppendInt(dst, a.Offset, 10)
+	str("topic", a.Topic)
+	num("partition", int64(a.Partition))
+	num("offset", a.Offset)
 	return append(dst, '}'), true
 }
 

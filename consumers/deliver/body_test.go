@@ -40,6 +40,18 @@ func newSerde(t testing.TB, k *testkit.Kafka) *avro.Serde {
 	return serdeAt(t, registrytest.Start(t, k), schemas)
 }
 
+// registrySerde is newSerde on a Kafka of the test's own, and also
+// returns the registry's URL, for serdes of other contracts.
+func registrySerde(t testing.TB) (*avro.Serde, string) {
+	t.Helper()
+	schemas, err := avro.LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := registrytest.Start(t, testkit.NewKafka(t))
+	return serdeAt(t, registry, schemas), registry
+}
+
 // serdeAt returns a serde of schemas against the registry at url.
 func serdeAt(t testing.TB, url string, schemas *avro.Schemas) *avro.Serde {
 	t.Helper()
@@ -127,13 +139,7 @@ func TestJSONBody(t *testing.T) {
 // poison; it is dead-lettered, not retried.
 func TestJSONBodyRefusesWhatIsNotCanonical(t *testing.T) {
 	t.Parallel()
-	k := testkit.NewKafka(t)
-	schemas, err := avro.LoadSchemas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry := registrytest.Start(t, k)
-	serde := serdeAt(t, registry, schemas)
+	serde, registry := registrySerde(t)
 	ctx := testkit.Context(t, time.Minute)
 	j := deliver.NewJSONBody(serde)
 	env := canonical.Envelope{TenantID: "acme", EventID: "e-1", EventType: "thing.updated", Integration: "evo", Source: "evo", ReceivedAt: time.Now().UTC()}
@@ -181,13 +187,7 @@ func TestJSONBodyRefusesWhatIsNotCanonical(t *testing.T) {
 // contract does not know and the Webhook leaves out).
 func TestJSONBodyIsTheWebhook(t *testing.T) {
 	t.Parallel()
-	k := testkit.NewKafka(t)
-	schemas, err := avro.LoadSchemas()
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry := registrytest.Start(t, k)
-	serde := serdeAt(t, registry, schemas)
+	serde, registry := registrySerde(t)
 	ctx := testkit.Context(t, time.Minute)
 	at := time.Date(2030, 1, 2, 3, 4, 5, 678e6, time.UTC)
 	str := func(s string) *string { return &s }
