@@ -438,15 +438,11 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	case vNull:
 		return nil, true
 	case vBool:
-		p, ok := r.fixed(1)
+		v, ok := r.boolean()
 		if !ok {
 			return nil, false
 		}
-		if p[0] > 1 {
-			r.i--
-			return nil, r.failf("boolean byte %d", p[0])
-		}
-		return p[0] == 1, true
+		return v, true
 	case vInt:
 		i, ok := r.int()
 		return int(i), ok
@@ -502,8 +498,11 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	case vUnion:
 		return r.union(n)
 	case vTimestampMillis, vLocalTimestampMillis, vTimestampMicros, vLocalTimestampMicros:
-		t, _, ok := r.timestamp(n)
-		return t, ok
+		t, ok := r.timestamp(n)
+		if !ok {
+			return nil, false
+		}
+		return t, true
 	case vDate:
 		i, ok := r.int()
 		return time.Unix(int64(i)*86400, 0).UTC(), ok
@@ -529,13 +528,26 @@ func (r *binReader) value(n *vnode) (any, bool) {
 	return nil, r.failf("no decoding of schema kind %d", n.kind)
 }
 
+// boolean reads a boolean: a byte of 0 or 1.
+func (r *binReader) boolean() (bool, bool) {
+	p, ok := r.fixed(1)
+	if !ok {
+		return false, false
+	}
+	if p[0] > 1 {
+		r.i--
+		return false, r.failf("boolean byte %d", p[0])
+	}
+	return p[0] == 1, true
+}
+
 // timestamp reads a timestamp of node n and returns what hamba makes of
-// it, a UTC time, or for a local timestamp the same wall clock in
-// time.Local, with the value read.
-func (r *binReader) timestamp(n *vnode) (time.Time, int64, bool) {
+// it: a UTC time, or for a local timestamp the same wall clock in
+// time.Local.
+func (r *binReader) timestamp(n *vnode) (time.Time, bool) {
 	i, ok := r.long()
 	if !ok {
-		return time.Time{}, 0, false
+		return time.Time{}, false
 	}
 	perSec := int64(1e3)
 	if n.kind == vTimestampMicros || n.kind == vLocalTimestampMicros {
@@ -545,9 +557,9 @@ func (r *binReader) timestamp(n *vnode) (time.Time, int64, bool) {
 	t := time.Unix(sec, (i-sec*perSec)*(1e9/perSec))
 	if n.kind == vLocalTimestampMillis || n.kind == vLocalTimestampMicros {
 		_, offset := t.Zone()
-		return t.Add(time.Duration(-offset) * time.Second), i, true
+		return t.Add(time.Duration(-offset) * time.Second), true
 	}
-	return t.UTC(), i, true
+	return t.UTC(), true
 }
 
 // enum reads the index of a symbol of enum n.

@@ -140,11 +140,7 @@ func (j *JSON) Field(path ...string) []byte {
 // renderer leaves to readers that know their Go types. Its errors are
 // DecodeRecord's.
 func (s *Serde) RenderJSON(ctx context.Context, b []byte, j *JSON) (bool, error) {
-	id, body, err := s.dec.DecodeID(b)
-	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrWireFormat, err)
-	}
-	d, err := s.learn(ctx, id)
+	d, body, err := s.decodingOf(ctx, b)
 	if err != nil {
 		return false, err
 	}
@@ -233,15 +229,8 @@ func (r *jsonRenderer) in(f *vfield) bool {
 func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 	switch n.kind {
 	case vBool:
-		p, ok := r.fixed(1)
-		switch {
-		case !ok:
-			return out, false
-		case p[0] > 1:
-			r.i--
-			return out, r.failf("boolean byte %d", p[0])
-		}
-		return strconv.AppendBool(out, p[0] == 1), true
+		v, ok := r.boolean()
+		return strconv.AppendBool(out, v), ok
 	case vInt:
 		i, ok := r.int()
 		return strconv.AppendInt(out, int64(i), 10), ok
@@ -258,13 +247,13 @@ func (r *jsonRenderer) value(out []byte, n *vnode) ([]byte, bool) {
 		}
 		return jsonenc.String(out, n.symbolList[i].(string)), true
 	case vTimestampMillis, vTimestampMicros:
-		t, i, ok := r.timestamp(n)
+		t, ok := r.timestamp(n)
 		if !ok {
 			return out, false
 		}
 		if out, ok = jsonenc.Time(out, t); !ok {
 			// time.Time's MarshalJSON refuses it.
-			return out, r.failf("timestamp %d outside the years 0 to 9999", i)
+			return out, r.failf("timestamp in the year %d, outside 0 to 9999", t.Year())
 		}
 		return out, true
 	case vArray:

@@ -286,11 +286,7 @@ func (s *Serde) DecodeNative(ctx context.Context, b []byte) (map[string]any, err
 // schema read a field by its position instead of hashing its name into a
 // map, and nothing builds the maps. Errors are DecodeNative's.
 func (s *Serde) DecodeRecord(ctx context.Context, b []byte) (string, *Record, error) {
-	id, body, err := s.dec.DecodeID(b)
-	if err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
-	}
-	d, err := s.learn(ctx, id)
+	d, body, err := s.decodingOf(ctx, b)
 	if err != nil {
 		return "", nil, err
 	}
@@ -315,15 +311,25 @@ func (s *Serde) DecodeRecord(ctx context.Context, b []byte) (string, *Record, er
 // Record returns the full name of the record a wire-format value holds,
 // fetching its schema if it is not known yet.
 func (s *Serde) Record(ctx context.Context, b []byte) (string, error) {
-	id, _, err := s.dec.DecodeID(b)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrWireFormat, err)
-	}
-	d, err := s.learn(ctx, id)
+	d, _, err := s.decodingOf(ctx, b)
 	if err != nil {
 		return "", err
 	}
 	return d.record, nil
+}
+
+// decodingOf returns the decoding of a wire-format value's schema id,
+// fetching the schema if it is not known yet, and the value's body.
+func (s *Serde) decodingOf(ctx context.Context, b []byte) (*decoding, []byte, error) {
+	id, body, err := s.dec.DecodeID(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrWireFormat, err)
+	}
+	d, err := s.learn(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, body, nil
 }
 
 // SchemaID returns the schema id of a wire-format value.

@@ -2,7 +2,6 @@ package deliver
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -79,7 +78,7 @@ func (a *Attempt) record(topic string, r *stage.Record) *kgo.Record {
 		len(a.Lane) + len(a.Result) + len(a.Error) + len(a.Topic)
 	v, ok := a.appendJSON(make([]byte, 0, size))
 	if !ok {
-		v, _ = json.Marshal(a)
+		v = nil // what encoding/json cannot write either
 	}
 	buf := make([]byte, 0, len(a.Tenant)+len(a.EventID)+len(a.Destination)+len(a.EventType))
 	part := func(s string) []byte {
