@@ -64,12 +64,35 @@ func (k *Kafka) CreateTopic(t testing.TB, topic string, partitions int32, config
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := k.Admin(t).CreateTopic(ctx, partitions, 1, configs, topic)
+	adm := k.Admin(t)
+	resp, err := adm.CreateTopic(ctx, partitions, 1, configs, topic)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil {
 		t.Fatalf("testkit: create topic %s: %v", topic, err)
+	}
+	// Until the metadata shows the topic with a leader for each
+	// partition, another client may not know it yet: a stage's
+	// EnsureTopics would then size its retry topics by default rather
+	// than by this topic (as kafka.EnsureTopics waits for its topics).
+	for {
+		details, err := adm.ListTopics(ctx, topic)
+		d := details[topic]
+		if err == nil && d.Err == nil && len(d.Partitions) == int(partitions) {
+			leaders := true
+			for _, p := range d.Partitions {
+				leaders = leaders && p.Err == nil && p.Leader >= 0
+			}
+			if leaders {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("testkit: topic %s created but not in the metadata with leaders: %v", topic, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
