@@ -453,8 +453,12 @@ func TestSignedHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := http.Header{"Content-Type": {"application/json"}}
+	h := http.Header{"Content-Type": {"application/json"}, "Webhook-Id": {"stale", "values"}}
 	signed.Set(h)
+	h.Add("webhook-id", "added") // must not write over the timestamp
+	if got := h.Values("webhook-id"); len(got) != 2 || got[0] != "evt_9" {
+		t.Errorf("webhook-id values = %q; want the id, replacing what was there, then the added one", got)
+	}
 	for name, want := range map[string]string{
 		"webhook-id":        "evt_9",
 		"webhook-timestamp": "1767225600",

@@ -99,7 +99,7 @@ type Result struct {
 
 // Client sends webhooks to one endpoint. It is safe for concurrent use.
 type Client struct {
-	url    string
+	u      *url.URL // never changed after New
 	host   string
 	signer *standardwebhooks.Signer
 	// transport sends each request once, as it is: a webhook follows no
@@ -129,6 +129,7 @@ func New(rawURL string, secrets []string, opts ...Opt) (*Client, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("%w: the URL must not hold credentials", ErrConfig)
 	}
+	u.Host = strings.TrimSuffix(u.Host, ":") // an empty port, as http.NewRequest drops it
 	signer, err := standardwebhooks.NewSigner(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -148,7 +149,7 @@ func New(rawURL string, secrets []string, opts ...Opt) (*Client, error) {
 	if cfg.transport != nil {
 		cfg.transport(tr)
 	}
-	return &Client{url: u.String(), host: u.Host, signer: signer, cfg: cfg, transport: tr}, nil
+	return &Client{u: u, host: u.Host, signer: signer, cfg: cfg, transport: tr}, nil
 }
 
 // Host returns the endpoint's host and port, which is safe to show (the
@@ -172,21 +173,28 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 	// reading the answer's start below.
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(m.Body))
+	// The endpoint's URL was parsed once, in New; each request gets its
+	// own copy of it.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(m.Body))
 	if err != nil {
 		return Result{Verdict: Reject, Err: fmt.Errorf("webhook: request: %w", err)}
 	}
+	u := *c.u
+	req.URL, req.Host = &u, u.Host
+	req.Header = make(http.Header, len(m.Header)+6)
 	for k, vs := range m.Header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", c.cfg.userAgent)
-	// Under its lower-case name, which net/http does not look for: with
+	// Set as Header.Set would, in one allocation. idempotency-key goes
+	// under its lower-case name, which net/http does not look for: with
 	// "Idempotency-Key" it takes a POST for replayable and sends it again
 	// by itself when a reused connection is reset after the request went
 	// out, an attempt nobody would see or record. Names are
 	// case-insensitive on the wire.
-	req.Header["idempotency-key"] = []string{m.ID}
+	vs := []string{"application/json", c.cfg.userAgent, m.ID}
+	req.Header["Content-Type"] = vs[0:1:1]
+	req.Header["User-Agent"] = vs[1:2:2]
+	req.Header["idempotency-key"] = vs[2:3:3]
 	signed.Set(req.Header)
 
 	began := time.Now()

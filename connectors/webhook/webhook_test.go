@@ -131,6 +131,7 @@ type receiver struct {
 	srv     *httptest.Server
 	hits    atomic.Int64
 	last    atomic.Pointer[signature.Request]
+	target  atomic.Pointer[string] // the last request's Host and request URI
 	respond func(w http.ResponseWriter, r *http.Request)
 }
 
@@ -143,6 +144,8 @@ func newReceiver(t *testing.T, respond func(w http.ResponseWriter, r *http.Reque
 			t.Errorf("receiver: %v", err)
 		}
 		rc.last.Store(&req)
+		target := r.Host + r.URL.RequestURI()
+		rc.target.Store(&target)
 		rc.hits.Add(1)
 		if rc.respond != nil {
 			rc.respond(w, r)
@@ -187,6 +190,9 @@ func TestSendIsVerifiableWithEverySecret(t *testing.T) {
 	req := rc.last.Load()
 	if string(req.Body) != string(body) {
 		t.Errorf("body %q, want %q", req.Body, body)
+	}
+	if got, want := *rc.target.Load(), strings.TrimPrefix(rc.srv.URL, "http://")+"/hooks?token=x"; got != want {
+		t.Errorf("sent to %s, want %s", got, want)
 	}
 	for _, h := range []struct{ name, want string }{
 		{"Webhook-Id", "evt_1"}, {"Idempotency-Key", "evt_1"}, {"Content-Type", "application/json"}, {"User-Agent", "sluice-webhooks/1"},
