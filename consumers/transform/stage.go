@@ -40,7 +40,7 @@ type Identities interface {
 // concurrent use.
 type Stage struct {
 	cfg     options
-	catalog *config.Catalog
+	tenants map[string]*config.Tenant // the catalog's, by id
 	serde   *avro.Serde
 	ids     Identities
 	log     *zap.Logger
@@ -125,7 +125,10 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{cfg: cfg, catalog: cat, serde: serde, ids: ids, log: cfg.log, metrics: m, byTopic: map[string]*integration{}}
+	s := &Stage{cfg: cfg, tenants: map[string]*config.Tenant{}, serde: serde, ids: ids, log: cfg.log, metrics: m, byTopic: map[string]*integration{}}
+	for i := range cat.Tenants {
+		s.tenants[cat.Tenants[i].ID] = &cat.Tenants[i]
+	}
 	norm := identity.NewNormalizer(false, nil)
 	if n, ok := ids.(interface{ Normalizer() *identity.Normalizer }); ok {
 		norm = n.Normalizer()
@@ -576,7 +579,7 @@ func (s *Stage) prepare(ctx context.Context, r *stage.Record) (*item, error) {
 	if !ok {
 		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrNoIntegration, r.Source.Topic))
 	}
-	t, ok := s.catalog.Tenant(r.Tenant)
+	t, ok := s.tenants[r.Tenant]
 	if !ok {
 		return nil, stage.Permanent(fmt.Errorf("%w: %s", ErrUnknownTenant, r.Tenant))
 	}

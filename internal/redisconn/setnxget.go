@@ -41,13 +41,21 @@ func SetNXGet(ctx context.Context, c redis.UniversalClient, keys, values []strin
 	_, _ = pipe.Exec(ctx) // each command's error is read below
 	out := make([]Prev, len(keys))
 	for i, cmd := range cmds {
-		var re redis.Error
-		if err := cmd.Err(); errors.As(err, &re) && strings.Contains(re.Error(), "syntax error") {
+		if refused(cmd.Err()) {
 			return nil, ErrNXGetRefused
 		}
 		out[i] = prevOf(cmd.Result())
 	}
 	return out, nil
+}
+
+// refused reports whether err is the server refusing NX with GET.
+func refused(err error) bool {
+	if err == nil || err == redis.Nil { // most answers (go-redis answers an absent key with redis.Nil itself)
+		return false
+	}
+	var re redis.Error
+	return errors.As(err, &re) && strings.Contains(re.Error(), "syntax error")
 }
 
 // prevOf reads the answer of a command that answers a key's value before
