@@ -463,6 +463,8 @@ func TestResolveRefusesSubjectsItCannotKey(t *testing.T) {
 		{Tenant: "acme", Object: "contact", System: "crm"},
 		{Tenant: "acme", Object: "contact", System: "c|rm", ExternalID: "1"},
 		{Tenant: "ac{me}", Object: "contact", System: "crm", ExternalID: "1"},
+		{Tenant: "acme", Object: "con}tact", System: "crm", ExternalID: "1"},
+		{Tenant: "acme", Object: "contact", System: "crm", Integration: "crm|main", ExternalID: "1"},
 	} {
 		if _, err := m.Resolve(context.Background(), []identity.Subject{s}); !errors.Is(err, identity.ErrSubject) {
 			t.Errorf("Resolve(%+v) = %v, want ErrSubject", s, err)

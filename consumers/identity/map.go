@@ -421,7 +421,7 @@ func (p *planned) keys() []string { return p.key[:p.n] }
 // plan turns subject s into keys, in p (in place: a planned is large).
 func (m *Map) plan(p *planned, s Subject) error {
 	for _, f := range [...]string{s.Tenant, s.Object, s.System} {
-		if f == "" || strings.ContainsAny(f, "|{}") {
+		if f == "" || reserved(f) {
 			return fmt.Errorf("%w: tenant, object and system must be set and hold no '|', '{' or '}'", ErrSubject)
 		}
 	}
@@ -450,6 +450,19 @@ func (m *Map) plan(p *planned, s Subject) error {
 		p.key[1] = m.bindingKey(p.bindings[1])
 	}
 	return nil
+}
+
+// reserved reports whether v holds '|', '{' or '}', which key fields
+// must not: a byte loop, as strings.ContainsAny builds its set of
+// characters on each call, and plan runs for every object of every batch.
+func reserved(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '|', '{', '}':
+			return true
+		}
+	}
+	return false
 }
 
 // appendArgs appends the script's arguments for subject s planned as p:
