@@ -82,14 +82,16 @@ func HashID(prefix string, parts ...string) string {
 	return string(out)
 }
 
-// hashValue hides a match value (an e-mail address is personal data) in
-// keys of Redis and of the identity topic.
-func hashValue(v string) string {
+// hashLen is the length of a hashed match value: SHA-256 in hex.
+const hashLen = 2 * sha256.Size
+
+// appendHash appends the hash of a match value to b: an e-mail address is
+// personal data, so keys of Redis and of the identity topic hold its
+// SHA-256 (hex) instead.
+func appendHash(b []byte, v string) []byte {
 	var in [128]byte // []byte(v) would allocate beyond 32 bytes
 	sum := sha256.Sum256(append(in[:0], v...))
-	var hx [2 * sha256.Size]byte
-	hex.Encode(hx[:], sum[:])
-	return string(hx[:])
+	return hex.AppendEncode(b, sum[:])
 }
 
 // Binding is one entry of the identity map: a key of an object (its id in
@@ -175,6 +177,25 @@ func (m *Map) bindingKey(b Binding) string {
 		return m.prefix + "identity:{" + b.Tenant + "}:" + b.Object + ":ext:" + b.System + ":" + b.ExternalID
 	}
 	return m.prefix + "identity:{" + b.Tenant + "}:" + b.Object + ":" + b.Kind + ":" + b.Hash
+}
+
+// matchKey is the key of the binding of kind (KindEmail, KindDomain) for
+// the normalised match value v: bindingKey's, its Hash the value's, made
+// in one allocation. The hash is the key's last hashLen bytes.
+func (m *Map) matchKey(tenant, object, kind, v string) string {
+	var kb strings.Builder
+	kb.Grow(len(m.prefix) + len("identity:{}::") + len(tenant) + len(object) + 1 + len(kind) + hashLen)
+	kb.WriteString(m.prefix)
+	kb.WriteString("identity:{")
+	kb.WriteString(tenant)
+	kb.WriteString("}:")
+	kb.WriteString(object)
+	kb.WriteString(":")
+	kb.WriteString(kind)
+	kb.WriteString(":")
+	var hx [hashLen]byte
+	kb.Write(appendHash(hx[:0], v))
+	return kb.String()
 }
 
 // listKeyPrefix is the key of a canonical id's list of external ids (see

@@ -403,11 +403,12 @@ const maxGroup = 200
 
 // planned is a subject turned into keys: its external id's and, if it
 // has one, its match key's. They are held in the struct, not in slices of
-// their own, to spare two allocations per subject.
+// their own, to spare two allocations per subject; the bindings the keys
+// stand for are made only when one is pending (binding), as a batch
+// plans every subject and most are known.
 type planned struct {
-	n        int // keys in use: 1 or 2
-	key      [2]string
-	bindings [2]Binding // in key order, from KEYS[2]; ID filled in later
+	n   int // keys in use: 1 or 2
+	key [2]string
 	// candKind and match derive the id a new object gets (NewID): from
 	// the normalised match value, or from the external id when there is
 	// none.
@@ -417,6 +418,16 @@ type planned struct {
 
 // keys returns the subject's keys, in order.
 func (p *planned) keys() []string { return p.key[:p.n] }
+
+// binding returns the binding of key j of subject s, planned as p, without
+// its id.
+func (p *planned) binding(j int, s Subject) Binding {
+	if j == 0 {
+		return Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
+	}
+	k := p.key[1]
+	return Binding{Tenant: s.Tenant, Object: s.Object, Kind: p.candKind, Hash: k[len(k)-hashLen:]}
+}
 
 // plan turns subject s into keys, in p (in place: a planned is large).
 func (m *Map) plan(p *planned, s Subject) error {
@@ -429,8 +440,7 @@ func (m *Map) plan(p *planned, s Subject) error {
 		return fmt.Errorf("%w: an external id is required and the integration holds no '|'", ErrSubject)
 	}
 	p.n, p.candKind = 1, KindExternal
-	p.bindings[0] = Binding{Tenant: s.Tenant, Object: s.Object, Kind: KindExternal, System: s.System, Integration: s.Integration, ExternalID: s.ExternalID}
-	p.key[0] = m.bindingKey(p.bindings[0])
+	p.key[0] = m.bindingKey(p.binding(0, s))
 	switch {
 	case s.Email != "":
 		if e, ok := m.norm.Email(s.Email); ok {
@@ -446,8 +456,7 @@ func (m *Map) plan(p *planned, s Subject) error {
 	}
 	if p.candKind != KindExternal {
 		p.n = 2
-		p.bindings[1] = Binding{Tenant: s.Tenant, Object: s.Object, Kind: p.candKind, Hash: hashValue(p.match)}
-		p.key[1] = m.bindingKey(p.bindings[1])
+		p.key[1] = m.matchKey(s.Tenant, s.Object, p.candKind, p.match)
 	}
 	return nil
 }
@@ -933,8 +942,9 @@ func (m *Map) parse(cmd *redis.Cmd, idx []int, plans []planned, subjects []Subje
 		if n := strings.Count(flags, "1"); n > 0 {
 			r.Pending = make([]Binding, 0, n)
 		}
-		for j, b := range p.bindings[:p.n] {
+		for j := range p.n {
 			if flags[j] == '1' {
+				b := p.binding(j, subjects[i])
 				b.ID = r.ID
 				r.Pending = append(r.Pending, b)
 			}
