@@ -432,7 +432,7 @@ func (p *planned) binding(j int, s Subject) Binding {
 // plan turns subject s into keys, in p (in place: a planned is large).
 func (m *Map) plan(p *planned, s Subject) error {
 	for _, f := range [...]string{s.Tenant, s.Object, s.System} {
-		if f == "" || reserved(f) {
+		if f == "" || hasAnyByte(f, "|{}") {
 			return fmt.Errorf("%w: tenant, object and system must be set and hold no '|', '{' or '}'", ErrSubject)
 		}
 	}
@@ -459,19 +459,6 @@ func (m *Map) plan(p *planned, s Subject) error {
 		p.key[1] = m.matchKey(s.Tenant, s.Object, p.candKind, p.match)
 	}
 	return nil
-}
-
-// reserved reports whether v holds '|', '{' or '}', which key fields
-// must not: a byte loop, as strings.ContainsAny builds its set of
-// characters on each call, and plan runs for every object of every batch.
-func reserved(v string) bool {
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '|', '{', '}':
-			return true
-		}
-	}
-	return false
 }
 
 // appendArgs appends the script's arguments for subject s planned as p:

@@ -73,7 +73,7 @@ func (n *Normalizer) Email(s string) (string, bool) {
 		return "", false
 	}
 	local, domain := e[:at], e[at+1:]
-	if strings.ContainsAny(e, " \t\r\n<>,;") || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	if hasAnyByte(e, " \t\r\n<>,;") || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return "", false
 	}
 	if n != nil && n.StripPlusTags {
@@ -110,13 +110,26 @@ func (n *Normalizer) Domain(s string) (string, bool) {
 	}
 	d = strings.TrimSuffix(d, ".")
 	d = strings.TrimPrefix(d, "www.")
-	if d == "" || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.ContainsAny(d, " \t\r\n@/\\") {
+	if d == "" || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || hasAnyByte(d, " \t\r\n@/\\") {
 		return "", false
 	}
 	if n.isFree(d) {
 		return "", false
 	}
 	return d, true
+}
+
+// hasAnyByte reports whether s holds a byte of set, which holds only
+// ASCII characters (a UTF-8 sequence never holds an ASCII byte): as
+// strings.ContainsAny, without building its set of characters on each
+// call, since every object of every batch is normalised and keyed.
+func hasAnyByte(s, set string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // isFree reports whether d is a free-mail domain.
