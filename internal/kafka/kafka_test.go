@@ -1,4 +1,4 @@
-package kafka
+package kafka_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
 
@@ -17,18 +18,26 @@ func TestEnsureTopicsCreatesOnceAndKeepsExisting(t *testing.T) {
 	adm := k.Admin(t)
 	plain := testkit.Name(t, "plain")
 	compacted := testkit.Name(t, "compacted")
-	specs := []TopicSpec{{Name: plain, Partitions: 3}, {Name: compacted, Partitions: 1, Configs: Compacted()}}
+	specs := []kafka.TopicSpec{{Name: plain, Partitions: 3}, {Name: compacted, Partitions: 1, Configs: kafka.Compacted()}}
 	for i := 0; i < 2; i++ {
-		if err := EnsureTopics(ctx, adm, specs...); err != nil {
+		if err := kafka.EnsureTopics(ctx, adm, specs...); err != nil {
 			t.Fatalf("round %d: %v", i, err)
 		}
-		// Created topics are led by the time EnsureTopics returns.
+		// Created topics are led by the time kafka.EnsureTopics returns.
 		md, err := adm.Metadata(ctx, plain, compacted)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !led(md, []string{plain, compacted}) {
-			t.Fatalf("round %d: a created topic has no leader yet: %+v", i, md.Topics)
+		for _, name := range []string{plain, compacted} {
+			td := md.Topics[name]
+			if td.Err != nil || len(td.Partitions) == 0 {
+				t.Fatalf("round %d: %s is not in the metadata yet: %v", i, name, td.Err)
+			}
+			for _, p := range td.Partitions {
+				if p.Err != nil || p.Leader < 0 {
+					t.Fatalf("round %d: %s partition %d has no leader yet", i, name, p.Partition)
+				}
+			}
 		}
 	}
 	details, err := adm.ListTopics(ctx, plain, compacted)
@@ -59,28 +68,28 @@ func TestEnsureTopicsCreatesOnceAndKeepsExisting(t *testing.T) {
 
 func TestHeaders(t *testing.T) {
 	r := &kgo.Record{}
-	SetHeader(r, HeaderAttempts, "1")
-	SetHeader(r, HeaderTenantID, "acme")
-	SetHeader(r, HeaderAttempts, "2")
+	kafka.SetHeader(r, kafka.HeaderAttempts, "1")
+	kafka.SetHeader(r, kafka.HeaderTenantID, "acme")
+	kafka.SetHeader(r, kafka.HeaderAttempts, "2")
 	if len(r.Headers) != 2 {
-		t.Fatalf("SetHeader added a duplicate: %v", r.Headers)
+		t.Fatalf("kafka.SetHeader added a duplicate: %v", r.Headers)
 	}
-	if got := Header(r, HeaderTenantID); got != "acme" {
+	if got := kafka.Header(r, kafka.HeaderTenantID); got != "acme" {
 		t.Errorf("tenant = %q", got)
 	}
-	if got := HeaderInt(r, HeaderAttempts, 0); got != 2 {
+	if got := kafka.HeaderInt(r, kafka.HeaderAttempts, 0); got != 2 {
 		t.Errorf("attempts = %d", got)
 	}
-	if got := HeaderInt(r, HeaderEventID, 7); got != 7 {
+	if got := kafka.HeaderInt(r, kafka.HeaderEventID, 7); got != 7 {
 		t.Errorf("missing header default = %d", got)
 	}
 	out := &kgo.Record{}
-	SetHeaderBytes(out, HeaderTenantID, HeaderBytes(r, HeaderTenantID))
-	SetHeaderBytes(out, HeaderTenantID, HeaderBytes(r, HeaderTenantID))
-	if len(out.Headers) != 1 || Header(out, HeaderTenantID) != "acme" {
+	kafka.SetHeaderBytes(out, kafka.HeaderTenantID, kafka.HeaderBytes(r, kafka.HeaderTenantID))
+	kafka.SetHeaderBytes(out, kafka.HeaderTenantID, kafka.HeaderBytes(r, kafka.HeaderTenantID))
+	if len(out.Headers) != 1 || kafka.Header(out, kafka.HeaderTenantID) != "acme" {
 		t.Errorf("passed on: %v", out.Headers)
 	}
-	if HeaderBytes(r, HeaderTraceParent) != nil {
+	if kafka.HeaderBytes(r, kafka.HeaderTraceParent) != nil {
 		t.Errorf("a missing header's bytes are not nil")
 	}
 }
@@ -92,7 +101,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"KAFKA_SASL_USERNAME":  "u",
 		"KAFKA_SASL_PASSWORD":  "p",
 	}
-	c := ConfigFromEnv(func(k string) string { return env[k] })
+	c := kafka.ConfigFromEnv(func(k string) string { return env[k] })
 	if strings.Join(c.Brokers, ",") != "a:9092,b:9092" || c.SASLMechanism != "SCRAM-SHA-512" {
 		t.Fatalf("config = %+v", c)
 	}
@@ -103,20 +112,20 @@ func TestConfigFromEnv(t *testing.T) {
 	if _, err := c.Opts(); err == nil || !strings.Contains(err.Error(), "GSSAPI") {
 		t.Errorf("unknown mechanism: %v", err)
 	}
-	if _, err := (Config{}).Opts(); err != ErrNoBrokers {
+	if _, err := (kafka.Config{}).Opts(); err != kafka.ErrNoBrokers {
 		t.Errorf("no brokers: %v", err)
 	}
 }
 
 func TestTopicNames(t *testing.T) {
 	for got, want := range map[string]string{
-		InTopic("crm"):                             "sluice.in.crm",
-		InvalidTopic("crm"):                        "sluice.in.crm.invalid",
-		CanonicalTopic("contact"):                  "sluice.canonical.contact",
-		CanonicalLaneTopic("order", "batch"):       "sluice.canonical.order.batch",
-		CanonicalLaneTopic("order", "interactive"): "sluice.canonical.order",
-		RetryTopic("transform", 2):                 "sluice.retry.transform.2",
-		DLQTopic("deliver.webhook"):                "sluice.dlq.deliver.webhook",
+		kafka.InTopic("crm"):                             "sluice.in.crm",
+		kafka.InvalidTopic("crm"):                        "sluice.in.crm.invalid",
+		kafka.CanonicalTopic("contact"):                  "sluice.canonical.contact",
+		kafka.CanonicalLaneTopic("order", "batch"):       "sluice.canonical.order.batch",
+		kafka.CanonicalLaneTopic("order", "interactive"): "sluice.canonical.order",
+		kafka.RetryTopic("transform", 2):                 "sluice.retry.transform.2",
+		kafka.DLQTopic("deliver.webhook"):                "sluice.dlq.deliver.webhook",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

@@ -99,12 +99,12 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 			return fmt.Errorf("kafka: create topic %s: %w", s.Name, err)
 		}
 	}
-	return awaitLeaders(ctx, adm, created)
+	return AwaitLeaders(ctx, adm, created...)
 }
 
-// awaitLeaders waits until the metadata shows each topic with a leader
+// AwaitLeaders waits until the metadata shows each topic with a leader
 // for every partition, or ctx ends.
-func awaitLeaders(ctx context.Context, adm *kadm.Client, topics []string) error {
+func AwaitLeaders(ctx context.Context, adm *kadm.Client, topics ...string) error {
 	if len(topics) == 0 {
 		return nil
 	}

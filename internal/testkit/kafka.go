@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/kafka"
 )
 
 // Kafka is a broker a test can use: the one named by KAFKA_BROKERS, or a
@@ -75,24 +77,9 @@ func (k *Kafka) CreateTopic(t testing.TB, topic string, partitions int32, config
 	// Until the metadata shows the topic with a leader for each
 	// partition, another client may not know it yet: a stage's
 	// EnsureTopics would then size its retry topics by default rather
-	// than by this topic (as kafka.EnsureTopics waits for its topics).
-	for {
-		details, err := adm.ListTopics(ctx, topic)
-		d := details[topic]
-		if err == nil && d.Err == nil && len(d.Partitions) == int(partitions) {
-			leaders := true
-			for _, p := range d.Partitions {
-				leaders = leaders && p.Err == nil && p.Leader >= 0
-			}
-			if leaders {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("testkit: topic %s created but not in the metadata with leaders: %v", topic, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+	// than by this topic.
+	if err := kafka.AwaitLeaders(ctx, adm, topic); err != nil {
+		t.Fatalf("testkit: %v", err)
 	}
 }
 
