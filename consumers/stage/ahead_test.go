@@ -2,11 +2,13 @@ package stage_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/stage"
@@ -78,13 +80,25 @@ func TestPollAheadCommitsOnlyItsOwnOffsets(t *testing.T) {
 	}
 	h.mu.Unlock()
 
+	// The commit's offsets show once its markers are written, which may
+	// be a little after End returned (on a broker just started, some
+	// 200ms): wait for them to show, then they must be the first batch's.
 	ctx := testkit.Context(t, 30*time.Second)
-	offsets, err := e.k.Admin(t).FetchOffsets(ctx, e.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o, ok := offsets.Lookup(e.in, 0); !ok || o.At != poll {
-		t.Fatalf("committed offset %d (%v), want %d: the first transaction committed the records taken ahead", o.At, ok, poll)
+	adm := e.k.Admin(t)
+	var committed kadm.OffsetResponse
+	testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		offsets, err := adm.FetchOffsets(ctx, e.name)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if committed, ok = offsets.Lookup(e.in, 0); !ok {
+			return fmt.Errorf("no offset committed")
+		}
+		return nil
+	})
+	if committed.At != poll {
+		t.Fatalf("committed offset %d, want %d: the first transaction committed the records taken ahead", committed.At, poll)
 	}
 	stagetest.Start(t, e.runner(t, copyTo(e.out)))
 	outs := stagetest.WaitRecords(t, e.k, e.out, n, time.Minute)
