@@ -150,17 +150,27 @@ func (s *Serde) RenderJSON(ctx context.Context, b []byte, j *JSON) (bool, error)
 	if d.render == nil {
 		return false, nil
 	}
-	j.Record, j.plan = d.record, d.render
-	j.spans = slices.Grow(j.spans[:0], d.render.spans)[:d.render.spans]
+	j.Record = d.record
+	if err := j.render(d.render, body); err != nil {
+		return false, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+	}
+	return true, nil
+}
+
+// render renders body, a record of plan p, into j. Its error names the
+// field path where the body failed.
+func (j *JSON) render(p *renderPlan, body []byte) error {
+	j.plan = p
+	j.spans = slices.Grow(j.spans[:0], p.spans)[:p.spans]
 	clear(j.spans)
 	r := jsonRenderer{binReader: binReader{b: body, empty: maxEmptyItems}, j: j}
-	out, ok := r.record(j.Out[:0], d.render.node, j.spans)
+	out, ok := r.record(j.Out[:0], p.node, j.spans)
 	if !ok {
 		j.Out = out[:0]
-		return false, fmt.Errorf("%w: schema id %d (%s): %s: %v", ErrDecode, d.id, d.record, pathOf(r.path), r.err)
+		return fmt.Errorf("%s: %v", pathOf(r.path), r.err)
 	}
 	j.Out = out
-	return true, nil
+	return nil
 }
 
 // jsonRenderer reads Avro binary and appends its JSON.

@@ -97,19 +97,6 @@ func renderCases(t testing.TB) []renderCase {
 	return out
 }
 
-// render renders body with c's plan, as RenderJSON does.
-func (c renderCase) render(j *JSON, body []byte) error {
-	j.plan = c.plan
-	j.spans = make([]span, c.plan.spans)
-	r := jsonRenderer{binReader: binReader{b: body, empty: maxEmptyItems}, j: j}
-	out, ok := r.record(j.Out[:0], c.node, j.spans)
-	j.Out = out
-	if !ok {
-		return errors.Join(r.err, errors.New(pathOf(r.path)))
-	}
-	return nil
-}
-
 // marshal decodes body with hamba into c's Go type and returns what
 // encoding/json makes of it.
 func (c renderCase) marshal(t testing.TB, body []byte) (value any, out []byte, err error) {
@@ -142,7 +129,7 @@ func TestRenderJSONIsEncodingJSON(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := c.render(&j, body); err != nil {
+				if err := j.render(c.plan, body); err != nil {
 					t.Fatalf("render: %v", err)
 				}
 				if !bytes.Equal(j.Out, want) {
@@ -234,7 +221,7 @@ func TestRenderJSONMapBlocks(t *testing.T) {
 				t.Fatal(err)
 			}
 			var j JSON
-			if err := c.render(&j, body); err != nil {
+			if err := j.render(c.plan, body); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(j.Out, want) {
@@ -329,7 +316,7 @@ func FuzzRenderJSON(f *testing.F) {
 		c := cases[int(in[0])%len(cases)]
 		body := in[1:]
 		var j JSON
-		rerr := c.render(&j, body)
+		rerr := j.render(c.plan, body)
 		_, want, merr := c.marshal(t, body)
 		_, nerr := decodeRecord(body, c.node, nil)
 		switch {
