@@ -180,22 +180,12 @@ func (m *Map) bindingKey(b Binding) string {
 }
 
 // matchKey is the key of the binding of kind (KindEmail, KindDomain) for
-// the normalised match value v: bindingKey's, its Hash the value's, made
-// in one allocation. The hash is the key's last hashLen bytes.
+// the normalised match value v: bindingKey's, its Hash the value's hash,
+// in the one allocation of the concatenation (the hash's bytes are only
+// read by it). The hash is the key's last hashLen bytes.
 func (m *Map) matchKey(tenant, object, kind, v string) string {
-	var kb strings.Builder
-	kb.Grow(len(m.prefix) + len("identity:{}::") + len(tenant) + len(object) + 1 + len(kind) + hashLen)
-	kb.WriteString(m.prefix)
-	kb.WriteString("identity:{")
-	kb.WriteString(tenant)
-	kb.WriteString("}:")
-	kb.WriteString(object)
-	kb.WriteString(":")
-	kb.WriteString(kind)
-	kb.WriteString(":")
 	var hx [hashLen]byte
-	kb.Write(appendHash(hx[:0], v))
-	return kb.String()
+	return m.prefix + "identity:{" + tenant + "}:" + object + ":" + kind + ":" + string(appendHash(hx[:0], v))
 }
 
 // listKeyPrefix is the key of a canonical id's list of external ids (see
