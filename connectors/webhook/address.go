@@ -37,9 +37,12 @@ var (
 )
 
 // Forbidden reports whether addr is one a destination may not reach
-// unless it is allowed into private networks, and names the reason.
+// unless it is allowed into private networks, and names the reason. An
+// IPv6 zone is no part of the judgement: the address is judged without
+// it (a prefix contains no zoned address, and the kernel connects to a
+// global address whatever its zone).
 func Forbidden(addr netip.Addr) (bool, string) {
-	addr = addr.Unmap()
+	addr = addr.WithZone("").Unmap()
 	switch b := addr.As16(); {
 	case !addr.Is6():
 	case nat64.Contains(addr):

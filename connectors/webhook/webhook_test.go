@@ -113,6 +113,12 @@ func TestForbidden(t *testing.T) {
 		{"8.8.8.8", false}, {"1.1.1.1", false}, {"172.32.0.1", false}, {"100.128.0.1", false},
 		{"2606:4700:4700::1111", false}, {"::ffff:8.8.8.8", false}, {"64:ff9b::808:808", false},
 		{"2002:808:808::1", false}, {"2001:4860:4860::8888", false},
+		// A zone changes nothing: netip's prefixes contain no zoned
+		// address, and the kernel ignores the zone of a global one.
+		{"64:ff9b::a00:1%1", true}, {"64:ff9b::a9fe:a9fe%eth0", true}, {"64:ff9b:1::a00:1%1", true},
+		{"::a00:1%1", true}, {"2002:a00:1::%1", true}, {"fe80::1%eth0", true}, {"::1%lo", true},
+		{"::ffff:10.0.0.1%1", true}, {"fd00::1%2", true}, {"2001:db8::1%1", true},
+		{"2606:4700:4700::1111%1", false},
 	} {
 		t.Run(tc.addr, func(t *testing.T) {
 			bad, why := webhook.Forbidden(netip.MustParseAddr(tc.addr))
@@ -324,6 +330,7 @@ func TestPrivateAddressesRefused(t *testing.T) {
 		{"localhost refused", "http://localhost:" + port, false, webhook.Reject},
 		{"a public-looking name resolving to loopback refused (DNS rebinding)", "http://hooks.partner.example:" + port, false, webhook.Reject},
 		{"metadata address refused", "http://169.254.169.254/latest/meta-data", false, webhook.Reject},
+		{"private IPv4 through NAT64 with a zone refused", "http://[64:ff9b::a00:1%251]:" + port, false, webhook.Reject},
 		{"loopback allowed when allow-listed", rc.srv.URL, true, webhook.Delivered},
 		{"the custom resolver is what the dialer asks", "http://hooks.partner.example:" + port, true, webhook.Delivered},
 	} {
