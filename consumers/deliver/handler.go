@@ -249,7 +249,15 @@ func (h *handler) key(ctx context.Context, bs *batch, group []*stage.Record) {
 			return
 		}
 		if !admitted {
-			h.hold(r, fmt.Errorf("%w", ErrHeldBack), wait, "ordered")
+			// admit queued it behind the key's head; dead-lettered now
+			// (too old to wait), it must not become a head that never
+			// comes back.
+			if f, _ := h.hold(r, fmt.Errorf("%w", ErrHeldBack), wait, "ordered"); f == fateDead {
+				if err := h.s.store.release(ctx, keys, r.EventID); err != nil {
+					bs.fail(err)
+					return
+				}
+			}
 			continue
 		}
 		switch f, due := h.one(ctx, bs, r); f {

@@ -125,6 +125,53 @@ func TestOrderedDeadLetterReleasesTheKey(t *testing.T) {
 	}
 }
 
+// TestOrderedDeadLetterOfAWaitingEventReleasesTheKey checks that an
+// event dead-lettered while it waits behind its key's head (too old to
+// wait any longer) does not hold the key once the head went through.
+func TestOrderedDeadLetterOfAWaitingEventReleasesTheKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	const blocker, expired = "acme-2", "acme-5"
+	k, url := newSink(t, []string{secret}, sink.WithScript(func(r sink.Request) sink.Answer {
+		if r.ID == blocker && r.N <= 2 {
+			return sink.Answer{Status: http.StatusInternalServerError}
+		}
+		return sink.Answer{}
+	}))
+	d.Config.URL = url
+	d.Config.Ordered = true
+	in := events(10, "acme")
+	// Received longer ago than the max age: it is dead-lettered as soon
+	// as it has to wait, never sent.
+	kafka.SetHeader(in[5], kafka.HeaderReceivedAt, time.Now().Add(-2*d.Config.Retry.MaxAge).UTC().Format(time.RFC3339Nano))
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	start(t, e.stageOf(t, []deliver.Destination{d}))
+	var rest []string
+	for _, id := range ids(in) {
+		if id != expired {
+			rest = append(rest, id)
+		}
+	}
+	waitDelivered(t, k, rest, 60*time.Second)
+	dl := e.deadLetters(t, d.Config.ID, config.LaneInteractive, 1)
+	if h, ok := dl[expired]; !ok || len(dl) != 1 {
+		t.Errorf("dead letters %v, want only %s", dl, expired)
+	} else if !strings.Contains(h[kafka.HeaderErrorMessage], "max age") {
+		t.Errorf("%s dead-lettered with %q, want the max age", expired, h[kafka.HeaderErrorMessage])
+	}
+	for _, r := range k.Requests() {
+		if r.ID == expired {
+			t.Errorf("%s was sent, want never", expired)
+		}
+	}
+	for i, id := range k.Order() {
+		if id != rest[i] {
+			t.Fatalf("order %v, want %v", k.Order(), rest)
+		}
+	}
+}
+
 // TestKafkaDestination copies the subscribed events, unchanged, to a
 // topic, exactly once, with their attempts.
 func TestKafkaDestination(t *testing.T) {
