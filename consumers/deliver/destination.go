@@ -94,17 +94,11 @@ func newDestination(d Destination, o *options, m *metrics) (*destination, error)
 	b := o.breaker
 	ds.openFor = b.OpenFor
 	ds.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        cfg.ID,
-		MaxRequests: b.Probes,
-		Interval:    b.Window,
-		Timeout:     b.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if c.ConsecutiveFailures >= b.ConsecutiveFailures {
-				return true
-			}
-			return b.FailureRatio > 0 && c.Requests >= b.MinRequests &&
-				float64(c.TotalFailures) >= b.FailureRatio*float64(c.Requests)
-		},
+		Name:         cfg.ID,
+		MaxRequests:  b.Probes,
+		Interval:     b.Window,
+		Timeout:      b.OpenFor,
+		ReadyToTrip:  b.trips,
 		IsSuccessful: func(err error) bool { return err == nil },
 		IsExcluded:   func(err error) bool { return errors.Is(err, errNotSent) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {

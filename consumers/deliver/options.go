@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -130,6 +131,19 @@ type BreakerSettings struct {
 	// Probes is how many attempts go through at once while half-open; one
 	// failure opens the breaker again, Probes successes close it. Default 1.
 	Probes uint32
+}
+
+// trips reports whether counts open the breaker. The ratio is of the
+// attempts that were answered (or failed to be): requests still in
+// flight, and those excluded because they were never sent (a rate
+// limit's wait), count neither way, so a busy or rate-limited
+// destination does not dilute its failures.
+func (b BreakerSettings) trips(c gobreaker.Counts) bool {
+	if c.ConsecutiveFailures >= b.ConsecutiveFailures {
+		return true
+	}
+	done := c.TotalSuccesses + c.TotalFailures
+	return b.FailureRatio > 0 && done >= b.MinRequests && float64(c.TotalFailures) >= b.FailureRatio*float64(done)
 }
 
 func (b BreakerSettings) validate() error {

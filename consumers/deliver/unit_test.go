@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -380,5 +381,32 @@ func TestAttemptJSONIsEncodingJSON(t *testing.T) {
 		if got := a.record("t", &stage.Record{Raw: &kgo.Record{}}).Value; got != nil {
 			t.Errorf("%+v: value %s, want none (encoding/json refuses it)", a, got)
 		}
+	}
+}
+
+// TestBreakerTrips checks the breaker's rules, the ratio over the
+// attempts answered only: not those in flight, nor those excluded for
+// never being sent.
+func TestBreakerTrips(t *testing.T) {
+	b := BreakerSettings{ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20}
+	for _, tc := range []struct {
+		name string
+		c    gobreaker.Counts
+		want bool
+	}{
+		{"consecutive failures", gobreaker.Counts{Requests: 5, TotalFailures: 5, ConsecutiveFailures: 5}, true},
+		{"half failed", gobreaker.Counts{Requests: 20, TotalSuccesses: 10, TotalFailures: 10, ConsecutiveFailures: 1}, true},
+		{"under half failed", gobreaker.Counts{Requests: 20, TotalSuccesses: 11, TotalFailures: 9, ConsecutiveFailures: 1}, false},
+		{"too few answered", gobreaker.Counts{Requests: 19, TotalSuccesses: 9, TotalFailures: 10, ConsecutiveFailures: 1}, false},
+		{"rate-limited requests do not dilute", gobreaker.Counts{Requests: 60, TotalExclusions: 30, TotalSuccesses: 14, TotalFailures: 16, ConsecutiveFailures: 2}, true},
+		{"requests in flight do not dilute", gobreaker.Counts{Requests: 40, TotalSuccesses: 10, TotalFailures: 10, ConsecutiveFailures: 1}, true},
+		{"excluded requests do not count towards the minimum", gobreaker.Counts{Requests: 40, TotalExclusions: 30, TotalSuccesses: 2, TotalFailures: 8, ConsecutiveFailures: 1}, false},
+	} {
+		if got := b.trips(tc.c); got != tc.want {
+			t.Errorf("%s: trips(%+v) = %v, want %v", tc.name, tc.c, got, tc.want)
+		}
+	}
+	if off := (BreakerSettings{ConsecutiveFailures: 5, MinRequests: 20}); off.trips(gobreaker.Counts{Requests: 40, TotalFailures: 39, ConsecutiveFailures: 4}) {
+		t.Error("a ratio of 0 opened the breaker")
 	}
 }
