@@ -120,6 +120,11 @@
 //     the 2xx was read or the marker written (at most 5ms and a Redis
 //     round trip): the event is sent again. The receiver sees the same
 //     webhook-id twice and drops the second; that is what the id is for.
+//   - The stage is stopped (a deploy): it starts no more requests, and
+//     those in flight have 5s to be answered; a 2xx read then is settled
+//     as any other, its done-marker written before the batch ends. Only a
+//     request still unanswered after that is cut off, and sent again by
+//     the next instance.
 //   - Redis refuses the marker: the failure is counted
 //     (sluice_deliver_marker_failures_total); if the batch then aborts,
 //     the marker is tried again in its AfterAbort hook; if that fails too,

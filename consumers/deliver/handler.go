@@ -62,7 +62,17 @@ type batch struct {
 	// deadline is when the batch stops starting requests.
 	deadline time.Time
 	markers  *markers
+	// send is the context of the batch's requests and of what records
+	// their outcome: it outlives the stage's by stopGrace, so that a stop
+	// lets the requests in flight be answered and settled (a 2xx's
+	// done-marker written) rather than cut off, and sent again by the
+	// next instance. No request starts once the stage's context ended.
+	send context.Context
 }
+
+// stopGrace is how long the requests in flight when the stage stops have
+// to be answered.
+const stopGrace = 5 * time.Second
 
 func (bs *batch) fail(err error) {
 	bs.mu.Lock()
@@ -136,6 +146,10 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 		deadline:   time.Now().Add(h.s.opts.batchBudget),
 	}
 	bs.markers = h.d.marks.batch(bs)
+	send, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancelSend) })()
+	bs.send = send
 	todo := recs[:0:0]
 	seen := make(map[[2]string]struct{}, len(recs))
 	for i, r := range recs {
@@ -262,12 +276,12 @@ func (h *handler) key(ctx context.Context, bs *batch, group []*stage.Record) {
 		}
 		switch f, due := h.one(ctx, bs, r); f {
 		case fateDelivered, fateDead:
-			if err := h.s.store.release(ctx, keys, r.EventID); err != nil {
+			if err := h.s.store.release(bs.send, keys, r.EventID); err != nil {
 				bs.fail(err)
 				return
 			}
 		case fateWaiting:
-			if err := h.s.store.block(ctx, keys, r.EventID, due, ttl); err != nil {
+			if err := h.s.store.block(bs.send, keys, r.EventID, due, ttl); err != nil {
 				bs.fail(err)
 				return
 			}
@@ -322,6 +336,10 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 		return h.hold(r, fmt.Errorf("%w: %s limit", ErrRateLimited, scope), wait, "rate_limit_"+scope)
 	}
 	release, err := d.acquire(ctx, h.lane == config.LaneBatch)
+	if err == nil && ctx.Err() != nil {
+		release() // stopping: a free slot starts no request
+		err = ctx.Err()
+	}
 	if err != nil {
 		done(errNotSent)
 		return fateUnknown, time.Time{}
@@ -344,9 +362,13 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 	}
 	began := time.Now()
 	msgID := webhook.MessageID(r.EventID)
-	res := d.client.Send(ctx, webhook.Message{ID: msgID, Body: body, Header: hdr})
+	res := d.client.Send(bs.send, webhook.Message{ID: msgID, Body: body, Header: hdr})
 	release()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && res.Verdict != webhook.Delivered {
+		// Stopping: a failure may be the stop's (a request cut off after
+		// stopGrace). A 2xx is settled as any other, so that its
+		// done-marker is written and the next instance does not send it
+		// again.
 		done(errNotSent)
 		return fateUnknown, time.Time{}
 	}
@@ -359,7 +381,7 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 	a.MessageID = msgID
 	a.Status = res.Status
 	a.LatencyMS = float64(res.Latency.Microseconds()) / 1000
-	f, due := h.settle(ctx, bs, r, res, a)
+	f, due := h.settle(bs.send, bs, r, res, a)
 	h.s.metrics.attempts.WithLabelValues(d.cfg.ID, r.Tenant, a.Result).Inc()
 	h.s.metrics.latency.WithLabelValues(d.cfg.ID, a.Result).Observe(res.Latency.Seconds())
 	bs.rec.add(a, r)

@@ -142,6 +142,66 @@ func TestCrashBetweenSendAndCommit(t *testing.T) {
 	}
 }
 
+// TestShutdownAfterA2xxKeepsItsMarker stops an instance after the
+// destination answered 2xx to an event but before the client read the
+// rest of the answer: the event counts as delivered, its done-marker is
+// written though the stage is stopping, and the next instance does not
+// send it again.
+func TestShutdownAfterA2xxKeepsItsMarker(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	k, err := sink.NewFromSecrets([]string{secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const victim = "acme-0" // first in the only partition
+	var sent atomic.Int32
+	var stopA func()
+	stopped := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("webhook-id") != victim {
+			k.ServeHTTP(w, r)
+			return
+		}
+		if sent.Add(1) > 1 {
+			k.ServeHTTP(w, r) // sent again: the sink counts it
+			return
+		}
+		// The answer's status goes out; the instance is stopped while
+		// the rest of it is on its way.
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		go func() {
+			stopA()
+			close(stopped)
+		}()
+		time.Sleep(300 * time.Millisecond)
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(srv.Close)
+	d.Config.URL = srv.URL + "/hooks"
+	in := events(12, "acme")
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	stopA = start(t, e.stageOf(t, []deliver.Destination{d}, deliver.StageOpts(stage.MaxPollRecords(4))))
+	select {
+	case <-stopped:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s was not sent", victim)
+	}
+
+	start(t, e.stageOf(t, []deliver.Destination{d}))
+	// The victim is first in the partition: once every later event is
+	// delivered, the second instance has handled it too.
+	waitDelivered(t, k, ids(in)[1:], 60*time.Second)
+	if n := sent.Load(); n != 1 {
+		t.Errorf("%s was sent %d times, want once: a 2xx read during shutdown left no done-marker", victim, n)
+	}
+	if dups := k.Duplicates(); len(dups) > 0 {
+		t.Errorf("delivered more than once: %v", dups)
+	}
+}
+
 // TestSlowDestinationDoesNotSlowAnother runs a slow destination for one
 // tenant beside a fast one for another, fed from the same topic: the fast
 // one delivers everything while the slow one is still at its first few.
