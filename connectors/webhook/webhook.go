@@ -241,20 +241,20 @@ func describe(err error) error {
 	return fmt.Errorf("webhook: %w", err)
 }
 
-// ParseRetryAfter reads a Retry-After value: whole seconds, or an HTTP
-// date, taken relative to now. It returns 0 for an empty, malformed or
-// past value.
+// ParseRetryAfter reads a Retry-After value: whole seconds (RFC 9110's
+// delay-seconds, digits only, capped at a year however many there are),
+// or an HTTP date, taken relative to now. It returns 0 for an empty,
+// malformed or past value.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
+	const maxSeconds = int64(365 * 24 * time.Hour / time.Second)
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		if s > int64(365*24*time.Hour/time.Second) {
-			s = int64(365 * 24 * time.Hour / time.Second)
+	if strings.Trim(v, "0123456789") == "" {
+		s, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || s > maxSeconds { // only digits: too large for int64
+			s = maxSeconds
 		}
 		return time.Duration(s) * time.Second
 	}

@@ -56,6 +56,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{"past date", now.Add(-time.Hour).Format(http.TimeFormat), 0},
 		{"absurd seconds are capped at a year", "99999999999999", 365 * 24 * time.Hour},
+		{"seconds beyond int64 are capped at a year", "99999999999999999999999", 365 * 24 * time.Hour},
+		{"a sign is no delay-seconds", "+5", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := webhook.ParseRetryAfter(tc.value, now); got != tc.want {
