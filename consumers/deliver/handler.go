@@ -335,13 +335,21 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 		}
 		return h.hold(r, fmt.Errorf("%w: %s limit", ErrRateLimited, scope), wait, "rate_limit_"+scope)
 	}
-	release, err := d.acquire(ctx, h.lane == config.LaneBatch)
+	// The wait for a request slot, shared with the destination's other
+	// batches, ends with the batch's budget too: a slot got later would
+	// start a request the transaction may not outlive.
+	slotCtx, cancelSlot := context.WithDeadline(ctx, bs.deadline)
+	release, err := d.acquire(slotCtx, h.lane == config.LaneBatch)
+	cancelSlot()
 	if err == nil && ctx.Err() != nil {
 		release() // stopping: a free slot starts no request
 		err = ctx.Err()
 	}
 	if err != nil {
 		done(errNotSent)
+		if ctx.Err() == nil {
+			return h.hold(r, fmt.Errorf("%w: the batch ran out of time waiting for a request slot (a slow destination)", ErrBudget), 0, "batch_budget")
+		}
 		return fateUnknown, time.Time{}
 	}
 	body, err := h.s.opts.body.Encode(ctx, r.Raw)

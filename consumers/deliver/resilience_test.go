@@ -142,6 +142,42 @@ func TestCrashBetweenSendAndCommit(t *testing.T) {
 	}
 }
 
+// TestBatchBudgetBoundsTheWaitForASlot runs three partitions' batches
+// at once against a slow destination that takes one request at a time:
+// a batch whose event would get the slot only after its budget defers
+// the event instead of starting the request late.
+func TestBatchBudgetBoundsTheWaitForASlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	d, secret := e.dest(t, "")
+	k, url := newSink(t, []string{secret}, sink.WithScript(func(sink.Request) sink.Answer {
+		return sink.Answer{Delay: 500 * time.Millisecond}
+	}))
+	d.Config.URL, d.Config.MaxConcurrency = url, 1
+	// One event in each partition, so each batch has one: a deferral
+	// can only come from the wait for the slot.
+	var in []*kgo.Record
+	hash := kgo.StickyKeyPartitioner(nil).ForTopic("")
+	taken := map[int]bool{}
+	for i := 0; len(in) < 3; i++ {
+		r := event(fmt.Sprintf("tenant-%d", i), i, "contact.updated")
+		if p := hash.Partition(r, 3); !taken[p] {
+			taken[p] = true
+			in = append(in, r)
+		}
+	}
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	reg := prometheus.NewRegistry()
+	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.BatchBudget(300*time.Millisecond)))
+	waitDelivered(t, k, ids(in), 60*time.Second)
+	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
+		t.Error("no event was deferred while its batch waited past the budget for a request slot")
+	}
+	if dups := k.Duplicates(); len(dups) > 0 {
+		t.Errorf("delivered more than once: %v", dups)
+	}
+}
+
 // TestShutdownAfterA2xxKeepsItsMarker stops an instance after the
 // destination answered 2xx to an event but before the client read the
 // rest of the answer: the event counts as delivered, its done-marker is
