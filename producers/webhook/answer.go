@@ -75,6 +75,7 @@ type batchAnswer struct {
 	Invalid     int          `json:"invalid"`
 	InProgress  int          `json:"in_progress"`
 	Unavailable int          `json:"unavailable"`
+	TooLarge    int          `json:"too_large"`
 	TraceID     string       `json:"trace_id,omitempty"`
 	Results     []itemResult `json:"results"`
 }
@@ -114,13 +115,12 @@ func (x *exchange) answerOne(ev *event) {
 	}
 }
 
-// answerBatch answers a batch: 202 when every event was accepted, a
-// duplicate or quarantined; 422 when every event broke its contract under
-// the reject policy; 409 or 503 (with Retry-After) when none got through
-// for those reasons; 207 for a mix.
+// answerBatch answers a batch, with one result per event and the HTTP
+// status of batchStatus.
 func (x *exchange) answerBatch(events []*event) {
 	a := batchAnswer{TraceID: x.traceID, Results: make([]itemResult, len(events))}
 	retry := time.Duration(0)
+	unavailable := "" // the code of the first event Kafka did not take
 	var issues []string
 	for i, ev := range events {
 		res := itemResult{Index: i, Status: ev.outcome, EventID: ev.id}
@@ -144,35 +144,57 @@ func (x *exchange) answerBatch(events []*event) {
 			a.InProgress++
 			res.Error = &itemError{Code: ev.outcome}
 			retry = max(retry, time.Second)
+		case CodeRecordTooLarge:
+			a.TooLarge++
+			res.Error = &itemError{Code: ev.outcome}
 		default:
 			a.Unavailable++
 			res.Error = &itemError{Code: ev.outcome}
-			if ev.outcome != CodeRecordTooLarge {
-				retry = max(retry, x.in.cfg.retryAfter)
+			retry = max(retry, x.in.cfg.retryAfter)
+			if unavailable == "" {
+				unavailable = ev.outcome
 			}
 		}
 		a.Results[i] = res
 	}
 	n := len(events)
-	status, outcome := http.StatusMultiStatus, OutcomePartial
-	switch {
-	case a.Accepted+a.Duplicates+a.Quarantined == n:
-		status, outcome = http.StatusAccepted, OutcomeAccepted
-	case a.Invalid == n:
-		status, outcome = http.StatusUnprocessableEntity, CodeSchemaViolation
-	case a.InProgress == n:
-		status, outcome = http.StatusConflict, CodeInProgress
-	case a.Unavailable+a.InProgress == n:
-		status, outcome = http.StatusServiceUnavailable, events[0].outcome
-		if events[0].outcome == CodeInProgress {
-			outcome = CodeKafkaUnavailable
-		}
-	}
+	status, outcome := batchStatus(&a, n, unavailable)
 	a.Status = outcome
 	x.respond(status, outcome, mediaJSON, a, retry,
 		zap.Int("events", n), zap.Int("accepted", a.Accepted), zap.Int("duplicates", a.Duplicates),
 		zap.Int("quarantined", a.Quarantined), zap.Int("invalid", a.Invalid), zap.Int("in_progress", a.InProgress),
-		zap.Int("unavailable", a.Unavailable), zap.Strings("issues", issues))
+		zap.Int("unavailable", a.Unavailable), zap.Int("too_large", a.TooLarge), zap.Strings("issues", issues))
+}
+
+// batchStatus is the HTTP status and outcome of a batch of n events
+// counted in a; unavailable is the code of its first event left unwritten
+// for unavailability, if any. A 2xx says that no event needs sending
+// again:
+//
+//   - 202 when every event was accepted, a duplicate or quarantined;
+//   - 503 (with Retry-After) when any event was not written because Kafka
+//     or the ingress's buffer could not take it, whatever the others did,
+//     and 409 when the only ones not written were in progress elsewhere:
+//     a sender that reads no more than the status sends the batch again,
+//     and the events that did get through come back as duplicates;
+//   - 422 when every event broke its contract under the reject policy,
+//     413 when the broker refused every event as too large;
+//   - 207 Multi-Status for any other mix: each event is settled for good,
+//     some as invalid or too large, which sending again will not change.
+func batchStatus(a *batchAnswer, n int, unavailable string) (int, string) {
+	switch {
+	case a.Accepted+a.Duplicates+a.Quarantined == n:
+		return http.StatusAccepted, OutcomeAccepted
+	case a.Unavailable > 0:
+		return http.StatusServiceUnavailable, unavailable
+	case a.InProgress > 0:
+		return http.StatusConflict, CodeInProgress
+	case a.Invalid == n:
+		return http.StatusUnprocessableEntity, CodeSchemaViolation
+	case a.TooLarge == n:
+		return http.StatusRequestEntityTooLarge, CodeRecordTooLarge
+	}
+	return http.StatusMultiStatus, OutcomePartial
 }
 
 // fail answers with the problem of code.

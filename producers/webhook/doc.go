@@ -162,12 +162,17 @@
 // most limits.max_batch_events events and limits.max_batch_bytes bytes,
 // signed as one body. The answer lists one result per event, in order:
 // {index, status (accepted, duplicate, quarantined, invalid, in_progress,
-// or a 503 code), event_id, duplicate, error {code, detail, errors}}, with
-// a count per status. Its HTTP status is 202 when every event was
-// accepted, a duplicate or quarantined; 422 when every event broke its
-// contract under reject; 409 when every event was in progress elsewhere;
-// 503 when none got through for unavailability; 207 Multi-Status for a
-// mix, with Retry-After when some event is worth retrying.
+// record_too_large, or a 503 code), event_id, duplicate, error {code,
+// detail, errors}}, with a count per status. Its HTTP status is a 2xx
+// only when no event needs sending again, so that a sender that reads no
+// more than the status loses nothing: 202 when every event was accepted,
+// a duplicate or quarantined; 503 (with Retry-After) when any event was
+// not written for unavailability, whatever the others did, and 409 when
+// the only ones not written were in progress elsewhere (sent again, the
+// events that got through are answered as duplicates); 422 when every
+// event broke its contract under reject; 413 when the broker refused
+// every event as too large; 207 Multi-Status for any other mix, each
+// event settled for good.
 //
 // # Errors
 //
