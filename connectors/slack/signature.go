@@ -10,7 +10,10 @@
 // the same across Slack's retries (which add X-Slack-Retry-Num); slash
 // commands and interactivity payloads carry none. The event type is the
 // inner event's "type" for an event_callback, else the body's "type"
-// (e.g. "url_verification").
+// (e.g. "url_verification"). The verifier checks form-encoded bodies as
+// well, but sluice's ingress takes JSON events only: it refuses slash
+// commands and interactivity payloads (form posts) with 415 before they
+// reach a verifier.
 package slack
 
 import (

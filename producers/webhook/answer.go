@@ -80,8 +80,10 @@ type batchAnswer struct {
 	Results     []itemResult `json:"results"`
 }
 
-// quarantineNote is said to a sender whose event was quarantined.
-const quarantineNote = "the event breaks its contract; it was kept for review and will not be processed until it is fixed and sent again or redriven"
+// quarantineNote is said to a sender whose event was quarantined. The id
+// is remembered as an accepted one's: the event comes in again only from
+// the invalid topic, not by sending it again.
+const quarantineNote = "the event breaks its contract; it was kept for review and is not processed: sent again with the same id it is answered as a duplicate; once the contract or the event is fixed, it is re-produced from the integration's invalid topic"
 
 // answerOne answers a request of one event.
 func (x *exchange) answerOne(ev *event) {

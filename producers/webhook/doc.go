@@ -31,6 +31,11 @@
 //     application/json (an array) or application/x-ndjson; a charset
 //     parameter must say UTF-8, and a Content-Encoding is refused, since
 //     the signature covers the bytes as sent (415 "unsupported_media_type").
+//     Form-encoded bodies are refused too: events are JSON, checked
+//     against a contract, so a provider's form posts (Slack's slash
+//     commands and interactivity payloads, a GitHub webhook set to the
+//     form content type) are not taken; Slack's Events API and GitHub's
+//     JSON webhooks are.
 //  4. Readiness (503 "not_ready" while starting or stopping) and a bound on
 //     the requests handled at once (503 "backpressure"), before a byte of
 //     the body is read.
