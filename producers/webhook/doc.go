@@ -106,6 +106,11 @@
 // it is answered 202 {"status":"quarantined", "note"} and remembered like
 // an accepted event. Either way the answer waits for the broker's
 // acknowledgement of the invalid record: nothing is dropped silently.
+// Under reject the id is not claimed, so that a delivery of it that keeps
+// its contract (the sender fixed it, or the contract changed) is taken
+// when it comes; the price is that each refused delivery, a provider's
+// retries of a 422 included, writes its own copy to the invalid topic,
+// with the same event-id header.
 //
 // # Idempotency
 //
