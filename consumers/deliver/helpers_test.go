@@ -176,6 +176,15 @@ func newSink(t testing.TB, secrets []string, opts ...sink.Opt) (*sink.Sink, stri
 	return k, serve(t, k)
 }
 
+// checkDeliveredOnce fails t if the sink answered 2xx to an event more
+// than once.
+func checkDeliveredOnce(t testing.TB, k *sink.Sink) {
+	t.Helper()
+	if dups := k.Duplicates(); len(dups) > 0 {
+		t.Errorf("delivered more than once: %v", dups)
+	}
+}
+
 // waitDelivered waits until the sink has answered 2xx to every id.
 func waitDelivered(t testing.TB, k *sink.Sink, ids []string, timeout time.Duration) {
 	t.Helper()

@@ -74,9 +74,7 @@ func TestOrderedDeliveryPerKey(t *testing.T) {
 			if lastGlobex > pos[blocker] {
 				t.Errorf("globex's events waited for acme's failing %s: %v", blocker, order)
 			}
-			if dups := k.Duplicates(); len(dups) > 0 {
-				t.Errorf("delivered more than once: %v", dups)
-			}
+			checkDeliveredOnce(t, k)
 			// The key's queue is gone once everything went through.
 			testkit.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
 				if keys := e.r.Keys(t, e.r.Prefix+"*@order*"); len(keys) > 0 {
@@ -107,22 +105,31 @@ func TestOrderedDeadLetterReleasesTheKey(t *testing.T) {
 	in := events(10, "acme")
 	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
 	start(t, e.stageOf(t, []deliver.Destination{d}))
+	e.checkOrderedWithout(t, k, d.Config.ID, in, blocker)
+}
+
+// checkOrderedWithout waits until every event of in but dead was
+// delivered, checks that they arrived in order and that dead alone was
+// dead-lettered, and returns its dead letter's headers.
+func (e *env) checkOrderedWithout(t *testing.T, k *sink.Sink, dest string, in []*kgo.Record, dead string) map[string]string {
+	t.Helper()
 	var rest []string
 	for _, id := range ids(in) {
-		if id != blocker {
+		if id != dead {
 			rest = append(rest, id)
 		}
 	}
 	waitDelivered(t, k, rest, 60*time.Second)
-	dl := e.deadLetters(t, d.Config.ID, config.LaneInteractive, 1)
-	if _, ok := dl[blocker]; !ok || len(dl) != 1 {
-		t.Errorf("dead letters %v, want only %s", dl, blocker)
+	dl := e.deadLetters(t, dest, config.LaneInteractive, 1)
+	if _, ok := dl[dead]; !ok || len(dl) != 1 {
+		t.Errorf("dead letters %v, want only %s", dl, dead)
 	}
 	for i, id := range k.Order() {
 		if id != rest[i] {
 			t.Fatalf("order %v, want %v", k.Order(), rest)
 		}
 	}
+	return dl[dead]
 }
 
 // TestOrderedDeadLetterOfAWaitingEventReleasesTheKey checks that an
@@ -147,27 +154,13 @@ func TestOrderedDeadLetterOfAWaitingEventReleasesTheKey(t *testing.T) {
 	kafka.SetHeader(in[5], kafka.HeaderReceivedAt, time.Now().Add(-2*d.Config.Retry.MaxAge).UTC().Format(time.RFC3339Nano))
 	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
 	start(t, e.stageOf(t, []deliver.Destination{d}))
-	var rest []string
-	for _, id := range ids(in) {
-		if id != expired {
-			rest = append(rest, id)
-		}
-	}
-	waitDelivered(t, k, rest, 60*time.Second)
-	dl := e.deadLetters(t, d.Config.ID, config.LaneInteractive, 1)
-	if h, ok := dl[expired]; !ok || len(dl) != 1 {
-		t.Errorf("dead letters %v, want only %s", dl, expired)
-	} else if !strings.Contains(h[kafka.HeaderErrorMessage], "max age") {
-		t.Errorf("%s dead-lettered with %q, want the max age", expired, h[kafka.HeaderErrorMessage])
+	h := e.checkOrderedWithout(t, k, d.Config.ID, in, expired)
+	if msg := h[kafka.HeaderErrorMessage]; !strings.Contains(msg, "max age") {
+		t.Errorf("%s dead-lettered with %q, want the max age", expired, msg)
 	}
 	for _, r := range k.Requests() {
 		if r.ID == expired {
 			t.Errorf("%s was sent, want never", expired)
-		}
-	}
-	for i, id := range k.Order() {
-		if id != rest[i] {
-			t.Fatalf("order %v, want %v", k.Order(), rest)
 		}
 	}
 }

@@ -81,9 +81,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 		}
 		return nil
 	})
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 	if st := destinationStatus(t, admin.URL, d.Config.ID); st.Breaker != "closed" {
 		t.Errorf("admin API says the breaker is %q after recovery", st.Breaker)
 	}
@@ -128,9 +126,7 @@ func TestCrashBetweenSendAndCommit(t *testing.T) {
 	link.Restore()
 	stopA()
 
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 	sent := 0
 	for _, r := range k.Requests() {
 		if r.ID == victim {
@@ -173,9 +169,7 @@ func TestBatchBudgetBoundsTheWaitForASlot(t *testing.T) {
 	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
 		t.Error("no event was deferred while its batch waited past the budget for a request slot")
 	}
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 }
 
 // TestShutdownAfterA2xxKeepsItsMarker stops an instance after the
@@ -233,9 +227,7 @@ func TestShutdownAfterA2xxKeepsItsMarker(t *testing.T) {
 	if n := sent.Load(); n != 1 {
 		t.Errorf("%s was sent %d times, want once: a 2xx read during shutdown left no done-marker", victim, n)
 	}
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 }
 
 // TestSlowDestinationDoesNotSlowAnother runs a slow destination for one
@@ -358,9 +350,7 @@ func TestRateLimitHoldsAcrossInstances(t *testing.T) {
 			t.Errorf("the %s instance delivered %v events, want %d", name, got, n)
 		}
 	}
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 }
 
 // TestTenantRateLimitDoesNotHoldOthers limits every tenant of a
@@ -414,7 +404,5 @@ func TestBatchBudgetBoundsSlowBatches(t *testing.T) {
 	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
 		t.Error("no event was deferred past the batch budget")
 	}
-	if dups := k.Duplicates(); len(dups) > 0 {
-		t.Errorf("delivered more than once: %v", dups)
-	}
+	checkDeliveredOnce(t, k)
 }
