@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -122,14 +120,7 @@ func addDeliver(s *stack, g *globals, ids, lanes []string, opts ...deliver.Opt) 
 			return nil, err
 		}
 		opts = append(opts, deliver.Body(deliver.NewJSONBody(serde)))
-		s.ops.AddCheck("schema-registry", func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			if _, err := rc.SupportedTypes(ctx); err != nil {
-				return fmt.Errorf("schema registry: %w", err)
-			}
-			return nil
-		})
+		s.addRegistryCheck(rc)
 		break
 	}
 	st, err := deliver.New(s.kafka, s.redis, dests, opts...)

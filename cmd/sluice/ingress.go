@@ -111,14 +111,7 @@ func addIngress(s *stack, g *globals, ln net.Listener, register bool, opts ...we
 		}
 		return nil
 	})
-	s.ops.AddCheck("schema-registry", func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if _, err := rc.SupportedTypes(ctx); err != nil {
-			return fmt.Errorf("schema registry: %w", err)
-		}
-		return nil
-	})
+	s.addRegistryCheck(rc)
 	s.addWorker(worker.Func{N: "ingress", F: func(ctx context.Context) error {
 		// The leases are kept until the outstanding writes settled,
 		// after the server stopped.

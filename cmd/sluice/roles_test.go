@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -60,4 +61,22 @@ func waitReady(t *testing.T, addr string) {
 		}
 		return nil
 	})
+}
+
+// readyChecks returns the checks /readyz of the ops server at addr
+// answers, by name.
+func readyChecks(t *testing.T, addr string) map[string]string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("readyz: %v", err)
+	}
+	return body.Checks
 }

@@ -138,6 +138,19 @@ func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
 	return s, nil
 }
 
+// addRegistryCheck makes readiness (/readyz) require the schema
+// registry rc to answer, for a role that cannot work without it.
+func (s *stack) addRegistryCheck(rc *sr.Client) {
+	s.ops.AddCheck("schema-registry", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := rc.SupportedTypes(ctx); err != nil {
+			return fmt.Errorf("schema registry: %w", err)
+		}
+		return nil
+	})
+}
+
 // registryClient returns a client of the schema registry at url, with
 // basic auth from SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD
 // when they are set (Confluent Cloud's API key and secret).

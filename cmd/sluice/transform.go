@@ -168,6 +168,7 @@ func addTransform(s *stack, g *globals, group, prefix string, cache int) (*trans
 	if err != nil {
 		return nil, err
 	}
+	s.addRegistryCheck(rc)
 	s.ops.AddCheck("identity", func(context.Context) error {
 		if !ids.Ready() {
 			return errors.New("identity: the map is not loaded in Redis yet")

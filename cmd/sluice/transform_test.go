@@ -21,7 +21,8 @@ import (
 
 // TestTransformCommand runs sluice transform in a namespace on a catalog
 // with a CRM integration and checks that a CRM contact webhook comes out
-// as a canonical contact, that readiness waited for the identity map, and
+// as a canonical contact, that readiness waited for the identity map and
+// checks the schema registry, and
 // that every topic, group, transactional id and Redis key it used is in
 // the namespace.
 func TestTransformCommand(t *testing.T) {
@@ -62,6 +63,10 @@ integrations:
 	}
 	tr := startRole(t, env, "transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group)
 	waitReady(t, ops)
+	// It cannot decode without the registry: readiness says it answers.
+	if c := readyChecks(t, ops); c["schema-registry"] != "ok" || c["identity"] != "ok" {
+		t.Errorf("readyz checks %v, want schema-registry and identity ok", c)
+	}
 	ctx := context.Background()
 
 	// A CRM contact webhook as the ingress writes it.

@@ -3,7 +3,8 @@
 //
 // The catalog says what sluice connects and for whom. Infrastructure
 // addresses (Kafka, schema registry, Redis, Postgres) are not part of it;
-// they come from the environment (see Env).
+// they come from the environment (kafka.ConfigFromEnv, and the README's
+// configuration table).
 //
 // Load fails on the first file that cannot be read or parsed, and otherwise
 // reports every invalid field at once, each with its path in the document
