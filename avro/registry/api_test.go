@@ -599,3 +599,167 @@ func TestSubjectNamesInPaths(t *testing.T) {
 		t.Errorf("subjects = %s", r.body)
 	}
 }
+
+// spellings are schemas as Python's and KafkaJS's serializers send them,
+// the text as written, and as Java's serializers send them, Avro's
+// Schema.toString(). Each pair is one schema.
+var spellings = []struct {
+	name, written, java string
+}{
+	{
+		"full name",
+		`{"type":"record","name":"com.acme.Order","fields":[{"name":"id","type":"string"}]}`,
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}`,
+	},
+	{
+		"nested type repeats the namespace",
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"line","type":{"type":"record","name":"Line","namespace":"com.acme","fields":[{"name":"sku","type":"string"}]}}]}`,
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"line","type":{"type":"record","name":"Line","fields":[{"name":"sku","type":"string"}]}}]}`,
+	},
+	{
+		"reference by full name",
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"line","type":{"type":"record","name":"Line","fields":[]}},{"name":"lines","type":{"type":"array","items":"com.acme.Line"}},{"name":"other","type":["null","com.acme.Line"],"default":null}]}`,
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"line","type":{"type":"record","name":"Line","fields":[]}},{"name":"lines","type":{"type":"array","items":"Line"}},{"name":"other","type":["null","Line"],"default":null}]}`,
+	},
+	{
+		"nested namespace",
+		`{"type":"record","name":"com.acme.Order","fields":[{"name":"pay","type":{"type":"record","name":"Payment","namespace":"com.pay","fields":[{"name":"order","type":["null","com.acme.Order"]},{"name":"kind","type":{"type":"enum","name":"com.pay.Kind","symbols":["CARD"]}},{"name":"again","type":"com.pay.Kind"}]}}]}`,
+		`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"pay","type":{"type":"record","name":"Payment","namespace":"com.pay","fields":[{"name":"order","type":["null","com.acme.Order"]},{"name":"kind","type":{"type":"enum","name":"Kind","symbols":["CARD"]}},{"name":"again","type":"Kind"}]}}]}`,
+	},
+	{
+		"explicit ascending order",
+		`{"type":"record","name":"Order","fields":[{"name":"id","type":"string","order":"ascending"},{"name":"n","type":"double","default":2.50}]}`,
+		`{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"n","type":"double","default":2.5}]}`,
+	},
+}
+
+// TestSpellingsOfOneSchema registers each schema as written, then looks it
+// up and registers it as a Java serializer sends it, and the other way
+// round under another subject: one id, one version each, and the text
+// served is Avro's, as Confluent Schema Registry serves it.
+func TestSpellingsOfOneSchema(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	url, _ := startOn(t, k)
+	cl := newClient(t, url)
+	ctx := testkit.Context(t, time.Minute)
+	for i, tc := range spellings {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, order := range [][2]string{{tc.written, tc.java}, {tc.java, tc.written}} {
+				first, second := order[0], order[1]
+				subject := fmt.Sprintf("spelling-%d-%d", i, len(first))
+				id, err := cl.RegisterSchema(ctx, subject, sr.Schema{Schema: first}, -1, -1)
+				if err != nil {
+					t.Fatalf("register %s: %v", first, err)
+				}
+				found, err := cl.LookupSchema(ctx, subject, sr.Schema{Schema: second})
+				if err != nil || found.ID != id || found.Version != 1 {
+					t.Errorf("lookup of %s after registering %s = %+v, %v; want id %d version 1", second, first, found, err, id)
+				}
+				again, err := cl.CreateSchema(ctx, subject, sr.Schema{Schema: second})
+				if err != nil || again.ID != id || again.Version != 1 {
+					t.Errorf("register %s after %s = %+v, %v; want id %d version 1", second, first, again, err, id)
+				}
+				if vs, err := cl.SubjectVersions(ctx, subject); err != nil || !slices.Equal(vs, []int{1}) {
+					t.Errorf("versions of %s = %v, %v; want [1]", subject, vs, err)
+				}
+				if ss, err := cl.SchemaByVersion(ctx, subject, 1); err != nil || ss.Schema.Schema != tc.java {
+					t.Errorf("%s version 1 = %q, %v; want Avro's text %s", subject, ss.Schema.Schema, err, tc.java)
+				}
+			}
+		})
+	}
+}
+
+// TestSpellingsWithReferences: a schema that names a type of another
+// subject's schema by its full name is the one that names it by its short
+// name, as Avro writes it.
+func TestSpellingsWithReferences(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	url, _ := startOn(t, k)
+	cl := newClient(t, url)
+	ctx := testkit.Context(t, time.Minute)
+	line := `{"type":"record","name":"com.acme.Line","fields":[{"name":"sku","type":"string"}]}`
+	if _, err := cl.RegisterSchema(ctx, "line", sr.Schema{Schema: line}, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	refs := []sr.SchemaReference{{Name: "com.acme.Line", Subject: "line", Version: 1}}
+	written := `{"type":"record","name":"com.acme.Cart","fields":[{"name":"lines","type":{"type":"array","items":"com.acme.Line"}}]}`
+	java := `{"type":"record","name":"Cart","namespace":"com.acme","fields":[{"name":"lines","type":{"type":"array","items":"Line"}}]}`
+	id, err := cl.RegisterSchema(ctx, "cart", sr.Schema{Schema: written, References: refs}, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found, err := cl.LookupSchema(ctx, "cart", sr.Schema{Schema: java, References: refs}); err != nil || found.ID != id || found.Version != 1 {
+		t.Errorf("lookup by the short name = %+v, %v; want id %d version 1", found, err, id)
+	}
+	if again, err := cl.CreateSchema(ctx, "cart", sr.Schema{Schema: java, References: refs}); err != nil || again.ID != id || again.Version != 1 {
+		t.Errorf("register by the short name = %+v, %v; want id %d version 1", again, err, id)
+	}
+	if other, err := cl.RegisterSchema(ctx, "cart-copy", sr.Schema{Schema: java, References: refs}, -1, -1); err != nil || other != id {
+		t.Errorf("register by the short name under another subject = %d, %v; want id %d", other, err, id)
+	}
+	if ss, err := cl.SchemaByID(ctx, id); err != nil || ss.Schema != java {
+		t.Errorf("schema %d = %q, %v; want Avro's text %s", id, ss.Schema, err, java)
+	}
+}
+
+// TestStoredSpellings: schemas a storage topic holds as they were written
+// (as an older sluice stored them, names as given) keep their ids,
+// versions and texts, and the other spelling of one is that schema.
+func TestStoredSpellings(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	ctx := testkit.Context(t, time.Minute)
+	topic := testkit.Name(t, "stored")
+	compact := "compact"
+	k.CreateTopic(t, topic, 1, map[string]*string{"cleanup.policy": &compact})
+	order := `{"type":"record","name":"com.acme.Order","fields":[{"name":"id","type":"string","order":"ascending"}]}`
+	line := `{"type":"record","name":"com.acme.Line","fields":[{"name":"sku","type":"string"}]}`
+	cart := `{"type":"record","name":"com.acme.Cart","fields":[{"name":"lines","type":{"type":"array","items":"com.acme.Line"}}]}`
+	records := [][2]string{
+		{`{"keytype":"SCHEMA","subject":"order","version":1,"magic":1}`, `{"subject":"order","version":1,"id":7,"schema":` + mustQuote(order) + `,"deleted":false}`},
+		{`{"keytype":"SCHEMA","subject":"cart","version":1,"magic":1}`, `{"subject":"cart","version":1,"id":9,"references":[{"name":"com.acme.Line","subject":"line","version":1}],"schema":` + mustQuote(cart) + `,"deleted":false}`},
+		// The referenced schema after its referrer, as a soft delete
+		// rewrites it.
+		{`{"keytype":"SCHEMA","subject":"line","version":1,"magic":1}`, `{"subject":"line","version":1,"id":8,"schema":` + mustQuote(line) + `,"deleted":false}`},
+	}
+	pcl := k.Client(t, kgo.DefaultProduceTopic(topic))
+	for _, r := range records {
+		if err := pcl.ProduceSync(ctx, &kgo.Record{Key: []byte(r[0]), Value: []byte(r[1])}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := newClient(t, registrytest.StartWith(t, k, registry.Topic(topic), registry.TransactionalID(topic), registry.Logger(testkit.Logger(t))))
+	refs := []sr.SchemaReference{{Name: "com.acme.Line", Subject: "line", Version: 1}}
+	for _, tc := range []struct {
+		subject string
+		id      int
+		java    string
+		refs    []sr.SchemaReference
+	}{
+		{"order", 7, `{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}`, nil},
+		{"line", 8, `{"type":"record","name":"Line","namespace":"com.acme","fields":[{"name":"sku","type":"string"}]}`, nil},
+		{"cart", 9, `{"type":"record","name":"Cart","namespace":"com.acme","fields":[{"name":"lines","type":{"type":"array","items":"Line"}}]}`, refs},
+	} {
+		schema := sr.Schema{Schema: tc.java, References: tc.refs}
+		if found, err := cl.LookupSchema(ctx, tc.subject, schema); err != nil || found.ID != tc.id || found.Version != 1 {
+			t.Errorf("lookup of %s's schema as Java sends it = %+v, %v; want id %d version 1", tc.subject, found, err, tc.id)
+		}
+		if again, err := cl.CreateSchema(ctx, tc.subject, schema); err != nil || again.ID != tc.id || again.Version != 1 {
+			t.Errorf("register %s's schema as Java sends it = %+v, %v; want id %d version 1", tc.subject, again, err, tc.id)
+		}
+		if copied, err := cl.CreateSchema(ctx, tc.subject+"-copy", schema); err != nil || copied.ID != tc.id {
+			t.Errorf("register %s's schema as Java sends it under another subject = %+v, %v; want id %d", tc.subject, copied, err, tc.id)
+		}
+	}
+	for id, text := range map[int]string{7: order, 8: line, 9: cart} {
+		if ss, err := cl.SchemaByID(ctx, id); err != nil || ss.Schema != text {
+			t.Errorf("schema %d = %q, %v; want it as stored, %s", id, ss.Schema, err, text)
+		}
+	}
+	if ss, err := cl.SchemaByVersion(ctx, "order-copy", 1); err != nil || ss.Schema.Schema != order {
+		t.Errorf("order-copy version 1 = %q, %v; want the text of id 7, %s", ss.Schema.Schema, err, order)
+	}
+}

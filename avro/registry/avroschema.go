@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -549,13 +551,24 @@ func jsonText(v any) string {
 	return s
 }
 
-// canonicalSchema returns the canonical text of a schema: no insignificant
-// whitespace, the attributes of each schema object in a fixed order (the
-// order Avro's reference implementation writes them), other properties and
-// the keys of default values sorted, and a schema object that holds nothing
-// but "type" written as that type. The text means exactly what the input
-// means; two texts that differ only in layout get the same canonical text,
-// which is what makes registering the same schema twice return one id.
+// canonicalSchema returns the canonical text of a schema: the text Avro's
+// Java library writes for it with Schema.toString(), which Confluent's Java
+// serializers send and Confluent Schema Registry stores. That is: no
+// insignificant whitespace; the attributes of each schema object in the
+// order Avro writes them, with its other properties sorted (Avro keeps
+// them as written) and the keys of JSON objects in values sorted; a schema
+// object that holds nothing but "type" written as that type; a named
+// type's full name split into "name" and "namespace", and its namespace
+// left out where it is the enclosing one (written "" for no namespace
+// inside one); a reference to a named type, and an alias, without the
+// namespace it is written in, unless the short name is a type's ("int",
+// "record"...); a field's "order" left out when ascending; and numbers as
+// Avro writes them back (writeNumber). The text means exactly what the
+// input means, and it is made without the schemas the input references:
+// names are rewritten only where that keeps their meaning whatever those
+// define. So two spellings of one schema, as Python or KafkaJS send it
+// (as written) and as Java sends it, get the same canonical text, which
+// is what makes registering or looking up the same schema find one id.
 // A text that is not JSON is returned unchanged.
 func canonicalSchema(text string) string {
 	v, err := decodeJSON(text)
@@ -563,129 +576,226 @@ func canonicalSchema(text string) string {
 		return text
 	}
 	var b bytes.Buffer
-	writeSchema(&b, v)
+	writeSchema(&b, v, "")
 	return b.String()
 }
 
+// objectOrder is the order Avro writes the attributes of a schema object
+// in: first, then the other properties (sorted here), then last.
+type objectOrder struct {
+	first, last []string
+}
+
 var (
-	recordOrder = []string{"type", "name", "namespace", "doc", "fields", "aliases"}
-	enumOrder   = []string{"type", "name", "namespace", "doc", "symbols", "default", "aliases"}
-	fixedOrder  = []string{"type", "name", "namespace", "doc", "size", "aliases"}
-	arrayOrder  = []string{"type", "items"}
-	mapOrder    = []string{"type", "values"}
-	otherOrder  = []string{"type"}
-	fieldOrder  = []string{"name", "type", "doc", "default", "order", "aliases"}
+	recordOrder = objectOrder{first: []string{"type", "name", "namespace", "doc", "fields"}, last: []string{"aliases"}}
+	enumOrder   = objectOrder{first: []string{"type", "name", "namespace", "doc", "symbols", "default"}, last: []string{"aliases"}}
+	fixedOrder  = objectOrder{first: []string{"type", "name", "namespace", "doc", "size"}, last: []string{"aliases"}}
+	arrayOrder  = objectOrder{first: []string{"type", "items"}}
+	mapOrder    = objectOrder{first: []string{"type", "values"}}
+	otherOrder  = objectOrder{first: []string{"type"}}
+	fieldOrder  = objectOrder{first: []string{"name", "type", "doc", "default", "order", "aliases"}}
 )
 
-func writeSchema(b *bytes.Buffer, v any) {
+// avroTypeNames are the names of Avro's types. Avro writes a named type
+// whose unqualified name is one of them by its full name, where the short
+// name could be taken for the type.
+var avroTypeNames = map[string]bool{
+	"null": true, "boolean": true, "int": true, "long": true, "float": true, "double": true,
+	"bytes": true, "string": true, "record": true, "enum": true, "array": true, "map": true,
+	"union": true, "fixed": true,
+}
+
+// relativeName returns a name written in namespace ns as Avro writes it
+// there: without its namespace when that is ns (the short name resolves
+// to it first), unless the short name is a type's. Any other name, short
+// or in another namespace, is returned as it is.
+func relativeName(name, ns string) string {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 || name[:i] != ns || avroTypeNames[name[i+1:]] {
+		return name
+	}
+	return name[i+1:]
+}
+
+// writeSchema writes the schema v, written in namespace ns, in canonical
+// form.
+func writeSchema(b *bytes.Buffer, v any, ns string) {
 	switch t := v.(type) {
+	case string:
+		writeString(b, relativeName(t, ns))
 	case []any:
 		b.WriteByte('[')
 		for i, e := range t {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeSchema(b, e)
+			writeSchema(b, e, ns)
 		}
 		b.WriteByte(']')
 	case map[string]any:
 		if inner, ok := t["type"]; ok && len(t) == 1 {
-			writeSchema(b, inner)
+			writeSchema(b, inner, ns)
 			return
 		}
-		order := otherOrder
-		switch t["type"] {
+		kind, _ := t["type"].(string)
+		order, scope := otherOrder, ns
+		switch kind {
 		case "record", "error":
 			order = recordOrder
+			t, scope = named(t, ns)
 		case "enum":
 			order = enumOrder
+			t, scope = named(t, ns)
 		case "fixed":
 			order = fixedOrder
+			t, scope = named(t, ns)
 		case "array":
 			order = arrayOrder
 		case "map":
 			order = mapOrder
 		}
 		writeObject(b, t, order, func(key string, val any) {
-			switch key {
-			case "type", "items", "values":
-				writeSchema(b, val)
-			case "fields":
-				list, ok := val.([]any)
-				if !ok {
-					writeValue(b, val)
-					return
-				}
-				b.WriteByte('[')
-				for i, f := range list {
-					if i > 0 {
-						b.WriteByte(',')
-					}
-					fm, ok := f.(map[string]any)
-					if !ok {
-						writeValue(b, f)
-						continue
-					}
-					writeObject(b, fm, fieldOrder, func(key string, val any) {
-						if key == "type" {
-							writeSchema(b, val)
-							return
-						}
-						writeValue(b, val)
-					})
-				}
-				b.WriteByte(']')
+			switch {
+			case key == "type", key == "items" && kind == "array", key == "values" && kind == "map":
+				writeSchema(b, val, scope)
+			case key == "fields" && (kind == "record" || kind == "error"):
+				writeFields(b, val, scope)
 			default:
-				writeValue(b, val)
+				writeJSON(b, val, true)
 			}
 		})
 	default:
-		writeValue(b, v)
+		writeJSON(b, v, true)
 	}
 }
 
-func writeObject(b *bytes.Buffer, m map[string]any, order []string, writeVal func(string, any)) {
+// named returns the definition m of a named type, written in namespace ns,
+// with its name and aliases as Avro writes them, and the namespace of the
+// type, in which its fields are written. A definition whose name or
+// namespace is not a string is returned as it is.
+func named(m map[string]any, ns string) (map[string]any, string) {
+	name, ok := m["name"].(string)
+	space := ns
+	switch s := m["namespace"].(type) {
+	case nil: // absent or null: the enclosing namespace
+	case string:
+		space = s
+	default:
+		ok = false
+	}
+	if !ok {
+		return m, ns
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		space, name = name[:i], name[i+1:]
+	}
+	c := maps.Clone(m)
+	c["name"] = name
+	delete(c, "namespace")
+	if space != ns {
+		c["namespace"] = space
+	}
+	if list, ok := m["aliases"].([]any); ok {
+		aliases := make([]any, len(list))
+		for i, a := range list {
+			if s, ok := a.(string); ok {
+				a = relativeName(s, space)
+			}
+			aliases[i] = a
+		}
+		c["aliases"] = aliases
+	}
+	return c, space
+}
+
+// writeFields writes the fields of a record whose namespace is ns.
+func writeFields(b *bytes.Buffer, v any, ns string) {
+	list, ok := v.([]any)
+	if !ok {
+		writeJSON(b, v, true)
+		return
+	}
+	b.WriteByte('[')
+	for i, f := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fm, ok := f.(map[string]any)
+		if !ok {
+			writeJSON(b, f, true)
+			continue
+		}
+		if fm["order"] == "ascending" {
+			fm = maps.Clone(fm)
+			delete(fm, "order")
+		}
+		writeObject(b, fm, fieldOrder, func(key string, val any) {
+			if key == "type" {
+				writeSchema(b, val, ns)
+				return
+			}
+			writeJSON(b, val, true)
+		})
+	}
+	b.WriteByte(']')
+}
+
+// writeObject writes the members of m in order, each value with writeVal.
+func writeObject(b *bytes.Buffer, m map[string]any, order objectOrder, writeVal func(string, any)) {
 	b.WriteByte('{')
 	n := 0
-	key := func(k string) {
+	member := func(k string, v any) {
 		if n > 0 {
 			b.WriteByte(',')
 		}
 		n++
 		writeString(b, k)
 		b.WriteByte(':')
+		writeVal(k, v)
 	}
-	known := map[string]bool{}
-	for _, k := range order {
-		known[k] = true
+	for _, k := range order.first {
 		if v, ok := m[k]; ok {
-			key(k)
-			writeVal(k, v)
+			member(k, v)
 		}
 	}
 	rest := make([]string, 0, len(m))
 	for k := range m {
-		if !known[k] {
+		if !slices.Contains(order.first, k) && !slices.Contains(order.last, k) {
 			rest = append(rest, k)
 		}
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		key(k)
-		writeValue(b, m[k])
+		member(k, m[k])
+	}
+	for _, k := range order.last {
+		if v, ok := m[k]; ok {
+			member(k, v)
+		}
 	}
 	b.WriteByte('}')
 }
 
-// writeValue writes any JSON value compactly with sorted object keys.
+// writeValue writes any JSON value compactly with sorted object keys and
+// its numbers as written, as error messages show it.
 func writeValue(b *bytes.Buffer, v any) {
+	writeJSON(b, v, false)
+}
+
+// writeJSON writes any JSON value compactly with sorted object keys; with
+// javaNumbers, its numbers as writeNumber writes them.
+func writeJSON(b *bytes.Buffer, v any, javaNumbers bool) {
 	switch t := v.(type) {
 	case nil:
 		b.WriteString("null")
 	case bool:
 		b.WriteString(strconv.FormatBool(t))
 	case json.Number:
-		b.WriteString(t.String())
+		if javaNumbers {
+			writeNumber(b, t)
+		} else {
+			b.WriteString(t.String())
+		}
 	case string:
 		writeString(b, t)
 	case []any:
@@ -694,14 +804,62 @@ func writeValue(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeValue(b, e)
+			writeJSON(b, e, javaNumbers)
 		}
 		b.WriteByte(']')
 	case map[string]any:
-		writeObject(b, t, nil, func(string, any) {})
+		writeObject(b, t, objectOrder{}, func(_ string, v any) { writeJSON(b, v, javaNumbers) })
 	default:
 		fmt.Fprintf(b, "%v", t)
 	}
+}
+
+// writeNumber writes a JSON number as Avro's Java library writes back what
+// it parsed (with Jackson): an integer as it is, but -0 as 0; any other
+// number as Java's Double.toString writes the double nearest to it (1.5,
+// 300.0, 1.0E-5, -0.0). A number beyond the range of a double is written
+// as it is.
+func writeNumber(b *bytes.Buffer, n json.Number) {
+	s := n.String()
+	if !strings.ContainsAny(s, ".eE") {
+		if s == "-0" {
+			s = "0"
+		}
+		b.WriteString(s)
+		return
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		b.WriteString(s)
+		return
+	}
+	b.WriteString(javaDouble(f))
+}
+
+// javaDouble formats f as Java's Double.toString does: plain decimal
+// notation with at least one digit after the point from 10^-3 up to 10^7,
+// and computerized scientific notation (d.dddE-n) outside it, with the
+// fewest digits that give f back.
+func javaDouble(f float64) string {
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	if a := math.Abs(f); a >= 1e-3 && a < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	e, _ := strconv.Atoi(exp) // "+07", "-05": FormatFloat's exponent
+	return mant + "E" + strconv.Itoa(e)
 }
 
 func writeString(b *bytes.Buffer, s string) {

@@ -140,3 +140,109 @@ func TestCanonicalSchema(t *testing.T) {
 		t.Errorf("canonicalSchema(non-JSON) = %q, want it unchanged", got)
 	}
 }
+
+// TestCanonicalSchemaIsAvros holds the canonical form to what Avro's Java
+// library writes with Schema.toString(), the text Java serializers send
+// and Confluent Schema Registry stores: full names split into name and
+// namespace, a namespace equal to the enclosing one left out, references
+// by the shortest name that means them, "order" only when not ascending,
+// numbers in defaults as Java writes a double. Each want is what Apache
+// Avro 1.12.2 printed for the input, except that sluice sorts properties
+// (the inputs here have theirs sorted already).
+func TestCanonicalSchemaIsAvros(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{
+			"full name",
+			`{"type":"record","name":"com.acme.Order","fields":[{"name":"id","type":"string"}]}`,
+			`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"id","type":"string"}]}`,
+		},
+		{
+			"enclosing namespace repeated, references by full name",
+			`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"a","type":{"type":"record","name":"Line","namespace":"com.acme","fields":[]}},{"name":"b","type":"com.acme.Line"},{"name":"c","type":["null","com.acme.Line"]},{"name":"d","type":{"type":"array","items":"com.acme.Line"}},{"name":"e","type":{"type":"map","values":"com.acme.Order"}}]}`,
+			`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"a","type":{"type":"record","name":"Line","fields":[]}},{"name":"b","type":"Line"},{"name":"c","type":["null","Line"]},{"name":"d","type":{"type":"array","items":"Line"}},{"name":"e","type":{"type":"map","values":"Order"}}]}`,
+		},
+		{
+			"nested namespace",
+			`{"type":"record","name":"a.R","fields":[{"name":"x","type":{"type":"record","name":"b.S","fields":[{"name":"r","type":"a.R"},{"name":"t","type":{"type":"enum","name":"T","namespace":"b","symbols":["Q"]}},{"name":"u","type":"b.T"}]}},{"name":"y","type":"b.S"}]}`,
+			`{"type":"record","name":"R","namespace":"a","fields":[{"name":"x","type":{"type":"record","name":"S","namespace":"b","fields":[{"name":"r","type":"a.R"},{"name":"t","type":{"type":"enum","name":"T","symbols":["Q"]}},{"name":"u","type":"T"}]}},{"name":"y","type":"b.S"}]}`,
+		},
+		{
+			"null namespace inside another",
+			`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"a","type":{"type":"record","name":"Line","namespace":"","fields":[]}},{"name":"b","type":"Line"}]}`,
+			`{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"a","type":{"type":"record","name":"Line","namespace":"","fields":[]}},{"name":"b","type":"Line"}]}`,
+		},
+		{
+			"empty and null namespaces at the top",
+			`{"type":"record","name":"R","namespace":"","fields":[{"name":"a","type":{"type":"record","name":"S","namespace":null,"fields":[]}}]}`,
+			`{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"record","name":"S","fields":[]}}]}`,
+		},
+		{
+			"field order",
+			`{"type":"record","name":"R","fields":[{"name":"a","type":"int","order":"ascending"},{"name":"b","type":"int","order":"descending"},{"name":"c","type":"int","order":"ignore"}]}`,
+			`{"type":"record","name":"R","fields":[{"name":"a","type":"int"},{"name":"b","type":"int","order":"descending"},{"name":"c","type":"int","order":"ignore"}]}`,
+		},
+		{
+			"numbers in defaults",
+			`{"type":"record","name":"R","fields":[{"name":"d","type":"double","default":1.50},{"name":"e","type":"double","default":1e-5},{"name":"f","type":"double","default":1e7},{"name":"g","type":"double","default":1},{"name":"h","type":"float","default":-0},{"name":"j","type":"double","default":123456.75e1},{"name":"k","type":"float","default":-0.0},{"name":"l","type":"double","default":0.001},{"name":"m","type":"double","default":9999999.0},{"name":"n","type":{"type":"array","items":"double"},"default":[2.50,3E2]},{"name":"o","type":"long","default":9223372036854775807}]}`,
+			`{"type":"record","name":"R","fields":[{"name":"d","type":"double","default":1.5},{"name":"e","type":"double","default":1.0E-5},{"name":"f","type":"double","default":1.0E7},{"name":"g","type":"double","default":1},{"name":"h","type":"float","default":0},{"name":"j","type":"double","default":1234567.5},{"name":"k","type":"float","default":-0.0},{"name":"l","type":"double","default":0.001},{"name":"m","type":"double","default":9999999.0},{"name":"n","type":{"type":"array","items":"double"},"default":[2.5,300.0]},{"name":"o","type":"long","default":9223372036854775807}]}`,
+		},
+		{
+			"record attributes and aliases",
+			`{"aliases":["a.Old","b.Older","Short"],"type":"record","name":"R","namespace":"a","fields":[],"doc":"d","y":{"a":2,"b":1.0},"z":1}`,
+			`{"type":"record","name":"R","namespace":"a","doc":"d","fields":[],"y":{"a":2,"b":1.0},"z":1,"aliases":["Old","b.Older","Short"]}`,
+		},
+		{
+			"enum",
+			`{"type":"enum","name":"a.E","symbols":["A"],"aliases":["a.G"],"p":1,"doc":"x","default":"A"}`,
+			`{"type":"enum","name":"E","namespace":"a","doc":"x","symbols":["A"],"default":"A","p":1,"aliases":["G"]}`,
+		},
+		{
+			"fixed",
+			`{"type":"fixed","name":"a.F","size":1,"aliases":["a.G"],"p":1,"doc":"x"}`,
+			`{"type":"fixed","name":"F","namespace":"a","doc":"x","size":1,"p":1,"aliases":["G"]}`,
+		},
+		{
+			"a name that is a type's keeps its namespace",
+			`{"type":"record","name":"a.R","fields":[{"name":"x","type":{"type":"fixed","name":"a.string","size":1}},{"name":"y","type":"a.string"}]}`,
+			`{"type":"record","name":"R","namespace":"a","fields":[{"name":"x","type":{"type":"fixed","name":"string","size":1}},{"name":"y","type":"a.string"}]}`,
+		},
+		{
+			"field attributes",
+			`{"type":"record","name":"R","fields":[{"name":"x","type":"int","foo":"bar","aliases":["xx"],"order":"ignore","default":1,"doc":"d"}]}`,
+			`{"type":"record","name":"R","fields":[{"name":"x","type":"int","doc":"d","default":1,"order":"ignore","aliases":["xx"],"foo":"bar"}]}`,
+		},
+		{
+			"primitive objects",
+			`{"type":"record","name":"R","fields":[{"name":"x","type":{"type":"long","logicalType":"timestamp-millis"}},{"name":"y","type":{"type":"int"}}]}`,
+			`{"type":"record","name":"R","fields":[{"name":"x","type":{"type":"long","logicalType":"timestamp-millis"}},{"name":"y","type":"int"}]}`,
+		},
+		{
+			"error",
+			`{"type":"error","name":"a.Err","fields":[]}`,
+			`{"type":"error","name":"Err","namespace":"a","fields":[]}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := canonicalSchema(tc.in); got != tc.want {
+				t.Errorf("canonicalSchema(%s)\n= %s\nwant %s", tc.in, got, tc.want)
+			}
+			if got := canonicalSchema(tc.want); got != tc.want {
+				t.Errorf("canonicalSchema of Avro's own text %s\n= %s", tc.want, got)
+			}
+			if identity("", tc.in, nil) != identity("", tc.want, nil) {
+				t.Errorf("the two spellings have different identities")
+			}
+			typ := mustParse(t, tc.in)
+			ctyp := mustParse(t, tc.want)
+			if in := readerWriter(typ, ctyp); len(in) > 0 {
+				t.Errorf("the schema cannot read its canonical form: %v", summarize(in))
+			}
+			if in := readerWriter(ctyp, typ); len(in) > 0 {
+				t.Errorf("the canonical form cannot read the schema: %v", summarize(in))
+			}
+		})
+	}
+}

@@ -54,13 +54,26 @@
 // topic cannot be written or read in time. A refused request changes
 // nothing.
 //
-// Identical registrations return the existing id: two schema texts are the
-// same schema when their canonical forms (insignificant whitespace removed,
-// attributes in a fixed order, {"type":"int"} written as "int") and their
-// references are equal; the canonical form is what is stored and served.
-// The normalize parameter is accepted; canonicalisation always applies. Ids
-// are global and increase; the same schema gets the same id in every
-// subject.
+// Identical registrations return the existing id, and a lookup finds a
+// schema however its names are written: two schema texts are the same
+// schema when their canonical forms and their references are equal. The
+// canonical form is the text Avro's Java library writes with
+// Schema.toString(), which Confluent's Java serializers send and Confluent
+// Schema Registry stores: insignificant whitespace removed, attributes in
+// Avro's order, {"type":"int"} written as "int", a full name split into
+// "name" and "namespace", a namespace equal to the enclosing one left out,
+// references and aliases by the shortest name that means them, a field's
+// "order" left out when ascending, numbers as Java writes them back (a
+// default of 2.50 as 2.5). Other properties are sorted, where Avro keeps
+// them as written. So a schema registered as written, as Python's and
+// KafkaJS's serializers send it, is the one a Java serializer looks up or
+// registers. The canonical form is what a registration stores and what is
+// served; a schema stored in another spelling (by an older sluice, which
+// kept names as written, or by another registry) keeps its id, versions
+// and text, and a new version of it is stored with that text: one id, one
+// text. The normalize parameter is accepted; canonicalisation always
+// applies. Ids are global and increase; the same schema gets the same id
+// in every subject.
 //
 // Modes: READWRITE (the default), READONLY (registrations, deletes and
 // level changes are refused with 42205; reads go on), and IMPORT, for

@@ -39,7 +39,7 @@ func toResponse(v *version) schemaResponse {
 // candidate is a schema from a request, validated and parsed.
 type candidate struct {
 	schemaType string // "" for AVRO
-	text       string // canonical
+	text       string // canonical: Avro's Schema.toString() of it
 	refs       []Reference
 	identity   string
 	parsed     *avroType
@@ -300,9 +300,16 @@ func (s *Server) register(ctx context.Context, r *http.Request, _ url.Values, su
 				recs = append(recs, storeRecord{key: schemaKey(subject, v.version)})
 			}
 		}
-		nv := &version{subject: subject, version: n, id: id, schemaType: c.schemaType, refs: c.refs, text: c.text}
+		// An id has one text: a version of a schema that has an id already
+		// is stored with its text, which may be another spelling of the
+		// schema (stored by an older sluice, or by another registry).
+		text := c.text
+		if e := st.ids[id]; e != nil {
+			text = e.text
+		}
+		nv := &version{subject: subject, version: n, id: id, schemaType: c.schemaType, refs: c.refs, text: text}
 		recs = append(recs, storeRecord{key: schemaKey(subject, n), value: mustJSON(schemaValue{
-			Subject: subject, Version: n, ID: id, SchemaType: c.schemaType, References: c.refs, Schema: c.text,
+			Subject: subject, Version: n, ID: id, SchemaType: c.schemaType, References: c.refs, Schema: text,
 		})})
 		out = registered(nv)
 		return recs, nil

@@ -62,7 +62,10 @@ func newState() *state {
 }
 
 // identity is what makes two registrations the same schema: the type, the
-// canonical text and the references.
+// canonical text (the same for every spelling of an Avro schema) and the
+// references. It is made from stored texts too, so a schema stored in
+// another spelling (by an older sluice, which kept names as written, or
+// by another registry) is the schema registered or looked up now.
 func identity(schemaType, text string, refs []Reference) string {
 	if schemaType == "" {
 		schemaType = schemaTypeAvro
