@@ -446,6 +446,74 @@ func TestModes(t *testing.T) {
 	}
 }
 
+// TestRegisterExistingInAnyMode: posting a schema its subject already has
+// answers with that version in every mode, as Confluent's
+// registerOrForward does before it looks at the mode, when the request
+// gives no id or the version's id, and no version (or -1) or the
+// version's. Only a request that would write is refused.
+func TestRegisterExistingInAnyMode(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	url, topic := startOn(t, k)
+	cl := newClient(t, url)
+	ctx := testkit.Context(t, time.Minute)
+	id, err := cl.RegisterSchema(ctx, "frozen", sr.Schema{Schema: `"int"`}, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := cl.SetMode(ctx, sr.ModeReadOnly, "frozen"); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if res := cl.SetMode(sr.WithParams(ctx, sr.Force), sr.ModeImport, "imported"); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if got, err := cl.RegisterSchema(ctx, "imported", sr.Schema{Schema: `"boolean"`}, 900, 3); err != nil || got != 900 {
+		t.Fatalf("import id 900 version 3 = %d, %v", got, err)
+	}
+	before := stored(t, k, topic)
+
+	type registered struct {
+		ID      int `json:"id"`
+		Version int `json:"version"`
+	}
+	for _, tc := range []struct {
+		name, subject, body string
+		want                registered
+	}{
+		{"READONLY, no id", "frozen", schemaBody(`"int"`), registered{id, 1}},
+		{"READONLY, another layout", "frozen", schemaBody(`{"type":"int"}`), registered{id, 1}},
+		{"READONLY, version -1", "frozen", `{"schema":"\"int\"","version":-1}`, registered{id, 1}},
+		{"READONLY, its id", "frozen", fmt.Sprintf(`{"schema":"\"int\"","id":%d}`, id), registered{id, 1}},
+		{"READONLY, its id and version", "frozen", fmt.Sprintf(`{"schema":"\"int\"","id":%d,"version":1}`, id), registered{id, 1}},
+		{"IMPORT, no id", "imported", schemaBody(`"boolean"`), registered{900, 3}},
+		{"IMPORT, version -1", "imported", `{"schema":"\"boolean\"","version":-1}`, registered{900, 3}},
+		{"IMPORT, its id", "imported", `{"schema":"\"boolean\"","id":900}`, registered{900, 3}},
+		{"IMPORT, its id and version", "imported", `{"schema":"\"boolean\"","id":900,"version":3}`, registered{900, 3}},
+	} {
+		r := call(t, "POST", url+"/subjects/"+tc.subject+"/versions", tc.body, "")
+		var got registered
+		if r.status != 200 || json.Unmarshal(r.body, &got) != nil || got != tc.want {
+			t.Errorf("%s: register %s = %d %s, want 200 with %+v", tc.name, tc.body, r.status, r.body, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name, subject, body, message string
+	}{
+		{"READONLY, another schema", "frozen", schemaBody(`"long"`), "read-only"},
+		{"READONLY, another version", "frozen", `{"schema":"\"int\"","version":2}`, "read-only"},
+		{"READONLY, another id", "frozen", fmt.Sprintf(`{"schema":"\"int\"","id":%d}`, id+100), "read-only"},
+		{"IMPORT, another schema without an id", "imported", schemaBody(`"double"`), "not in read-write mode"},
+	} {
+		r := call(t, "POST", url+"/subjects/"+tc.subject+"/versions", tc.body, "")
+		if code, msg := r.errorBody(t); r.status != 422 || code != 42205 || !strings.Contains(msg, tc.message) {
+			t.Errorf("%s: register %s = %d %s, want 422 with 42205 saying %q", tc.name, tc.body, r.status, r.body, tc.message)
+		}
+	}
+	if after := stored(t, k, topic); !slices.Equal(after, before) {
+		t.Errorf("the topic changed:\nbefore\n%s\nafter\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+}
+
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	k := testkit.NewKafka(t)

@@ -80,7 +80,9 @@
 // copying a registry: registrations must give their "id" (and may give
 // their "version"), keep them, and skip the compatibility check. Switching
 // to IMPORT needs a registry (or subject) without live subjects, or
-// ?force=true.
+// ?force=true. In every mode, as in Confluent's, registering a schema the
+// subject already has (live) is no write: it answers with that version,
+// unless the request gives another id or another version.
 //
 // # Schema types
 //

@@ -207,6 +207,12 @@ func registered(v *version) registerResponse {
 	return registerResponse{ID: v.id, Version: v.version, SchemaType: v.schemaType, References: v.refs, Schema: v.text}
 }
 
+// asksFor reports whether a registration of v's schema asks for nothing
+// but v: it gives no id or v's, and no version (or -1) or v's.
+func (req *schemaRequest) asksFor(v *version) bool {
+	return (req.ID <= 0 || req.ID == v.id) && (req.Version <= 0 || req.Version == v.version)
+}
+
 func checkRegisterMode(mode, subject string, importing bool) error {
 	switch {
 	case mode == modeReadOnly:
@@ -229,36 +235,34 @@ func (s *Server) register(ctx context.Context, r *http.Request, _ url.Values, su
 		return nil, errInvalidSubject(subject)
 	}
 	importing := req.ID > 0
-	s.mu.RLock()
-	err := checkRegisterMode(s.st.modeFor(subject), subject, importing)
-	s.mu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
 	c, err := s.candidateOf(&req)
 	if err != nil {
 		return nil, err
 	}
-	if !importing && req.Version <= 0 {
-		s.mu.RLock()
-		v := s.st.findInSubject(subject, c.identity, false)
-		s.mu.RUnlock()
-		if v != nil {
-			return registered(v), nil
-		}
+	// A schema the subject has answers with its version in any mode, as
+	// Confluent's registerOrForward does: the mode only refuses writes.
+	s.mu.RLock()
+	v := s.st.findInSubject(subject, c.identity, false)
+	mode := s.st.modeFor(subject)
+	s.mu.RUnlock()
+	if v != nil && req.asksFor(v) {
+		return registered(v), nil
+	}
+	if err := checkRegisterMode(mode, subject, importing); err != nil {
+		return nil, err
 	}
 	var out registerResponse
 	err = s.write(ctx, func(st *state) ([]storeRecord, error) {
+		if v := st.findInSubject(subject, c.identity, false); v != nil && req.asksFor(v) {
+			out = registered(v)
+			return nil, nil
+		}
 		mode := st.modeFor(subject)
 		if err := checkRegisterMode(mode, subject, importing); err != nil {
 			return nil, err
 		}
 		if _, _, err := st.resolveRefs(c.refs); err != nil {
 			return nil, errInvalidSchema("%v", err)
-		}
-		if v := st.findInSubject(subject, c.identity, false); v != nil && req.Version <= 0 && (!importing || v.id == req.ID) {
-			out = registered(v)
-			return nil, nil
 		}
 		if mode != modeImport {
 			if msgs := checkLevel(st.levelFor(subject, s.cfg.defaultLevel), c.parsed, s.oldSchemas(st, st.versions(subject, false))); len(msgs) > 0 {
