@@ -323,6 +323,9 @@ func TestDeletes(t *testing.T) {
 	if got := versions(sr.DeletedOnly); !slices.Equal(got, []int{1}) {
 		t.Errorf("deleted versions = %v", got)
 	}
+	if subjects, err := cl.Subjects(sr.WithParams(ctx, sr.DeletedOnly)); err != nil || slices.Contains(subjects, "d") {
+		t.Errorf("deleted subjects while version 2 is live = %v, %v; want no d", subjects, err)
+	}
 	if ss, err := cl.SchemaByVersion(sr.WithParams(ctx, sr.ShowDeleted), "d", 1); err != nil || ss.ID != id1 {
 		t.Errorf("soft-deleted version with ?deleted = %+v, %v", ss, err)
 	}
@@ -345,6 +348,9 @@ func TestDeletes(t *testing.T) {
 	}
 	if subjects, _ := cl.Subjects(sr.WithParams(ctx, sr.ShowDeleted)); !slices.Contains(subjects, "d") {
 		t.Errorf("subjects with deleted = %v", subjects)
+	}
+	if subjects, err := cl.Subjects(sr.WithParams(ctx, sr.DeletedOnly)); err != nil || !slices.Equal(subjects, []string{"d"}) {
+		t.Errorf("deleted subjects after the subject's soft delete = %v, %v; want [d]", subjects, err)
 	}
 	// The same schema again: a new version with the old id; the
 	// soft-deleted version of it goes.

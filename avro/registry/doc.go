@@ -12,7 +12,7 @@
 // The paths, query parameters, JSON fields, content types and error codes
 // are Confluent's (docs.confluent.io, schema-registry/develop/api):
 //
-//	GET    /subjects                                   ?subjectPrefix ?deleted ?deletedOnly
+//	GET    /subjects                                   ?subjectPrefix ?deleted ?deletedOnly (every version soft-deleted)
 //	GET    /subjects/{s}/versions                      ?deleted ?deletedOnly
 //	POST   /subjects/{s}/versions                      register; ?normalize
 //	GET    /subjects/{s}/versions/{v}                  v is 1.. or "latest"; ?deleted

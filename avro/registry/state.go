@@ -286,19 +286,19 @@ func (st *state) nextVersion(subject string) int {
 	return n + 1
 }
 
-// subjectNames lists the subjects, sorted, that have a version matching the
-// filter.
+// subjectNames lists the subjects whose names start with prefix, sorted:
+// those with a live version; with withDeleted, also those whose versions
+// are all soft-deleted; with deletedOnly, only those, as Confluent lists
+// them (a subject with a live version is not deleted).
 func (st *state) subjectNames(prefix string, withDeleted, deletedOnly bool) []string {
 	var out []string
-	for s, vs := range st.subjects {
+	for s := range st.subjects {
 		if !strings.HasPrefix(s, prefix) {
 			continue
 		}
-		for _, v := range vs {
-			if (deletedOnly && v.deleted) || (!deletedOnly && (withDeleted || !v.deleted)) {
-				out = append(out, s)
-				break
-			}
+		live := st.hasSubject(s, false)
+		if (live && !deletedOnly) || (!live && (withDeleted || deletedOnly)) {
+			out = append(out, s)
 		}
 	}
 	sort.Strings(out)

@@ -142,6 +142,10 @@ func TestSubjectNames(t *testing.T) {
 		{string(schemaKey("b", 1)), `{"subject":"b","version":1,"id":1,"schema":"\"int\""}`},
 		{string(schemaKey("a", 1)), `{"subject":"a","version":1,"id":1,"schema":"\"int\"","deleted":true}`},
 		{string(schemaKey("ab", 1)), `{"subject":"ab","version":1,"id":1,"schema":"\"int\""}`},
+		{string(schemaKey("c", 1)), `{"subject":"c","version":1,"id":1,"schema":"\"int\"","deleted":true}`},
+		{string(schemaKey("c", 2)), `{"subject":"c","version":2,"id":2,"schema":"\"long\""}`},
+		{string(schemaKey("d", 1)), `{"subject":"d","version":1,"id":1,"schema":"\"int\"","deleted":true}`},
+		{string(schemaKey("d", 2)), `{"subject":"d","version":2,"id":2,"schema":"\"long\"","deleted":true}`},
 	} {
 		if err := st.apply([]byte(r[0]), []byte(r[1])); err != nil {
 			t.Fatal(err)
@@ -152,9 +156,12 @@ func TestSubjectNames(t *testing.T) {
 		deleted, deletedOnly bool
 		want                 []string
 	}{
-		{"", false, false, []string{"ab", "b"}},
-		{"", true, false, []string{"a", "ab", "b"}},
-		{"", false, true, []string{"a"}},
+		{"", false, false, []string{"ab", "b", "c"}},
+		{"", true, false, []string{"a", "ab", "b", "c", "d"}},
+		// Only subjects all of whose versions are soft-deleted, as
+		// Confluent lists them: not c, whose version 2 is live.
+		{"", false, true, []string{"a", "d"}},
+		{"", true, true, []string{"a", "d"}},
 		{"a", true, false, []string{"a", "ab"}},
 	} {
 		if got := st.subjectNames(tc.prefix, tc.deleted, tc.deletedOnly); !slices.Equal(got, tc.want) {
