@@ -26,7 +26,10 @@ type pauser struct {
 
 type wait struct {
 	until time.Time
-	stop  func() bool
+	// notDue says the partition waits for a record not yet due, found
+	// past the offset the partition was rewound to; else it backs off.
+	notDue bool
+	stop   func() bool
 }
 
 func newPauser(clock Clock) *pauser {
@@ -40,8 +43,9 @@ func (p *pauser) bind(cl *kgo.Client) {
 	p.cl = cl
 }
 
-// pause stops fetching tp until until, replacing an earlier pause of tp.
-func (p *pauser) pause(tp topicPartition, until time.Time) {
+// pause stops fetching tp until until, replacing an earlier pause of tp;
+// notDue says why (see wait).
+func (p *pauser) pause(tp topicPartition, until time.Time, notDue bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cl == nil {
@@ -51,7 +55,7 @@ func (p *pauser) pause(tp topicPartition, until time.Time) {
 		w.stop()
 	}
 	p.cl.PauseFetchPartitions(map[string][]int32{tp.topic: {tp.partition}})
-	w := &wait{until: until}
+	w := &wait{until: until, notDue: notDue}
 	p.waits[tp] = w
 	w.stop = p.clock.AfterFunc(until.Sub(p.clock.Now()), func() { p.resume(tp, w) })
 }
@@ -82,6 +86,26 @@ func (p *pauser) drop(parts map[string][]int32) {
 				delete(p.waits, tp)
 				resume[t] = append(resume[t], part)
 			}
+		}
+	}
+	if p.cl != nil && len(resume) > 0 {
+		p.cl.ResumeFetchPartitions(resume)
+	}
+}
+
+// resumeNotDue resumes the partitions waiting for a record not yet due.
+// After a transaction that did not commit the client goes back to the
+// committed offsets, before the due records the poll cut off at the one
+// not due: paused, they would wait for it too.
+func (p *pauser) resumeNotDue() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	resume := map[string][]int32{}
+	for tp, w := range p.waits {
+		if w.notDue {
+			w.stop()
+			delete(p.waits, tp)
+			resume[tp.topic] = append(resume[tp.topic], tp.partition)
 		}
 	}
 	if p.cl != nil && len(resume) > 0 {

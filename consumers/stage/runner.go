@@ -412,7 +412,7 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 				zap.Int64(telemetry.FieldOffset, first.Offset), zap.Duration("backoff", d), zap.Error(w.failed))
 		}
 		s.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.topic: {tp.partition: {Epoch: -1, Offset: first.Offset}}})
-		p.pause(tp, rn.cfg.clock.Now().Add(d))
+		p.pause(tp, rn.cfg.clock.Now().Add(d), false)
 		rn.metrics.waits.WithLabelValues(rn.name, "backoff").Inc()
 	}
 
@@ -443,8 +443,10 @@ func (rn *Runner) poll(ctx context.Context, s *kgo.GroupTransactSession, p *paus
 	committed, err := s.End(endCtx, try)
 	if err != nil || !committed {
 		// The client went back to the committed offsets: what was taken
-		// ahead comes again.
+		// ahead comes again, and so do the due records before a retry
+		// partition's first not due, which must not wait for it.
 		next = nil
+		p.resumeNotDue()
 	}
 	rn.metrics.commit.WithLabelValues(rn.name).Observe(time.Since(began).Seconds())
 
@@ -569,7 +571,7 @@ func (rn *Runner) split(ctx context.Context, s *kgo.GroupTransactSession, p *pau
 				if d := due(raw); d.After(now) {
 					tp := topicPartition{ftp.Topic, ftp.Partition}
 					s.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.topic: {tp.partition: {Epoch: -1, Offset: raw.Offset}}})
-					p.pause(tp, d)
+					p.pause(tp, d, true)
 					rn.metrics.waits.WithLabelValues(rn.name, "not_due").Inc()
 					recs = recs[:i]
 					break

@@ -547,6 +547,43 @@ func TestRetryNotDueDoesNotBlock(t *testing.T) {
 	}
 }
 
+// TestAbortDoesNotHoldDueRetries checks that a due retry record whose
+// transaction aborts comes again at once, not when the record behind it,
+// not due for an hour, is due: the poll paused its partition at that
+// record, and the abort took the partition back before the due one.
+func TestAbortDoesNotHoldDueRetries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	var tries atomic.Int32
+	h := stage.HandlerFunc(func(_ context.Context, b *stage.Batch) error {
+		for _, r := range b.Records {
+			if string(r.Raw.Value) == "v-0" && tries.Add(1) == 1 {
+				// Too large to produce: the transaction aborts.
+				r.Emit(&kgo.Record{Topic: e.out, Value: make([]byte, 3<<20)})
+				continue
+			}
+			r.Emit(&kgo.Record{Topic: e.out, Key: r.Raw.Key, Value: r.Raw.Value})
+		}
+		return nil
+	})
+	rn := e.runner(t, h, stage.RetryDelays(time.Hour))
+	if err := rn.EnsureTopics(testkit.Context(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	due, later := stagetest.Record("acme", 0), stagetest.Record("acme", 1)
+	kafka.SetHeader(due, kafka.HeaderRetryAt, time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano))
+	kafka.SetHeader(later, kafka.HeaderRetryAt, time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	stagetest.Produce(t, e.k, kafka.RetryTopic(e.name, 1), due, later)
+	stagetest.Start(t, rn)
+	outs := stagetest.WaitRecords(t, e.k, e.out, 1, 30*time.Second)
+	if len(outs) != 1 || string(outs[0].Value) != "v-0" {
+		t.Errorf("outputs %v, want v-0 alone", outs)
+	}
+	if n := tries.Load(); n < 2 {
+		t.Errorf("v-0 handled %d times, want again after the abort", n)
+	}
+}
+
 // TestBatchErrorBacksOffAndComesBack checks that a batch failing as a whole
 // (a dependency down) commits nothing, backs off, and is handled again.
 func TestBatchErrorBacksOffAndComesBack(t *testing.T) {
