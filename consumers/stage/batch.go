@@ -365,6 +365,9 @@ func (f HandlerFunc) Handle(ctx context.Context, b *Batch) error { return f(ctx,
 // run, and a prepared batch may never be handled (that transaction
 // aborted, the partition was revoked): it must do nothing that a Handle
 // of the same records, or none, could not live with. It must not emit.
+// The runner recovers panics in Handle only: work a Preparer starts in
+// goroutines of its own must recover its panics there, and fail the
+// record that caused one with Poison(PanicError(v)).
 type Preparer interface {
 	Handler
 	Prepare(ctx context.Context, b *Batch) any

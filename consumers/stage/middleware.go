@@ -64,7 +64,7 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 		rn.metrics.panics.WithLabelValues(rn.name).Inc()
 		rn.log.Error("handler panicked; the record is poison",
 			recordFields(r, zap.String("panic", describePanic(p.value)), zap.ByteString("stack", p.stack))...)
-		r.Fail(Poison(fmt.Errorf("%w: %s", ErrPanic, describePanic(p.value))))
+		r.Fail(Poison(PanicError(p.value)))
 		return nil
 	}
 	mid := len(b.Records) / 2
@@ -81,6 +81,16 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 		b.hooks.mu.Unlock()
 	}
 	return nil
+}
+
+// PanicError returns the error of a panic with value v, wrapping
+// ErrPanic and naming the panic as the runner does, without the data it
+// may hold. It is for work a Preparer does in goroutines of its own, where
+// the runner cannot recover a panic: a record that made it panic fails
+// with Poison(PanicError(v)) and goes to the dead-letter topic alone, as
+// the runner sends one whose Handle panics.
+func PanicError(v any) error {
+	return fmt.Errorf("%w: %s", ErrPanic, describePanic(v))
 }
 
 // describePanic names a panic without its data: a runtime error's message

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/internal/canonical"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
+	"github.com/sluicehq/sluice/internal/telemetry"
 )
 
 // Identities gives objects their canonical ids: *identity.Map.
@@ -348,7 +350,13 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 		var prev chan struct{} // closed when the chunk before is resolved
 		for lo := 0; lo < len(recs); lo += chunkSize {
 			hi := min(lo+chunkSize, len(recs))
-			parallel(hi-lo, func(i int) { w.prepared[lo+i], w.errs[lo+i] = s.prepare(ctx, recs[lo+i]) })
+			parallel(hi-lo, func(i int) {
+				r := recs[lo+i]
+				w.errs[lo+i] = s.safely(r, func() (err error) {
+					w.prepared[lo+i], err = s.prepare(ctx, r)
+					return err
+				})
+			})
 			var items []*item
 			var subjects []identity.Subject
 			for i := lo; i < hi; i++ {
@@ -383,7 +391,7 @@ func (s *Stage) begin(ctx context.Context, recs []*stage.Record) *work {
 					close(resolved) // the batch comes again; no need to resolve the rest
 					return
 				}
-				res, err := s.ids.Resolve(ctx, subjects)
+				res, err := s.resolve(ctx, subjects)
 				close(resolved)
 				w.mu.Lock()
 				w.trips += res.RoundTrips
@@ -470,7 +478,9 @@ func (s *Stage) Handle(ctx context.Context, b *stage.Batch) error {
 // in err. An unclassified error (the registry is down) is the batch's.
 func (s *Stage) buildAll(ctx context.Context, w *work, items []*item, resolutions []identity.Resolution) {
 	errs := make([]error, len(items))
-	parallel(len(items), func(i int) { errs[i] = s.build(ctx, items[i], resolutions) })
+	parallel(len(items), func(i int) {
+		errs[i] = s.safely(items[i].r, func() error { return s.build(ctx, items[i], resolutions) })
+	})
 	for i, it := range items {
 		if err := errs[i]; err != nil {
 			if !isClassified(err) {
@@ -537,6 +547,36 @@ func (s *Stage) emit(b *stage.Batch, items []*item) {
 			s.metrics.stitched.WithLabelValues(l[:]...).Add(float64(n))
 		}
 	})
+}
+
+// safely calls f, the work on record r, and turns a panic in it into r's
+// error, poison: the work runs in goroutines of the stage's own, where the
+// runner cannot recover a panic to find the record that caused it, and
+// one unrecovered would stop the process, and again after each restart.
+func (s *Stage) safely(r *stage.Record, f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = stage.Poison(stage.PanicError(v))
+			s.log.Error("transform: panicked on a record; it is poison", zap.String(telemetry.FieldTenant, r.Tenant),
+				zap.String(telemetry.FieldTopic, r.Source.Topic), zap.Int32(telemetry.FieldPartition, r.Source.Partition),
+				zap.Int64(telemetry.FieldOffset, r.Source.Offset), zap.Error(err), zap.ByteString("stack", debug.Stack()))
+		}
+	}()
+	return f()
+}
+
+// resolve resolves subjects, and turns a panic in it into an error of the
+// batch, which comes again after a backoff: unrecovered in the goroutine
+// that resolves, it would stop the process.
+func (s *Stage) resolve(ctx context.Context, subjects []identity.Subject) (res identity.Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("transform: identity resolution: %w", stage.PanicError(v))
+			s.log.Error("transform: identity resolution panicked; the batch comes again after a backoff",
+				zap.Int("subjects", len(subjects)), zap.Error(err), zap.ByteString("stack", debug.Stack()))
+		}
+	}()
+	return s.ids.Resolve(ctx, subjects)
 }
 
 // parallel calls f(0) to f(n-1), spread over the available cores in
