@@ -119,7 +119,10 @@
 //
 // If Redis cannot be reached, Claim fails and the middleware fails the
 // batch as a whole (ErrUnavailable): the runner commits nothing of it,
-// pauses the partition for a backoff and handles it again. The stage
+// pauses the partition for a backoff and handles it again. Keys a Claim
+// took before it failed are released by the batch's abort hook, as after
+// an aborted transaction (tried once: left behind, a claim only makes
+// other copies of its event wait for its lease). The stage
 // stops rather than let a duplicate through or drop an event: Redis's
 // availability bounds the stage's.
 package dedupe

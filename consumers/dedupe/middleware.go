@@ -75,6 +75,15 @@ func (s *Store) Middleware() stage.Middleware {
 			g := NewGroup()
 			statuses, err := s.Claim(ctx, g, claims)
 			if err != nil {
+				// Claim may have taken some keys before it failed; the
+				// batch fails as a whole and its abort hooks run. Tried
+				// once: Redis is likely down, and a claim left behind
+				// only makes other copies of its event wait for its lease.
+				b.AfterAbort(func(ctx context.Context) {
+					if err := s.Release(ctx, g, claims); err != nil {
+						s.log.Debug("dedupe: claims of a failed claim not released", zap.String(telemetry.FieldStage, b.Stage), zap.Error(err))
+					}
+				})
 				return err
 			}
 			// Most claims are claimed: room for all of them.

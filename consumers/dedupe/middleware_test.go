@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/consumers/dedupe"
@@ -326,5 +328,67 @@ func TestRoundTripsPerBatch(t *testing.T) {
 	}
 	if int64(trips) != st.RoundTrips {
 		t.Errorf("the client saw %d round trips, the store counted %d", trips, st.RoundTrips)
+	}
+}
+
+// failGets fails every pipeline of GET commands while on: the round trip
+// in which Claim reads the commit keys of the groups it found.
+type failGets struct{ on *atomic.Bool }
+
+func (failGets) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (failGets) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (f failGets) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if f.on.Load() && len(cmds) > 0 && cmds[0].Name() == "get" {
+			err := errors.New("redis: connection reset (test)")
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestClaimFailingPartWayReleasesWhatItTook fails Claim after its first
+// round trip took an event's key (another event of the batch, claimed by
+// a group not committed, needs a second): the batch fails as a whole, and
+// the key it took is released rather than held until its lease ends.
+func TestClaimFailingPartWayReleasesWhatItTook(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	var failing atomic.Bool
+	failing.Store(true)
+	e.r.Client.AddHook(failGets{&failing})
+	s, err := dedupe.New(e.r.Client, dedupe.Prefix(e.r.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testkit.Context(t, time.Minute)
+	// e-2 is claimed by another record's transaction, not committed.
+	if _, err := s.Claim(ctx, dedupe.NewGroup(), []dedupe.Claim{{Stage: e.name, Tenant: "acme", EventID: "e-2", Owner: "elsewhere/0/7"}}); err != nil {
+		t.Fatal(err)
+	}
+	stagetest.Start(t, e.runner(t, copyTo(e.out), stage.Use(s.Middleware())))
+	stagetest.Produce(t, e.k, e.in, event("acme", "acme", "e-1", "v-1"), event("acme", "acme", "e-2", "v-2"))
+	// The batch is handled again and again: each try takes e-1's key in
+	// its first round trip and fails in its second; released, the key is
+	// absent between tries.
+	key := s.Key(e.name, "acme", "e-1")
+	for _, held := range []bool{true, false} {
+		testkit.CheckFor(t, 30*time.Second, 2*time.Millisecond, func() error {
+			n, err := e.r.Client.Exists(ctx, key).Result()
+			if err != nil || (n == 1) != held {
+				return fmt.Errorf("e-1's key exists: %d (%v), want %v", n, err, held)
+			}
+			return nil
+		})
+	}
+	failing.Store(false)
+	outs := stagetest.WaitRecords(t, e.k, e.out, 1, 30*time.Second)
+	if c := perEvent(outs); c["e-1"] != 1 || c["e-2"] != 0 {
+		t.Errorf("outputs by event %v, want e-1 once (e-2 is busy elsewhere)", c)
 	}
 }

@@ -45,17 +45,27 @@ func call(ctx context.Context, h Handler, b *Batch) (err error, p *panicked) {
 }
 
 // handle runs h over b and finds the records that make it panic: when a
-// batch panics, whatever it decided is forgotten (records and hooks) and
-// each half is handled again, down to the single records that panic on
-// their own, which are poison. It returns an unclassified batch error.
+// batch panics, whatever it decided is forgotten (records and hooks, its
+// abort hooks run first: nothing it decided will commit, so what they
+// undo, such as a dedupe claim, is undone now) and each half is handled
+// again, down to the single records that panic on their own, which are
+// poison. It returns an unclassified batch error.
 func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 	err, p := call(ctx, h, b)
 	if p == nil {
 		return err
 	}
 	b.hooks.mu.Lock()
+	abort := b.hooks.abort
 	b.hooks.commit, b.hooks.async, b.hooks.abort = nil, nil, nil
 	b.hooks.mu.Unlock()
+	if len(abort) > 0 {
+		hookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rn.cfg.shutdownTimeout)
+		for _, fn := range abort {
+			fn(hookCtx)
+		}
+		cancel()
+	}
 	for _, r := range b.Records {
 		r.reset(ctx)
 	}
@@ -71,14 +81,17 @@ func (rn *Runner) handle(ctx context.Context, h Handler, b *Batch) error {
 	for _, half := range [][]*Record{b.Records[:mid], b.Records[mid:]} {
 		sub := b.Subset(half)
 		sub.hooks = &hooks{}
-		if err := rn.handle(ctx, h, sub); err != nil {
-			return err
-		}
+		err := rn.handle(ctx, h, sub)
+		// Kept even when the half failed as a whole: the batch's abort
+		// hooks then run, the half's among them.
 		b.hooks.mu.Lock()
 		b.hooks.commit = append(b.hooks.commit, sub.hooks.commit...)
 		b.hooks.async = append(b.hooks.async, sub.hooks.async...)
 		b.hooks.abort = append(b.hooks.abort, sub.hooks.abort...)
 		b.hooks.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

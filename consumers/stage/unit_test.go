@@ -219,7 +219,8 @@ func TestChainOrder(t *testing.T) {
 
 // TestPanicBisection checks that a panic poisons exactly the records that
 // cause it, that the others keep their outputs, and that hooks registered
-// by an attempt that panicked are forgotten.
+// by an attempt that panicked are forgotten, its abort hooks run at once
+// (nothing it decided commits).
 func TestPanicBisection(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -241,10 +242,12 @@ func TestPanicBisection(t *testing.T) {
 				raw := &kgo.Record{Topic: "in", Offset: int64(i), Value: []byte(fmt.Sprint(i))}
 				b.Records = append(b.Records, newRecord(context.Background(), raw, 0))
 			}
+			aborted := map[int64]int{} // by offset: abort hooks run
 			h := HandlerFunc(func(_ context.Context, b *Batch) error {
 				for _, r := range b.Records {
 					b.AfterCommit(func(context.Context) {})
 					b.AfterCommitAsync(func(context.Context) {})
+					b.AfterAbort(func(context.Context) { aborted[r.Raw.Offset]++ })
 					r.Emit(&kgo.Record{Topic: "out", Value: r.Raw.Value})
 				}
 				for _, r := range b.Records {
@@ -278,7 +281,48 @@ func TestPanicBisection(t *testing.T) {
 			if got := len(b.hooks.async); got != good {
 				t.Errorf("%d async commit hooks kept, want %d (one per record handled without a panic)", got, good)
 			}
+			if got := len(b.hooks.abort); got != good {
+				t.Errorf("%d abort hooks kept, want %d (one per record handled without a panic)", got, good)
+			}
+			for i := range tc.poison {
+				if aborted[int64(i)] == 0 {
+					t.Errorf("record %d: the abort hooks of the attempts that panicked did not run", i)
+				}
+			}
 		})
+	}
+}
+
+// TestPanicThenBatchErrorKeepsTheHooks checks that when a half of a batch
+// that panicked fails as a whole, the hooks it registered stay the
+// batch's, so that its abort hooks run when the batch is put back.
+func TestPanicThenBatchErrorKeepsTheHooks(t *testing.T) {
+	m, _ := newMetrics(nil)
+	rn := &Runner{name: "s", log: zapNop(), metrics: m}
+	b := &Batch{Stage: "s", hooks: &hooks{}}
+	for i := range 4 {
+		raw := &kgo.Record{Topic: "in", Offset: int64(i), Value: []byte(fmt.Sprint(i))}
+		b.Records = append(b.Records, newRecord(context.Background(), raw, 0))
+	}
+	h := HandlerFunc(func(_ context.Context, b *Batch) error {
+		for range b.Records {
+			b.AfterAbort(func(context.Context) {})
+		}
+		switch {
+		case b.Records[0].Raw.Offset == 0:
+			panic("record 0") // the batch, then its first half, then record 0
+		case len(b.Records) == 2:
+			return errors.New("redis: connection refused") // the second half
+		}
+		return nil
+	})
+	if err := rn.handle(context.Background(), h, b); err == nil {
+		t.Fatal("the second half's error was lost")
+	}
+	// Record 1's attempt, and the second half's two: the panicked
+	// attempts' were run and dropped.
+	if got := len(b.hooks.abort); got != 3 {
+		t.Errorf("%d abort hooks kept, want 3", got)
 	}
 }
 
