@@ -35,7 +35,9 @@
 // are different mailboxes at most providers; see Normalizer). An account
 // matches on its domain, from a domain, a website URL or an e-mail
 // address: lower-cased, without scheme, path, port and "www."; free-mail
-// domains (gmail.com, ...) give no key. Match values are hashed
+// and internet providers' mail domains (gmail.com, comcast.net, ...) and
+// pages on shared hosts (linkedin.com/company/acme, ...) give no key, as
+// they would join unrelated companies into one account. Match values are hashed
 // (SHA-256) in Redis keys and in the topic, so no address is readable
 // there; ids are derived with SHA-256 too and show nothing of the key.
 //

@@ -66,6 +66,26 @@ func TestNormalizer(t *testing.T) {
 		{def, "localhost", "", false},
 		{def, "", "", false},
 		{nil, "www.example.com", "example.com", true},
+		// Webmail's country domains and internet providers' mail.
+		{def, "ana@hotmail.it", "", false},
+		{def, "bo@outlook.de", "", false},
+		{def, "c@yahoo.co.jp", "", false},
+		{def, "d@comcast.net", "", false},
+		{def, "e@live.co.uk", "", false},
+		{def, "f@btinternet.com", "", false},
+		// A page on a shared host is no company's domain; the host's own
+		// site and its staff's addresses are.
+		{def, "https://www.facebook.com/acmebakery", "", false},
+		{def, "https://www.linkedin.com/company/acme/", "", false},
+		{def, "linkedin.com/company/acme", "", false},
+		{def, "https://sites.google.com/view/acme", "", false},
+		{def, "https://m.facebook.com/acmebakery", "", false},
+		{nil, "https://github.com/acme", "", false},
+		{def, "https://www.linkedin.com/", "linkedin.com", true},
+		{def, "linkedin.com", "linkedin.com", true},
+		{def, "recruiter@linkedin.com", "linkedin.com", true},
+		{def, "https://acme.wixsite.com/shop", "acme.wixsite.com", true},
+		{def, "https://example.com/facebook.com", "example.com", true},
 	}
 	for _, c := range domains {
 		got, ok := c.n.Domain(c.in)

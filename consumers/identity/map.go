@@ -176,7 +176,7 @@ func Tenants(ids ...string) Opt { return func(m *Map) { m.tenants = append(m.ten
 
 // Normalize sets the rules for e-mail and domain match keys. Default
 // NewNormalizer(false, nil): no +tag stripping, the default free-mail
-// list.
+// list and shared hosts.
 func Normalize(n *Normalizer) Opt { return func(m *Map) { m.norm = n } }
 
 // Logger sets the logger. Default zap.NewNop().

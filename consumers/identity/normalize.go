@@ -7,16 +7,56 @@ import (
 )
 
 // DefaultFreeMail returns the mailbox providers whose domain says
-// nothing about the company a person works for (gmail.com, outlook.com,
-// ...): an address there never gives an account a domain to match on.
+// nothing about the company a person works for: webmail (gmail.com,
+// outlook.com and their country domains, ...) and the mail of internet
+// providers (comcast.net, btinternet.com, ...). An address there never
+// gives an account a domain to match on: it would join every customer
+// who has one into one account.
 func DefaultFreeMail() []string {
 	return []string{
-		"gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "ymail.com",
-		"hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "outlook.com", "live.com", "msn.com",
-		"icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "pm.me",
-		"gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de", "mail.com", "email.com",
-		"yandex.ru", "yandex.com", "mail.ru", "qq.com", "163.com", "126.com", "naver.com",
-		"zoho.com", "fastmail.com", "hey.com", "tutanota.com", "orange.fr", "free.fr", "libero.it",
+		// Google, Microsoft, Yahoo, Apple, AOL and their country domains.
+		"gmail.com", "googlemail.com",
+		"hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "hotmail.nl", "hotmail.be",
+		"hotmail.ca", "hotmail.com.br", "hotmail.com.au", "hotmail.co.jp",
+		"outlook.com", "outlook.de", "outlook.fr", "outlook.it", "outlook.es", "outlook.co.uk", "outlook.com.br", "outlook.jp",
+		"live.com", "live.co.uk", "live.fr", "live.de", "live.it", "live.nl", "live.be", "live.ca", "live.com.au", "msn.com", "passport.com",
+		"yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.it", "yahoo.es", "yahoo.ca", "yahoo.co.jp", "yahoo.co.in",
+		"yahoo.com.br", "yahoo.com.au", "yahoo.com.mx", "yahoo.com.ar", "yahoo.co.id", "ymail.com", "rocketmail.com",
+		"icloud.com", "me.com", "mac.com", "aol.com", "aol.co.uk", "aim.com",
+		// Independent webmail.
+		"proton.me", "protonmail.com", "protonmail.ch", "pm.me", "tutanota.com", "tutanota.de", "tuta.io", "tutamail.com",
+		"zoho.com", "zohomail.com", "zoho.eu", "fastmail.com", "fastmail.fm", "hey.com", "hushmail.com", "mailbox.org", "posteo.de",
+		"mail.com", "email.com", "gmx.de", "gmx.net", "gmx.com", "gmx.at", "gmx.ch", "gmx.fr", "web.de", "mail.de", "freenet.de",
+		"yandex.ru", "yandex.com", "yandex.ua", "ya.ru", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "rambler.ru", "ukr.net",
+		"qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com", "sohu.com", "aliyun.com",
+		"naver.com", "daum.net", "hanmail.net", "rediffmail.com",
+		"seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl", "libero.it", "virgilio.it", "tiscali.it",
+		"laposte.net", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr",
+		// Internet providers' mail.
+		"comcast.net", "att.net", "sbcglobal.net", "bellsouth.net", "verizon.net", "cox.net", "charter.net", "earthlink.net",
+		"optonline.net", "frontier.com", "windstream.net", "juno.com", "netzero.net",
+		"btinternet.com", "sky.com", "virginmedia.com", "talktalk.net", "ntlworld.com", "blueyonder.co.uk",
+		"t-online.de", "arcor.de", "bluewin.ch", "telenet.be", "skynet.be", "ziggo.nl", "kpnmail.nl", "online.no", "telia.com",
+		"shaw.ca", "rogers.com", "sympatico.ca", "videotron.ca", "bigpond.com", "optusnet.com.au", "xtra.co.nz",
+		"terra.com.br", "uol.com.br", "bol.com.br",
+	}
+}
+
+// DefaultSharedHosts returns the hosts where a company's page is a path,
+// not a domain of its own: social networks, code hosting, link pages
+// (facebook.com/acmebakery, linkedin.com/company/acme). A website there
+// gives an account no domain to match on: it would join every company
+// with a page on the host into one account. The host's own site (the
+// bare host, without a path) and an e-mail address at it still do. Hosts
+// that give each site a subdomain (acme.wixsite.com) need no entry.
+func DefaultSharedHosts() []string {
+	return []string{
+		"facebook.com", "fb.com", "fb.me", "instagram.com", "linkedin.com", "twitter.com", "x.com", "threads.net",
+		"youtube.com", "youtu.be", "tiktok.com", "pinterest.com", "reddit.com", "tumblr.com", "medium.com", "substack.com",
+		"github.com", "gitlab.com", "bitbucket.org", "sites.google.com", "business.google.com", "g.page", "goo.gl", "maps.google.com",
+		"linktr.ee", "about.me", "bio.link", "t.me", "wa.me", "yelp.com", "tripadvisor.com", "trustpilot.com",
+		"crunchbase.com", "wellfound.com", "angel.co", "glassdoor.com", "indeed.com", "notion.so", "etsy.com", "amazon.com",
+		"apps.apple.com", "play.google.com", "wix.com", "squarespace.com", "weebly.com", "godaddysites.com", "bit.ly",
 	}
 }
 
@@ -34,7 +74,9 @@ func DefaultFreeMail() []string {
 // ("https://www.example.com/about") or an e-mail address
 // ("ada@example.com"): lower-cased, without scheme, port, path, trailing
 // dot and a leading "www.", and it must hold a dot. Domains of free-mail
-// providers are no company's domain and give no key.
+// providers are no company's domain and give no key; nor does a page
+// with a path on a shared host (SharedHosts: "linkedin.com/company/acme"),
+// or on a subdomain of one.
 type Normalizer struct {
 	// StripPlusTags removes a "+tag" from the local part of e-mail
 	// addresses. Default false.
@@ -42,20 +84,26 @@ type Normalizer struct {
 	// FreeMail lists the domains that never identify an account. Default
 	// (nil) DefaultFreeMail.
 	FreeMail []string
+	// SharedHosts lists the hosts whose pages (with a path) never
+	// identify an account. Default (nil) DefaultSharedHosts.
+	SharedHosts []string
 
-	free map[string]bool
+	free, shared map[string]bool
 }
 
-// NewNormalizer returns a normalizer with its free-mail set built once.
+// NewNormalizer returns a normalizer with its free-mail set built once,
+// and the default shared hosts.
 func NewNormalizer(stripPlusTags bool, freeMail []string) *Normalizer {
 	n := &Normalizer{StripPlusTags: stripPlusTags, FreeMail: freeMail}
-	n.free = freeSet(freeMail)
+	n.free = hostSet(freeMail, DefaultFreeMail)
+	n.shared = hostSet(nil, DefaultSharedHosts)
 	return n
 }
 
-func freeSet(list []string) map[string]bool {
+// hostSet returns the set of list, or of def() when list is nil.
+func hostSet(list []string, def func() []string) map[string]bool {
 	if list == nil {
-		list = DefaultFreeMail()
+		list = def()
 	}
 	m := make(map[string]bool, len(list))
 	for _, d := range list {
@@ -92,6 +140,7 @@ func (n *Normalizer) Domain(s string) (string, bool) {
 	if d == "" {
 		return "", false
 	}
+	page := false // a URL or domain with a path: a page on its host
 	if at := strings.LastIndexByte(d, '@'); at >= 0 {
 		d = d[at+1:]
 	} else if strings.Contains(d, "://") {
@@ -99,10 +148,10 @@ func (n *Normalizer) Domain(s string) (string, bool) {
 		if err != nil {
 			return "", false
 		}
-		d = u.Hostname()
+		d, page = u.Hostname(), strings.Trim(u.Path, "/") != ""
 	} else {
 		if i := strings.IndexAny(d, "/?#"); i >= 0 {
-			d = d[:i]
+			d, page = d[:i], d[i] == '/' && strings.Trim(d[i:], "/") != ""
 		}
 		if i := strings.LastIndexByte(d, ':'); i >= 0 && !strings.Contains(d, "]") {
 			d = d[:i]
@@ -113,7 +162,7 @@ func (n *Normalizer) Domain(s string) (string, bool) {
 	if d == "" || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || hasAnyByte(d, " \t\r\n@/\\") {
 		return "", false
 	}
-	if n.isFree(d) {
+	if n.isFree(d) || page && n.isShared(d) {
 		return "", false
 	}
 	return d, true
@@ -130,6 +179,32 @@ func hasAnyByte(s, set string) bool {
 		}
 	}
 	return false
+}
+
+// isShared reports whether d is a shared host or a subdomain of one.
+func (n *Normalizer) isShared(d string) bool {
+	shared := n.sharedSet()
+	for {
+		if shared[d] {
+			return true
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 || !strings.Contains(d[i+1:], ".") {
+			return false
+		}
+		d = d[i+1:]
+	}
+}
+
+// sharedSet returns the set of shared hosts.
+func (n *Normalizer) sharedSet() map[string]bool {
+	switch {
+	case n != nil && n.shared != nil:
+		return n.shared
+	case n != nil:
+		return hostSet(n.SharedHosts, DefaultSharedHosts)
+	}
+	return hostSet(nil, DefaultSharedHosts)
 }
 
 // isFree reports whether d is a free-mail domain.

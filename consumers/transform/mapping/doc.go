@@ -70,7 +70,8 @@
 //	as:       steps applied to the value in order: trim (blank becomes no
 //	          value), lower, upper, email (trimmed, lower-cased; not an
 //	          address becomes no value), domain (a company domain from a
-//	          domain, URL or address; free-mail becomes no value),
+//	          domain, URL or address; free-mail, or a page on a shared
+//	          host such as linkedin.com, becomes no value),
 //	          country_code (ISO 3166-1 alpha-2 from a code or a common
 //	          English name), split (comma-separated text to a list), not
 //	          (negate a boolean), and the casts string, long, double,
