@@ -19,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/consumers/identity"
 	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/consumers/transform"
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/worker"
 )
@@ -144,6 +145,7 @@ func addTransform(s *stack, g *globals, group, prefix string, cache int) (*trans
 		identity.Logger(log.Named("identity")),
 		identity.Registerer(s.reg),
 		identity.CacheSize(cache),
+		identity.Normalize(normalizerOf(s.catalog.Identity)),
 	)
 	if err != nil {
 		return nil, err
@@ -217,4 +219,12 @@ func addDevTransform(s *stack, g *globals, lines []started) ([]started, error) {
 	}
 	return append(lines, started{"transform", fmt.Sprintf("%d integration(s) to %s", len(st.Inputs()), g.ns.Name("sluice.canonical.<object>")),
 		"identity map in topic " + g.ns.Name(kafka.IdentityTopic)}), nil
+}
+
+// normalizerOf returns the match-key rules of the catalog's identity
+// section: its lists added to identity's defaults.
+func normalizerOf(c config.Identity) *identity.Normalizer {
+	return identity.NewNormalizer(c.StripPlusTags,
+		append(identity.DefaultFreeMail(), c.FreeMailDomains...),
+		append(identity.DefaultSharedHosts(), c.SharedHosts...))
 }

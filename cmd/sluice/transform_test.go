@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/avro"
 	"github.com/sluicehq/sluice/avro/registry/registrytest"
 	"github.com/sluicehq/sluice/internal/canonical"
+	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
 )
@@ -160,5 +161,22 @@ func TestTransformCommandNeedsItsServices(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("with %v: %v, want an error saying %q", tc.env, err, tc.want)
 		}
+	}
+}
+
+// TestNormalizerOf checks that the catalog's identity section adds to the
+// default match-key rules rather than replacing them.
+func TestNormalizerOf(t *testing.T) {
+	n := normalizerOf(config.Identity{FreeMailDomains: []string{"mail.example-isp.net"}, SharedHosts: []string{"pages.example.com"}, StripPlusTags: true})
+	for _, in := range []string{"ada@mail.example-isp.net", "ada@gmail.com", "https://pages.example.com/acme", "https://www.linkedin.com/company/acme"} {
+		if d, ok := n.Domain(in); ok {
+			t.Errorf("Domain(%q) = %q, want no key", in, d)
+		}
+	}
+	if d, ok := n.Domain("https://acme.example/about"); !ok || d != "acme.example" {
+		t.Errorf("Domain of a company's website = %q, %v", d, ok)
+	}
+	if e, ok := n.Email("ada+news@example.com"); !ok || e != "ada@example.com" {
+		t.Errorf("Email = %q, %v; want the +tag stripped", e, ok)
 	}
 }

@@ -22,8 +22,8 @@ import (
 
 func TestNormalizer(t *testing.T) {
 	t.Parallel()
-	def := identity.NewNormalizer(false, nil)
-	plus := identity.NewNormalizer(true, []string{"example.org"})
+	def := identity.NewNormalizer(false, nil, nil)
+	plus := identity.NewNormalizer(true, []string{"example.org"}, []string{"pages.example.com"})
 	emails := []struct {
 		n       *identity.Normalizer
 		in      string
@@ -86,6 +86,8 @@ func TestNormalizer(t *testing.T) {
 		{def, "recruiter@linkedin.com", "linkedin.com", true},
 		{def, "https://acme.wixsite.com/shop", "acme.wixsite.com", true},
 		{def, "https://example.com/facebook.com", "example.com", true},
+		{plus, "https://pages.example.com/acme", "", false},
+		{plus, "https://www.linkedin.com/company/acme", "linkedin.com", true},
 	}
 	for _, c := range domains {
 		got, ok := c.n.Domain(c.in)

@@ -175,7 +175,7 @@ func TopicReplication(n int16) Opt { return func(m *Map) { m.replication = n } }
 func Tenants(ids ...string) Opt { return func(m *Map) { m.tenants = append(m.tenants, ids...) } }
 
 // Normalize sets the rules for e-mail and domain match keys. Default
-// NewNormalizer(false, nil): no +tag stripping, the default free-mail
+// NewNormalizer(false, nil, nil): no +tag stripping, the default free-mail
 // list and shared hosts.
 func Normalize(n *Normalizer) Opt { return func(m *Map) { m.norm = n } }
 
@@ -239,7 +239,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		m.log = zap.NewNop()
 	}
 	if m.norm == nil {
-		m.norm = NewNormalizer(false, nil)
+		m.norm = NewNormalizer(false, nil, nil)
 	}
 	metrics, err := newMetrics(m.reg)
 	if err != nil {

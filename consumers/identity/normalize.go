@@ -91,12 +91,12 @@ type Normalizer struct {
 	free, shared map[string]bool
 }
 
-// NewNormalizer returns a normalizer with its free-mail set built once,
-// and the default shared hosts.
-func NewNormalizer(stripPlusTags bool, freeMail []string) *Normalizer {
-	n := &Normalizer{StripPlusTags: stripPlusTags, FreeMail: freeMail}
+// NewNormalizer returns a normalizer with its sets of free-mail domains
+// and shared hosts built once; nil stands for the default list.
+func NewNormalizer(stripPlusTags bool, freeMail, sharedHosts []string) *Normalizer {
+	n := &Normalizer{StripPlusTags: stripPlusTags, FreeMail: freeMail, SharedHosts: sharedHosts}
 	n.free = hostSet(freeMail, DefaultFreeMail)
-	n.shared = hostSet(nil, DefaultSharedHosts)
+	n.shared = hostSet(sharedHosts, DefaultSharedHosts)
 	return n
 }
 

@@ -131,7 +131,7 @@ func New(cat *config.Catalog, schemas *avro.Schemas, serde *avro.Serde, ids Iden
 	for i := range cat.Tenants {
 		s.tenants[cat.Tenants[i].ID] = &cat.Tenants[i]
 	}
-	norm := identity.NewNormalizer(false, nil)
+	norm := identity.NewNormalizer(false, nil, nil)
 	if n, ok := ids.(interface{ Normalizer() *identity.Normalizer }); ok {
 		norm = n.Normalizer()
 	}

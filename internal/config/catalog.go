@@ -14,6 +14,8 @@ type Catalog struct {
 	Integrations []Integration `yaml:"integrations"`
 	// Destinations are the places canonical events go out to.
 	Destinations []Destination `yaml:"destinations"`
+	// Identity tunes how objects seen in several systems are matched.
+	Identity Identity `yaml:"identity"`
 
 	// dir is the directory the catalog was read from; relative file
 	// references are resolved against it.
@@ -23,6 +25,25 @@ type Catalog struct {
 // Dir returns the directory the catalog was loaded from ("" when it was
 // parsed from memory). Relative paths in the catalog are relative to it.
 func (c *Catalog) Dir() string { return c.dir }
+
+// Identity tunes the match keys of identity stitching. Its lists are
+// added to sluice's own (see package identity: DefaultFreeMail and
+// DefaultSharedHosts). Changing them changes which objects match from
+// then on; ids already given stay.
+type Identity struct {
+	// FreeMailDomains are mail domains that identify no company (a
+	// regional provider, an internet provider's mail): an address there
+	// gives an account no domain to match on.
+	FreeMailDomains []string `yaml:"free_mail_domains"`
+	// SharedHosts are hosts where a company's page is a path
+	// (pages.example.com/acme): a website there gives an account no
+	// domain to match on.
+	SharedHosts []string `yaml:"shared_hosts"`
+	// StripPlusTags matches ada+news@example.com as ada@example.com, for
+	// tenants whose sources add sub-addresses. Default false: they are
+	// different mailboxes at most providers.
+	StripPlusTags bool `yaml:"strip_plus_tags"`
+}
 
 // Tenant is one customer of the product that runs sluice.
 type Tenant struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad version", [2]string{"version: 1", "version: 2"}, `1: version: expected 1; got 2`},
 		{"unknown field", [2]string{"source: crm", "source: crm\n    sorce: x"}, `field sorce not found`},
 		{"wrong type", [2]string{"version: 1", "version: one"}, `cannot unmarshal`},
+		{"free-mail domain with a scheme", [2]string{"integrations:\n", "identity:\n  free_mail_domains: [https://mail.example.net]\nintegrations:\n"}, `identity.free_mail_domains[0]: expected a domain name in lower case, such as mail.example.net; got "https://mail.example.net"`},
+		{"shared host without a dot", [2]string{"integrations:\n", "identity:\n  shared_hosts: [pages]\nintegrations:\n"}, `identity.shared_hosts[0]: expected a domain name in lower case`},
+		{"upper-case free-mail domain", [2]string{"integrations:\n", "identity:\n  free_mail_domains: [Mail.Example.NET]\nintegrations:\n"}, `identity.free_mail_domains[0]: expected a domain name in lower case`},
 		{"bad duration", [2]string{"secrets: [env:CRM_SECRET]", "secrets: [env:CRM_SECRET]\n      tolerance: 48h"}, `integrations[0].signature.tolerance: expected a duration from 0s to 24h0m0s; got 48h0m0s`},
 	}
 	for _, tt := range tests {
@@ -99,6 +103,18 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error\n  %v\ndoes not contain\n  %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseIdentity(t *testing.T) {
+	src := strings.Replace(good, "integrations:\n", "identity:\n  free_mail_domains: [mail.example-isp.net]\n  shared_hosts: [pages.example.com]\n  strip_plus_tags: true\nintegrations:\n", 1)
+	c, err := Parse([]byte(src), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{FreeMailDomains: []string{"mail.example-isp.net"}, SharedHosts: []string{"pages.example.com"}, StripPlusTags: true}
+	if !reflect.DeepEqual(c.Identity, want) {
+		t.Errorf("identity %+v, want %+v", c.Identity, want)
 	}
 }
 

@@ -14,6 +14,7 @@ var (
 	integrationID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,100}$`)
 	avroFullName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 	headerName    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	hostName      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 type validator struct {
@@ -82,6 +83,13 @@ func (v *validator) catalog(c *Catalog) {
 	}
 	if len(c.Tenants) == 0 {
 		v.fail("tenants", "at least one tenant is required")
+	}
+
+	for i, d := range c.Identity.FreeMailDomains {
+		v.host(fmt.Sprintf("identity.free_mail_domains[%d]", i), d)
+	}
+	for i, d := range c.Identity.SharedHosts {
+		v.host(fmt.Sprintf("identity.shared_hosts[%d]", i), d)
 	}
 
 	integrations := map[string]bool{}
@@ -169,6 +177,14 @@ func (v *validator) catalog(c *Catalog) {
 		v.duration(p+".retry.max_age", d.Retry.MaxAge, 0, 30*24*time.Hour)
 		v.duration(p+".retry.initial_backoff", d.Retry.InitialBackoff, 0, 24*time.Hour)
 		v.duration(p+".retry.max_backoff", d.Retry.MaxBackoff, 0, 7*24*time.Hour)
+	}
+}
+
+// host checks a domain name given in lower case, as a match key compares
+// it: letters, digits, '-' and dots, with at least one dot.
+func (v *validator) host(path, d string) {
+	if !hostName.MatchString(d) {
+		v.fail(path, "expected a domain name in lower case, such as mail.example.net; got %q", d)
 	}
 }
 

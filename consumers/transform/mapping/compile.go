@@ -65,7 +65,7 @@ type compileConfig struct {
 }
 
 // Normalizer sets how the email and domain steps normalise values.
-// Default: identity's default rules (identity.NewNormalizer(false, nil)).
+// Default: identity's default rules (identity.NewNormalizer(false, nil, nil)).
 func Normalizer(n *identity.Normalizer) Option {
 	return func(c *compileConfig) { c.norm = n }
 }
@@ -121,7 +121,7 @@ func Compile(file string, data []byte, schemas *avro.Schemas, opts ...Option) (*
 		o(&cfg)
 	}
 	if cfg.norm == nil {
-		cfg.norm = identity.NewNormalizer(false, nil)
+		cfg.norm = identity.NewNormalizer(false, nil, nil)
 	}
 	spec, err := parseSpec(file, data)
 	if err != nil {
