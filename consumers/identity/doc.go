@@ -78,17 +78,18 @@
 // stays in Redis; the records of that transaction are consumed again and
 // resolve to the same ids, and write it then.
 //
-// Rebuild reads the topic (read_committed, up to its end, waiting for
-// open transactions) into Redis and marks each tenant's map loaded. Load
-// rebuilds at start unless Redis kept the map. Every resolve script
-// checks its tenant's loaded marker first: after a flush it is gone, the
-// script answers "reload", and Resolve rebuilds the map from the topic
-// (one rebuild per process at a time) before it resolves anything, so a
-// flush never leads to a wrong id. Confirm writes back a binding it finds
-// missing, which covers a transaction that was in flight across the
-// flush. What remains is a narrow race: a flush while one instance is
-// binding a match key that another instance then meets for the first
-// time may give two ids, reported as a Conflict.
+// Rebuild reads the topic (read_committed, up to its end, waiting for open
+// transactions) into Redis and marks each tenant's map loaded (those of
+// the topic and those of the tenant set, below). Load rebuilds at start
+// unless Redis kept the map. Every resolve script checks its tenant's
+// loaded marker first: after a flush it is gone, the script answers
+// "reload", and Resolve rebuilds the map from the topic (one rebuild per
+// process at a time) before it resolves anything, so a flush never leads
+// to a wrong id. Confirm writes back a binding it finds missing, which
+// covers a transaction that was in flight across the flush. What remains
+// is a narrow race: a flush while one instance is binding a match key that
+// another instance then meets for the first time may give two ids,
+// reported as a Conflict.
 //
 // A failover is met the same way. Redis replicates asynchronously, so a
 // replica promoted by Sentinel or by a Redis Cluster may lack the old
@@ -107,19 +108,48 @@
 // (the embedded miniredis) the markers hold "" and only a flush is
 // noticed.
 //
+// A tenant can lose its map alone: on Redis Cluster its keys share a slot,
+// so when their node restarts without persistence, is flushed or is
+// replaced, the other nodes keep theirs (on one server, only a deletion of
+// its keys does that). Its marker is gone, as a new tenant's is; but a new
+// tenant has nothing in the topic and needs no rebuild, while this one
+// would start over from an empty map, giving its customers second ids. So
+// Redis also holds the tenant set, in a slot of its own: every tenant
+// whose map was ever loaded, and the replication id of the node that made
+// it. A tenant joins it before its marker is first set (by a rebuild, by
+// Load for the catalog's tenants, by Resolve for a tenant it meets first),
+// so a failure in between leaves a tenant in the set without a marker,
+// which costs a rebuild, never the reverse. Only on a "reload" answer does
+// Resolve read the set (the hot path reads nothing more): a tenant not in
+// it was never loaded, and is marked; a tenant in it without a marker lost
+// its map, which is rebuilt from the topic, as is the whole map when the
+// set itself is gone (Redis flushed, or the set's node lost its data) or
+// another node made it (a failover). A tenant of the set without a marker
+// may also be one that another instance has just added and is about to
+// mark, as when instances meet a new tenant at once: its marker is looked
+// at again for up to a second before the map is rebuilt. Load leaves a
+// catalog tenant of the set without a marker to its first resolve. A
+// rebuild that finds the set gone makes it again from the topic's tenants
+// and from the loaded markers Redis holds (a SCAN of every master: the one
+// time the map reads every key), so that a tenant whose bindings are all
+// still pending stays in it. A loss of the set's node in the moment
+// between a new tenant's joining and its marking, with a rebuild scanning
+// before the marking, leaves the tenant out of the set: a later loss of
+// its own map would then go unnoticed.
+//
 // # Memory
 //
 // Each Map remembers, in process memory, the bindings Redis has shown it
 // durable: read as "d:<id>", or made so by its own Confirm (whose script
-// reports which bindings it found bound to another id, and those are
-// not remembered). An object all of whose keys it remembers, bound to one
-// id, is Known without reading them: only its id's list is read, which
-// still changes as other systems join (a reference reads nothing). A
-// durable binding never changes, so nothing invalidates the memory; it
-// is bounded (CacheSize, default DefaultCacheSize bindings; those read
-// least, and least recently, go first) and dropped when the map rebuilds
-// Redis from the topic (after a flush or a failover). Two cases outlive
-// it, as an instance that did not run the rebuild keeps what it
+// reports which bindings it found bound to another id, and those are not
+// remembered). An object all of whose keys it remembers, bound to one id,
+// is Known without reading them: only its id's list is read, which still
+// changes as other systems join (a reference reads nothing). A durable
+// binding never changes, so nothing invalidates the memory; it is bounded
+// (CacheSize, default DefaultCacheSize bindings; those read least, and
+// least recently, go first) and dropped when the map rebuilds Redis from
+// the topic (after a flush, a failover or a tenant's loss). Two cases
+// outlive it, as an instance that did not run the rebuild keeps what it
 // remembers: a key bound again to another id in the race around a flush
 // described above, and a binding deleted from the topic by hand (a
 // tombstone). Restart the transform instances after deleting bindings.
@@ -141,10 +171,12 @@
 //	                                      replication id of the node that
 //	                                      wrote it
 //
-// and "identity:loaded:2" marks the whole map loaded. Markers written
-// before the replication id was in them hold "1" and cost one rebuild. An id list is one
-// string of netstrings, "<length>:<system>|<integration>|<external id>,"
-// per member, in the order they joined, so a batch's known objects read
+// and "identity:tenants:2" is the tenant set, a hash with no hash tag: a
+// field "<tenant>" ("1") per tenant, and the field "" the replication id
+// of the node that made it. Markers written before the replication id was
+// in them hold "1" and cost one rebuild. An id list is one string of
+// netstrings, "<length>:<system>|<integration>|<external id>," per
+// member, in the order they joined, so a batch's known objects read
 // theirs in one MGET per tenant (an SMEMBERS per object of a Redis set
 // cost Redis a command each). The "2" in the markers is the keys'
 // format: releases before id lists kept sets under "ids:<id>" and
@@ -155,6 +187,13 @@
 // adds it, as Resolve sends an object whose list lacks it to the script.
 // Once no older instance runs, their keys ("...:ids:*", "...:loaded")
 // can be deleted.
+//
+// Releases before the tenant set marked the whole map loaded with
+// "identity:loaded:2" instead: the first start of this one finds no set
+// and rebuilds the map from the topic. While instances of both run, a
+// tenant that an older one meets first is marked without joining the
+// set, until a rebuild joins it (if the topic holds a binding of its by
+// then); once no older instance runs, "identity:loaded:2" can be deleted.
 //
 // An id list that is not netstrings (written by hand, or by something
 // other than sluice) fails the resolve that reads it, with an error

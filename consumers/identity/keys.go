@@ -203,7 +203,9 @@ func (m *Map) sentinelKey(tenant string) string {
 	return m.prefix + "identity:{" + tenant + "}:loaded:" + keyFormat
 }
 
-func (m *Map) globalSentinel() string { return m.prefix + "identity:loaded:" + keyFormat }
+// tenantSet is the key of the tenant set (see joinScript). It has no hash
+// tag: it is one slot of its own, not a tenant's.
+func (m *Map) tenantSet() string { return m.prefix + "identity:tenants:" + keyFormat }
 
 // keyFormat is the version of the map's Redis keys, in its loaded markers.
 const keyFormat = "2"
@@ -224,21 +226,71 @@ end
 `
 
 // markScript marks a tenant's map loaded on this node: KEYS[1] is its
-// loaded marker, set to the node's replication id. With ARGV[1] "nx" a
-// marker already there is left as it is. It returns 1 when the marker now
-// holds this node's id (set now, or by another instance before), 0 when
-// it holds another node's (a stale marker, left by "nx").
+// loaded marker, set to the node's replication id. ARGV[1] is the mode:
+// "" sets it; markNX sets it unless it is there; markCheck only reads it.
+// It returns 1 when the marker holds this node's id (set now, or before),
+// 0 when it holds another node's (a stale marker, left as it is by
+// markNX and markCheck), -1 when it is missing (markCheck).
 const markScript = luaReplID + `
 local id = replid()
-if ARGV[1] == 'nx' then
+if ARGV[1] ~= '' then
   local v = redis.call('GET', KEYS[1])
   if v then
     if v == id then return 1 end
     return 0
   end
+  if ARGV[1] == 'check' then return -1 end
 end
 redis.call('SET', KEYS[1], id)
 return 1
+`
+
+// The modes of markScript.
+const (
+	markSet   = ""
+	markNX    = "nx"
+	markCheck = "check"
+)
+
+// joinScript adds tenants to the tenant set: a hash whose fields are the
+// tenants whose map was ever loaded, and whose field "" holds the
+// replication id of the node that made it. A tenant joins it before its
+// loaded marker is first set, so that while the set is there, a tenant
+// with no marker and not in the set has never been loaded, and one in the
+// set has lost its map (see reload).
+//
+//	KEYS[1]   the tenant set
+//	ARGV[1]   the mode: "" joins the tenants; "list" joins them and
+//	          lists the set; "create" makes the set anew for this node,
+//	          then as "list"
+//	ARGV[2:]  the tenants
+//
+// It returns {"gone"} when the set is missing (Redis lost the map, or
+// never held it) and {"moved"} when another node made it (a failover,
+// which may have lost its last members), both unless creating; else
+// {"ok", a flag per tenant, "1" when it joined now, "0" when it was in the
+// set, then with "list" and "create" every tenant of the set}.
+const joinScript = luaReplID + `
+local id = replid()
+local mode = ARGV[1]
+if mode == 'create' then
+  redis.call('HSET', KEYS[1], '', id)
+else
+  local v = redis.call('HGET', KEYS[1], '')
+  if not v then return {'gone'} end
+  if v ~= id then return {'moved'} end
+end
+local flags = {}
+for i = 2, #ARGV do
+  flags[#flags + 1] = tostring(redis.call('HSETNX', KEYS[1], ARGV[i], '1'))
+end
+local out = {'ok', table.concat(flags)}
+if mode ~= '' then
+  for _, t in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if t ~= '' then out[#out + 1] = t end
+  end
+end
+return out
 `
 
 // member is how an external id is kept in its canonical id's list.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,7 +22,7 @@ import (
 )
 
 // Load makes the map ready: it creates the identity topic if it is
-// missing and, unless Redis already holds the map (its loaded marker is
+// missing and, unless Redis already holds the map (the tenant set is
 // there), rebuilds it from the topic. Call it at start, before Resolve;
 // Ready reports the result.
 func (m *Map) Load(ctx context.Context) error {
@@ -30,23 +32,34 @@ func (m *Map) Load(ctx context.Context) error {
 	if err := m.loadScripts(ctx); err != nil {
 		return err
 	}
-	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
+	state, joined, _, _, err := m.joinSet(ctx, m.tenants, joinAdd)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return err
 	}
-	if n == 1 {
-		// Redis kept the map; mark the catalog's tenants that have no
-		// binding yet as loaded too.
-		if len(m.tenants) > 0 {
-			if _, _, err := m.markAll(ctx, m.tenants, true); err != nil {
-				return err
+	if state == setGone {
+		return m.rebuildOnce(ctx, nil)
+	}
+	// Redis kept the map. The catalog's tenants new to the set have no
+	// binding yet: they are marked loaded too. A tenant of the set is left
+	// as it is: if it lost its marker, and with it its map, its first
+	// resolve rebuilds the map, as after a failover (setMoved, or a stale
+	// marker).
+	var fresh []string
+	if state == setOK {
+		for i, t := range m.tenants {
+			if joined[i] {
+				fresh = append(fresh, t)
 			}
 		}
-		m.ready.Store(true)
-		m.log.Info("identity: the map is in Redis already", zap.String("topic", m.topic))
-		return nil
 	}
-	return m.rebuildOnce(ctx, nil)
+	if len(fresh) > 0 {
+		if _, _, err := m.markAll(ctx, fresh, slices.Repeat([]string{markNX}, len(fresh))); err != nil {
+			return err
+		}
+	}
+	m.ready.Store(true)
+	m.log.Info("identity: the map is in Redis already", zap.String("topic", m.topic))
+	return nil
 }
 
 // Rebuild reads the identity topic from its start to its end and writes
@@ -154,13 +167,12 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	for _, t := range slices.Concat(m.tenants, extra) {
 		w.tenants[t] = true
 	}
-	marked := slices.Sorted(maps.Keys(w.tenants))
-	if _, _, err := m.markAll(ctx, marked, false); err != nil {
+	marked, err := m.enlist(ctx, slices.Sorted(maps.Keys(w.tenants)))
+	if err != nil {
 		return err
 	}
-	m.roundTrips.Add(1)
-	if err := m.rc.Set(ctx, m.globalSentinel(), strconv.FormatInt(time.Now().Unix(), 10), 0).Err(); err != nil {
-		return fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
+	if _, _, err := m.markAll(ctx, marked, slices.Repeat([]string{markSet}, len(marked))); err != nil {
+		return err
 	}
 	if err := m.loadScripts(ctx); err != nil {
 		return err
@@ -177,6 +189,80 @@ func (m *Map) rebuild(ctx context.Context, extra []string) error {
 	m.log.Info("identity: map rebuilt from the topic", zap.String("topic", m.topic),
 		zap.Int64("records", w.records), zap.Int("tenants", len(w.tenants)), zap.Duration("took", time.Since(began)))
 	return nil
+}
+
+// enlist adds tenants to the tenant set, before a rebuild marks them
+// loaded, and returns every tenant of the set: the map in Redis is the
+// topic's now, so each is loaded. A set that is gone (Redis lost the map:
+// a flush, or the set's node lost its data), or that another node made (a
+// failover, which may have lost its last members), is made anew, with
+// the tenants whose loaded marker Redis holds besides, so that a tenant
+// loaded before and not in the topic yet (its bindings were all pending
+// when the rebuild read the topic) stays in the set.
+func (m *Map) enlist(ctx context.Context, tenants []string) ([]string, error) {
+	state, _, all, _, err := m.joinSet(ctx, tenants, joinList)
+	if err != nil || state == setOK {
+		return all, err
+	}
+	marked, err := m.markedTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tenants = slices.Compact(slices.Sorted(slices.Values(slices.Concat(tenants, marked))))
+	if _, _, all, _, err = m.joinSet(ctx, tenants, joinCreate); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// markedTenants returns the tenants whose loaded marker Redis holds,
+// found with SCAN on every master of a Redis Cluster: it reads every key
+// of Redis, so only a rebuild that found the tenant set gone does.
+func (m *Map) markedTenants(ctx context.Context) ([]string, error) {
+	head, tail := m.prefix+"identity:{", "}:loaded:"+keyFormat
+	pattern := globQuote(head) + "*" + globQuote(tail)
+	var mu sync.Mutex
+	var out []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			k := iter.Val()
+			if len(k) <= len(head)+len(tail) || !strings.HasPrefix(k, head) || !strings.HasSuffix(k, tail) {
+				continue
+			}
+			// The pattern matches other keys too, such as an external id
+			// that ends in "}:loaded:2": a tenant holds no '{', '}' or '|'.
+			if t := k[len(head) : len(k)-len(tail)]; !hasAnyByte(t, "{}|") {
+				mu.Lock()
+				out = append(out, t)
+				mu.Unlock()
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := m.rc.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, m.rc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: looking for loaded markers: %w", ErrUnavailable, err)
+	}
+	return out, nil
+}
+
+// globQuote quotes the characters of s that a Redis glob pattern reads
+// as special.
+func globQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`*?[]\`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // offsets lists the identity topic's start and end offsets, waiting for a

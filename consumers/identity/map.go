@@ -137,9 +137,9 @@ type Map struct {
 	// cache holds the bindings known durable, nil when off (see cache).
 	cache *cache
 
-	// resolve, confirm, add and mark are the Lua scripts (resolveScript,
-	// confirmScript, addScript, markScript).
-	resolve, confirm, add, mark *redis.Script
+	// resolve, confirm, add, mark and join are the Lua scripts
+	// (resolveScript, confirmScript, addScript, markScript, joinScript).
+	resolve, confirm, add, mark, join *redis.Script
 
 	ready atomic.Bool
 	sf    singleflight.Group
@@ -171,7 +171,8 @@ func TopicReplication(n int16) Opt { return func(m *Map) { m.replication = n } }
 // Tenants names the tenants whose map is marked loaded after a rebuild
 // even if the topic holds nothing of theirs yet (the catalog's tenants).
 // Default none: a tenant is marked when the topic holds a binding of its,
-// or when Resolve first meets it.
+// when it is in the tenant set (see the package doc), or when Resolve
+// first meets it.
 func Tenants(ids ...string) Opt { return func(m *Map) { m.tenants = append(m.tenants, ids...) } }
 
 // Normalize sets the rules for e-mail and domain match keys. Default
@@ -218,6 +219,7 @@ func New(rc redis.UniversalClient, kc kafka.Config, opts ...Opt) (*Map, error) {
 		confirm:     redis.NewScript(confirmScript),
 		add:         redis.NewScript(addScript),
 		mark:        redis.NewScript(markScript),
+		join:        redis.NewScript(joinScript),
 	}
 	for _, o := range opts {
 		o(m)
@@ -812,76 +814,181 @@ func (m *Map) group(subjects []Subject) []group {
 	return out
 }
 
-// reload answers a tenant's loaded marker that is missing or stale. With
-// the map's own marker still there, Redis was not flushed: a tenant
-// without a marker is new (no binding of theirs exists, or the last
-// rebuild would have marked it) and is marked now; a tenant whose marker
-// is there holds another node's replication id, so the node was promoted
-// since (a failover, which may have lost the old master's last writes),
-// and the map is rebuilt from the topic. Without the map's marker, Redis
-// lost the map, which is rebuilt too.
+// reload answers the tenants whose loaded marker the resolve script
+// found missing or stale, and reports whether it rebuilt the map from the
+// topic. It asks the tenant set first (one slot, apart from the
+// tenants'): when the set is gone, Redis lost the map (a flush, or the
+// set's node lost its data), and when another node made it, the node was
+// promoted since (a failover); the map is rebuilt from the topic either
+// way. Else a tenant new to the set was never loaded, so nothing of its
+// can be in the topic: it is marked loaded now, and nothing is rebuilt.
+// A tenant of the set without its marker was loaded before and lost its
+// map (its node of a Redis Cluster lost its data), and a tenant whose
+// marker holds another node's replication id may have lost writes in a
+// failover: the map is rebuilt from the topic for them.
 func (m *Map) reload(ctx context.Context, tenants []string) (rebuilt bool, trips int, err error) {
-	m.roundTrips.Add(1)
-	n, err := m.rc.Exists(ctx, m.globalSentinel()).Result()
+	st, trips, err := m.check(ctx, tenants)
 	if err != nil {
-		return false, 1, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return false, trips, err
 	}
-	if n == 1 {
-		cmds, t, err := m.markAll(ctx, tenants, true)
-		trips = 1 + t
-		if err != nil {
-			return false, trips, err
-		}
-		// A tenant marked by another instance since this one's resolve
-		// is current, not stale: no rebuild for it.
-		var stale []string
-		for i, c := range cmds {
-			if v, _ := c.Int64(); v == 0 {
-				stale = append(stale, tenants[i])
-			}
-		}
-		if len(stale) == 0 {
-			return false, trips, nil
-		}
-		m.ready.Store(false)
+	switch {
+	case st.set == setGone:
+		m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
+			zap.String("topic", m.topic), zap.Int("tenants", len(tenants)))
+	case len(st.lost) > 0:
+		m.log.Warn("identity: the map of tenants loaded before is gone from Redis (a node lost its data?); rebuilding it from the topic before going on",
+			zap.String("topic", m.topic), zap.Strings("tenants", st.lost))
+	case st.set == setMoved || len(st.stale) > 0:
 		m.log.Warn("identity: Redis has a new master since the map was loaded (a failover, which may have lost its last writes); rebuilding the map from the topic before going on",
-			zap.String("topic", m.topic), zap.Int("tenants", len(stale)))
-		if err := m.rebuildOnce(ctx, stale); err != nil {
-			return false, trips, err
-		}
-		return true, trips, nil
+			zap.String("topic", m.topic), zap.Int("tenants", len(tenants)))
+	default:
+		return false, trips, nil
 	}
 	m.ready.Store(false)
-	m.log.Warn("identity: the map is gone from Redis (flushed?); rebuilding it from the topic before going on",
-		zap.String("topic", m.topic), zap.Int("tenants", len(tenants)))
 	if err := m.rebuildOnce(ctx, tenants); err != nil {
-		return false, 1, err
+		return false, trips, err
 	}
-	return true, 1, nil
+	return true, trips, nil
+}
+
+// The states of the tenant set, as joinScript answers.
+const (
+	setOK    = "ok"
+	setGone  = "gone"
+	setMoved = "moved"
+)
+
+// loadState is what Redis says of the maps of some tenants (see check).
+type loadState struct {
+	// set is the tenant set's state: setOK, setGone or setMoved. Unless
+	// it is setOK, nothing is said of the tenants.
+	set string
+	// stale are the tenants whose marker holds another node's
+	// replication id.
+	stale []string
+	// lost are the tenants of the set without a marker.
+	lost []string
+}
+
+// markGrace is how long check looks again at the markers of tenants of
+// the set without one, before it takes them for lost.
+const markGrace = time.Second
+
+// check asks Redis about tenants: the tenant set, then their markers. A
+// tenant new to the set joins it and is marked loaded (nx); the markers of
+// the others are only read. A tenant of the set without a marker may be
+// one another instance has just added and is about to mark (as when
+// several instances meet a new tenant at once), so its marker is looked
+// at again for up to markGrace before the tenant is taken for lost: this
+// spares a rebuild, and a tenant lost indeed is rebuilt all the same.
+func (m *Map) check(ctx context.Context, tenants []string) (st loadState, trips int, err error) {
+	state, joined, _, trips, err := m.joinSet(ctx, tenants, joinAdd)
+	st.set = state
+	if err != nil || state != setOK {
+		return st, trips, err
+	}
+	modes := make([]string, len(tenants))
+	for i := range tenants {
+		modes[i] = markCheck
+		if joined[i] {
+			modes[i] = markNX
+		}
+	}
+	missing := tenants
+	deadline := time.Now().Add(markGrace)
+	for wait := 20 * time.Millisecond; ; wait *= 2 {
+		marks, t, err := m.markAll(ctx, missing, modes)
+		trips += t
+		if err != nil {
+			return st, trips, err
+		}
+		var still []string
+		for i, v := range marks {
+			switch v {
+			case 0:
+				st.stale = append(st.stale, missing[i])
+			case -1:
+				still = append(still, missing[i])
+			}
+		}
+		missing, modes = still, slices.Repeat([]string{markCheck}, len(still))
+		if len(missing) == 0 || len(st.stale) > 0 || !time.Now().Before(deadline) {
+			break
+		}
+		timer := time.NewTimer(min(wait, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return st, trips, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		case <-timer.C:
+		}
+	}
+	st.lost = missing
+	return st, trips, nil
+}
+
+// The modes of joinScript.
+const (
+	joinAdd    = ""
+	joinList   = "list"
+	joinCreate = "create"
+)
+
+// joinSet runs joinScript in mode (see there) and returns the set's state,
+// whether each tenant joined it now, every tenant of the set (joinList
+// and joinCreate) and the round trips taken.
+func (m *Map) joinSet(ctx context.Context, tenants []string, mode string) (state string, joined []bool, all []string, trips int, err error) {
+	args := make([]any, 0, 1+len(tenants))
+	args = append(args, mode)
+	for _, t := range tenants {
+		args = append(args, t)
+	}
+	cmds, trips, err := m.evalAll(ctx, nil, m.join, 1, func(int) ([]string, []any) {
+		return []string{m.tenantSet()}, args
+	})
+	if err != nil {
+		return "", nil, nil, trips, fmt.Errorf("%w: the tenant set: %w", ErrUnavailable, err)
+	}
+	vals, err := cmds[0].StringSlice()
+	if err == nil && (len(vals) == 0 || vals[0] == setOK && (len(vals) < 2 || len(vals[1]) != len(tenants))) {
+		err = fmt.Errorf("answered %q", vals)
+	}
+	if err != nil {
+		return "", nil, nil, trips, fmt.Errorf("%w: the tenant set: %w", ErrUnavailable, err)
+	}
+	if vals[0] != setOK {
+		return vals[0], nil, nil, trips, nil
+	}
+	joined = make([]bool, len(tenants))
+	for i := range tenants {
+		joined[i] = vals[1][i] == '1'
+	}
+	return setOK, joined, vals[2:], trips, nil
 }
 
 // markAll marks the tenants' maps loaded with markScript, one call per
-// tenant in one pipeline (nx: only those not marked yet; a call answers 0
-// for a tenant whose marker holds another node's replication id), and
-// returns the calls and the round trips taken.
-func (m *Map) markAll(ctx context.Context, tenants []string, nx bool) ([]*redis.Cmd, int, error) {
-	flag := ""
-	if nx {
-		flag = "nx"
-	}
+// tenant in one pipeline, tenant i in modes[i], and returns what each
+// call answered and the round trips taken.
+func (m *Map) markAll(ctx context.Context, tenants, modes []string) ([]int64, int, error) {
 	cmds, trips, err := m.evalAll(ctx, nil, m.mark, len(tenants), func(i int) ([]string, []any) {
-		return []string{m.sentinelKey(tenants[i])}, []any{flag}
+		return []string{m.sentinelKey(tenants[i])}, []any{modes[i]}
 	})
 	if err != nil {
 		return nil, trips, fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
 	}
-	return cmds, trips, nil
+	out := make([]int64, len(cmds))
+	for i, c := range cmds {
+		if out[i], err = c.Int64(); err != nil {
+			return nil, trips, fmt.Errorf("%w: marking the map loaded: %w", ErrUnavailable, err)
+		}
+	}
+	return out, trips, nil
 }
 
 // loadScripts loads the scripts into Redis (every node of a cluster), so
 // the first pipelines do not meet NOSCRIPT.
 func (m *Map) loadScripts(ctx context.Context) error {
-	for _, s := range []*redis.Script{m.resolve, m.confirm, m.add, m.mark} {
+	for _, s := range []*redis.Script{m.resolve, m.confirm, m.add, m.mark, m.join} {
 		m.roundTrips.Add(1)
 		if err := s.Load(ctx, m.rc).Err(); err != nil {
 			return fmt.Errorf("%w: loading scripts: %w", ErrUnavailable, err)
