@@ -83,10 +83,13 @@
 //	          misses, and source enum values the canonical enum lacks)
 //	required: true to fail the event when there is no value, even for a
 //	          nullable canonical field
-//	unit:     s, ms or us: a number becomes a timestamp as a count of
-//	          these since the Unix epoch
+//	unit:     s, ms or us: a number (whole or not) becomes a timestamp as
+//	          a count of these since the Unix epoch, floored to the
+//	          millisecond
 //	layout:   a Go time layout to read a timestamp text with; without it
-//	          RFC 3339 and a few common forms are tried (no zone is UTC)
+//	          RFC 3339 and a few common forms are tried (no zone is UTC;
+//	          RFC 1123 with a numeric offset, or in GMT or UTC: a zone
+//	          abbreviation such as EST has no reliable offset)
 //	when:     a condition; when it does not hold the field has no value
 //	money:    an amount (see below)
 //	fields:   a nested canonical record (an address), field by field; a

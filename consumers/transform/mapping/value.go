@@ -241,15 +241,15 @@ func timeLayouts() [8]string {
 		"2006-01-02 15:04:05.999999999Z07:00",
 		"2006-01-02 15:04:05.999999999",
 		time.RFC1123Z,
-		time.RFC1123,
+		time.RFC1123, // GMT, UTC or UT only: see utcZone
 		"2006-01-02",
 	}
 }
 
 // asTime reads a timestamp: a time as it is; text in the layout, or in
-// one of timeLayouts; a number as a count of unit ("s", "ms" or "us")
-// since the Unix epoch. The result is UTC, cut to milliseconds, the
-// precision of the canonical timestamps.
+// one of timeLayouts; a number (a fraction too) as a count of unit ("s",
+// "ms" or "us") since the Unix epoch. The result is UTC, cut to
+// milliseconds, the precision of the canonical timestamps.
 func asTime(v any, unit, layout string) (time.Time, bool) {
 	var t time.Time
 	switch x := v.(type) {
@@ -267,7 +267,7 @@ func asTime(v any, unit, layout string) (time.Time, bool) {
 		}
 		ok := false
 		for _, l := range timeLayouts() {
-			if p, err := time.Parse(l, s); err == nil {
+			if p, err := time.Parse(l, s); err == nil && (l != time.RFC1123 || utcZone(p)) {
 				t, ok = p, true
 				break
 			}
@@ -276,41 +276,46 @@ func asTime(v any, unit, layout string) (time.Time, bool) {
 			if unit == "" {
 				return time.Time{}, false
 			}
-			n, isNum := asInt64(s)
-			if !isNum {
-				return time.Time{}, false
-			}
-			return fromUnix(n, unit)
+			return fromUnix(s, unit)
 		}
 	default:
 		if unit == "" {
 			return time.Time{}, false
 		}
-		n, ok := asInt64(v)
-		if !ok {
-			return time.Time{}, false
-		}
-		return fromUnix(n, unit)
+		return fromUnix(v, unit)
 	}
 	return t.UTC().Truncate(time.Millisecond), true
 }
 
-func fromUnix(n int64, unit string) (time.Time, bool) {
-	var t time.Time
-	switch unit {
-	case "s":
-		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
-			return time.Time{}, false
-		}
-		t = time.Unix(n, 0)
-	case "ms":
-		t = time.UnixMilli(n)
-	case "us":
-		t = time.UnixMicro(n)
-	default:
+// utcZone reports whether a time parsed with a zone abbreviation is in
+// UTC by its name. Go gives an abbreviation it does not know (EST, CET,
+// in a process whose zone is UTC) an offset of zero: read as UTC, such a
+// time would be hours off, so it is not read at all.
+func utcZone(t time.Time) bool {
+	name, _ := t.Zone()
+	return name == "UTC" || name == "GMT" || name == "UT"
+}
+
+// unitsPerMilli are the counts of each unit in a millisecond.
+var unitsPerMilli = map[string]*big.Rat{"s": big.NewRat(1, 1000), "ms": big.NewRat(1, 1), "us": big.NewRat(1000, 1)}
+
+// fromUnix reads a number, whole or not, as a count of unit since the
+// Unix epoch, exactly, floored to the millisecond.
+func fromUnix(v any, unit string) (time.Time, bool) {
+	per, ok := unitsPerMilli[unit]
+	if !ok {
 		return time.Time{}, false
 	}
-	return t.UTC().Truncate(time.Millisecond), true
+	r, ok := asRat(v)
+	if !ok {
+		return time.Time{}, false
+	}
+	q := new(big.Rat).Quo(r, per)
+	ms := new(big.Int).Div(q.Num(), q.Denom()) // Euclidean: the floor, as a denominator is positive
+	if !ms.IsInt64() || ms.Int64() > math.MaxInt64/int64(time.Millisecond) || ms.Int64() < math.MinInt64/int64(time.Millisecond) {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms.Int64()).UTC(), true
 }
 
 // cloneNative copies the maps and slices of a native value, so a default
