@@ -1,7 +1,10 @@
 package mapping
 
 import (
+	"slices"
 	"strings"
+
+	"golang.org/x/text/language"
 
 	"github.com/sluicehq/sluice/consumers/identity"
 )
@@ -90,18 +93,56 @@ func stepDefs(norm *identity.Normalizer) map[string]stepDef {
 // stepNames lists the steps for error messages.
 const stepNames = "trim, lower, upper, email, domain, country_code, split, not, string, long, double, boolean"
 
-// countryCode reads an ISO 3166-1 alpha-2 code, or a country's common
-// English name, and returns the upper-case code.
+// countryCode reads a country's common name or an ISO 3166-1 code, and
+// returns its upper-case alpha-2 code: a code assigned to a country, so
+// "UK" (reserved for the United Kingdom) is GB, and a code of no country
+// ("EU", "XX", a withdrawn "YU") is none.
 func countryCode(s string) (string, bool) {
 	t := strings.TrimSpace(s)
-	if len(t) == 2 {
-		c := strings.ToUpper(t)
-		if c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' {
-			return c, true
-		}
+	if c, ok := countryName(strings.ToLower(t)); ok {
+		return c, true
+	}
+	return isoCountry(t)
+}
+
+// unassigned are the codes CLDR's regions (golang.org/x/text/language)
+// count as countries that ISO 3166-1 does not assign: withdrawn ones (AN,
+// CS, NT, SU, YU) and ones reserved for other uses.
+var unassigned = [...]string{"AC", "AN", "CP", "CS", "DG", "FQ", "NT", "PC", "SU", "TA", "YU"}
+
+// isoCountry reads an ISO 3166-1 alpha-2 or alpha-3 code, in any case, as
+// the alpha-2 code of the country it is assigned to; codes replaced by
+// another (UK, FX, TP, ZR) give that one.
+func isoCountry(s string) (string, bool) {
+	if len(s) != 2 && len(s) != 3 || hasNonLetter(s) {
 		return "", false
 	}
-	switch strings.ToLower(t) {
+	r, err := language.ParseRegion(s)
+	if err != nil || !r.IsCountry() || r.IsPrivateUse() {
+		return "", false
+	}
+	c := r.Canonicalize()
+	code := c.String()
+	if c.ISO3() == "ZZZ" || len(code) != 2 || slices.Contains(unassigned[:], code) {
+		return "", false
+	}
+	return code, true
+}
+
+// hasNonLetter reports whether s holds anything but ASCII letters.
+func hasNonLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+// countryName returns the alpha-2 code of a country's common name, given
+// in lower case.
+func countryName(name string) (string, bool) {
+	switch name {
 	case "united states", "united states of america", "usa", "u.s.a.", "us of a":
 		return "US", true
 	case "united kingdom", "uk", "great britain", "england", "scotland", "wales", "northern ireland", "gbr":

@@ -154,12 +154,15 @@ func TestParseDecimal(t *testing.T) {
 
 func TestCountryCode(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"gb": "GB", " United Kingdom ": "GB", "Deutschland": "DE", "usa": "US", "Switzerland": "CH"} {
+	for in, want := range map[string]string{
+		"gb": "GB", " United Kingdom ": "GB", "Deutschland": "DE", "usa": "US", "Switzerland": "CH",
+		"UK": "GB", "uk": "GB", "DEU": "DE", "gbr": "GB", "jpn": "JP", "FX": "FR", "TP": "TL", "ZR": "CD", "ng": "NG",
+	} {
 		if got, ok := countryCode(in); !ok || got != want {
 			t.Errorf("countryCode(%q) = %q, %v; want %s", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{"Atlantis", "G1", "", "GBR-X"} {
+	for _, bad := range []string{"Atlantis", "G1", "", "GBR-X", "XX", "EU", "ZZ", "AA", "QO", "UN", "YU", "SU", "AN", "AC", "ÉU", "XXX"} {
 		if got, ok := countryCode(bad); ok {
 			t.Errorf("countryCode(%q) = %q", bad, got)
 		}
