@@ -244,38 +244,46 @@ func (r *binReader) fixed(n int) ([]byte, bool) {
 }
 
 // block reads an array or map block header: the item count, with a
-// negative count's byte size read and ignored, as hamba ignores it. A
-// count of items that take bytes must fit in the bytes left; one of items
-// that take none is charged to r.empty.
+// negative count's byte size read and ignored, as hamba ignores it where
+// it reads the items. A count of items that take bytes must fit in the
+// bytes left; one of items that take none is charged to r.empty.
 func (r *binReader) block(empty bool) (int, bool) {
+	count, _, ok := r.sizedBlock(empty)
+	return count, ok
+}
+
+// sizedBlock is block, returning the byte size of a block with a negative
+// count too (0 for the others).
+func (r *binReader) sizedBlock(empty bool) (int, int64, bool) {
 	start := r.i
 	count, ok := r.long()
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
+	var size int64
 	if count < 0 {
 		if count == math.MinInt64 {
 			r.i = start
-			return 0, r.fail(errBlockCount)
+			return 0, 0, r.fail(errBlockCount)
 		}
-		if _, ok := r.long(); !ok {
-			return 0, false
+		if size, ok = r.long(); !ok {
+			return 0, 0, false
 		}
 		count = -count
 	}
 	if empty {
 		if count > int64(r.empty) {
 			r.i = start
-			return 0, r.failf("%d items that take no bytes, more than %d in all: %w", count, maxEmptyItems, errLimit)
+			return 0, 0, r.failf("%d items that take no bytes, more than %d in all: %w", count, maxEmptyItems, errLimit)
 		}
 		r.empty -= int(count)
-		return int(count), true
+		return int(count), size, true
 	}
 	if left := len(r.b) - r.i; count > int64(left) {
 		r.i = start
-		return 0, r.failf("%d items in the %d bytes left: %w", count, left, errTruncated)
+		return 0, 0, r.failf("%d items in the %d bytes left: %w", count, left, errTruncated)
 	}
-	return int(count), true
+	return int(count), size, true
 }
 
 // enter and leave count nesting; enter fails beyond maxDepth.

@@ -95,7 +95,10 @@
 // by hamba. Either way a malformed body is an ErrDecode: a truncated one
 // (which hamba's Unmarshal can take for whole), and one whose lengths or
 // counts exceed what is left of it, which is refused before anything is
-// allocated for it (hamba's arrays are capped at 2^20 items).
+// allocated for it (hamba's arrays are capped at 2^20 items). Where hamba
+// would skip part of a body (a field of the writer that the reader lacks,
+// or one that a Go struct lacks), trusting its block counts, the body is
+// first walked with the writer's schema under the same bounds (check.go).
 // DecodeRecord is that reader making each record a Record instead of a
 // map: its values in the order of its schema's fields, for readers that
 // know the schema and read a field by its position (the transform's

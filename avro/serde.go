@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -130,6 +131,33 @@ type decoding struct {
 	// render renders the record as JSON (render.go); nil where native
 	// is, or where the schema holds values it does not render.
 	render *renderPlan
+	// check is the writer's record compiled, to check a body before
+	// hamba decodes it (see checkRecord); nil where it does not compile.
+	check *vnode
+	// skips maps the types of Decode's targets to whether hamba may skip
+	// part of the reader decoding into one (see mayskip).
+	skips sync.Map
+}
+
+// mayskip reports whether hamba may skip part of a body it decodes into v
+// with d.reader, which then needs checking first (see check.go).
+func (d *decoding) mayskip(v any) bool {
+	if d.resolved {
+		return true
+	}
+	switch v.(type) {
+	case *map[string]any:
+		return false
+	case *any, nil:
+		return true // decoded as the value it holds, if any
+	}
+	t := reflect.TypeOf(v)
+	if known, ok := d.skips.Load(t); ok {
+		return known.(bool)
+	}
+	skips := t.Kind() != reflect.Pointer || skipsInto(d.reader, t.Elem(), map[skipKey]bool{})
+	d.skips.Store(t, skips)
+	return skips
 }
 
 // NewSerde returns a Serde that talks to the registry through cl and
@@ -439,6 +467,13 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 				// The resolved reader names the writer's fields too, to
 				// skip them; the value decoded has the local reader's.
 				d.reader, d.resolved, shape = resolved, true, local.parsed
+				if n, err := compileNode(writer, map[string]*vnode{}); err == nil && n.kind == vRecord {
+					prepareCheck(n)
+					d.check = n
+				} else {
+					s.cfg.log.Warn("avro: the writer schema does not compile: its bodies go to hamba unchecked",
+						zap.Int("schema_id", id), zap.String("record", d.record), zap.Error(err))
+				}
 			}
 		}
 		s.addDecoding(d, shape)
@@ -461,6 +496,11 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 			if !d.resolved && prepareDecode(n) {
 				d.native, d.render = n, newRenderPlan(n)
 			}
+			if !d.resolved {
+				// The writer's schema is the shape.
+				prepareCheck(n)
+				d.check = n
+			}
 		}
 	}
 	if _, loaded := s.decodings.LoadOrStore(d.id, d); loaded {
@@ -480,6 +520,13 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 			}
 			*p = m
 			return nil
+		}
+		// hamba skips what the reader or a Go struct lacks trusting the
+		// body's block counts (see check.go): the body is checked first.
+		if d.check != nil && d.mayskip(v) {
+			if err := checkRecord(body, d.check); err != nil {
+				return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
+			}
 		}
 		r := s.readers.Get().(*havro.Reader)
 		err := readBody(r, d.reader, body, v)
