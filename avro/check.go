@@ -10,15 +10,16 @@ import (
 
 // This file holds the check of a body that hamba/avro is to decode.
 //
-// Where hamba skips a value (a field of the writer that the reader does
-// not have, or a field of the schema that the Go struct decoded into does
-// not have), it trusts an array's or a map's block count: it loops over
-// the count without looking at its reader's error, so a count of 2^61
-// with no bytes after it keeps the decoding goroutine busy for ever. The
-// check walks the body with the writer's schema as the native decoder
-// reads it (decode.go), with its bounds, and builds nothing: a body it
-// passes is one hamba reads to its end or fails on, in about the time it
-// takes to read it.
+// Where hamba skips a value (a field of the schema that the Go struct
+// decoded into does not have), it trusts an array's or a map's block
+// count: it loops over the count without looking at its reader's error,
+// so a count of 2^61 with no bytes after it keeps the decoding goroutine
+// busy for ever. The check walks the body with its schema as the native
+// decoder reads it (decode.go), with its bounds, and builds nothing: a
+// body it passes is one hamba reads to its end or fails on, in about the
+// time it takes to read it. (A writer's body resolved to a local reader
+// is transcoded by the same reader, resolve.go, and so checked on the
+// way.)
 //
 // A block with a negative count carries its byte size, by which hamba
 // skips the block without reading its items. The check reads the items,

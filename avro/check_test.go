@@ -34,10 +34,10 @@ func within(t *testing.T, d time.Duration, decode func() error) error {
 }
 
 // TestSerdeHostileBlockCountsFailFast decodes bodies of ~30 bytes whose
-// block counts claim far more items than follow, in the fields hamba
-// skips: those of the writer the reader lacks, and those of the schema a
-// Go struct lacks. Each decode fails with ErrDecode at once; without the
-// check of the body, hamba loops over the count for ever.
+// block counts claim far more items than follow, in fields that are
+// skipped: those of the writer the reader lacks, and those of the schema
+// a Go struct lacks. Each decode fails with ErrDecode at once; where
+// hamba skips them unchecked, it loops over the count for ever.
 func TestSerdeHostileBlockCountsFailFast(t *testing.T) {
 	t.Parallel()
 	reg := startRegistry(t)

@@ -80,8 +80,7 @@
 // SchemaCache of its own (the loader's self-contained texts, and each
 // registry id with its references), so two schemas that give one name two
 // meanings (two versions of one record, or two subjects) never see each
-// other's definition; each Serde has its own hamba API (codec cache) and
-// SchemaCompatibility.
+// other's definition; each Serde has its own hamba API (codec cache).
 //
 // Native values (map[string]any, what the validator returns) are encoded
 // by a writer of this package driven by the compiled schema (encode.go),
@@ -89,16 +88,18 @@
 // of a Go struct. It writes exactly the bytes hamba writes; anything it is
 // not sure of goes to hamba, and tests and the fuzzer hold it to hamba's
 // output. Decoding into a map[string]any has its counterpart (decode.go):
-// where the writer's schema needs no resolution to the reader's, a reader
-// driven by the compiled schema gives exactly hamba's native value at
-// about a third of its cost; a resolved schema, or a Go value, is decoded
-// by hamba. Either way a malformed body is an ErrDecode: a truncated one
-// (which hamba's Unmarshal can take for whole), and one whose lengths or
-// counts exceed what is left of it, which is refused before anything is
+// a reader driven by the compiled schema gives exactly hamba's native
+// value at about a third of its cost; a Go value is decoded by hamba.
+// Schema resolution is the package's own (resolve.go): the body of a
+// writer's schema is transcoded into the body the local reader's schema
+// gives the same datum, which is then decoded as one of the reader's.
+// Either way a malformed body is an ErrDecode: a truncated one (which
+// hamba's Unmarshal can take for whole), and one whose lengths or counts
+// exceed what is left of it, which is refused before anything is
 // allocated for it (hamba's arrays are capped at 2^20 items). Where hamba
-// would skip part of a body (a field of the writer that the reader lacks,
-// or one that a Go struct lacks), trusting its block counts, the body is
-// first walked with the writer's schema under the same bounds (check.go).
+// would skip part of a body (a field that a Go struct lacks), trusting its
+// block counts, the body is first walked under the same bounds
+// (check.go).
 // DecodeRecord is that reader making each record a Record instead of a
 // map: its values in the order of its schema's fields, for readers that
 // know the schema and read a field by its position (the transform's
@@ -115,7 +116,10 @@
 // decoded without the registry. A writer schema is resolved to the local
 // schema of the same name, so a consumer reads new and old writers alike
 // in the shape it was built with; a new writer version is picked up
-// without a restart.
+// without a restart. As the Avro specification has it, a value the local
+// schema has no place for (an enum symbol it lacks and has no default
+// for, a union branch it lacks, the null of a field it requires) fails
+// the record that holds it, with ErrIncompatible, and no other.
 //
 // Contracts evolve BACKWARD compatibly, the registry's default: new fields
 // have defaults, fields are removed only if they had one, enum symbols are

@@ -78,13 +78,15 @@ func UnknownIDTTL(d time.Duration) SerdeOpt {
 // writer schema is resolved to it, so a consumer always sees the shape it
 // was built with: fields a newer writer added are skipped, fields an older
 // writer lacked take their defaults. A new writer version is therefore
-// picked up on its first record, without a restart.
+// picked up on its first record, without a restart. A record holding a
+// value the local contract has no place for (an enum symbol it lacks and
+// has no default for, a union branch it lacks) fails alone, with
+// ErrIncompatible.
 type Serde struct {
 	cl      *sr.Client
 	schemas *Schemas
 	cfg     serdeConfig
 	api     havro.API
-	compat  *havro.SchemaCompatibility
 
 	// dec maps schema ids to their decoders (copy-on-write, lock-free
 	// reads).
@@ -116,23 +118,29 @@ type encoding struct {
 // decoding is what Decode knows of a schema id.
 type decoding struct {
 	id     int
-	record string       // full name of the writer's record
-	reader havro.Schema // the writer schema resolved to the local reader
-	err    error        // set when the writer cannot be read locally
+	record string // full name of the writer's record
+	// reader is the schema of the bodies decoded: the writer's, or the
+	// local reader's when resolved.
+	reader havro.Schema
+	err    error // set when the writer cannot be read locally
 	// resolved is set when reader differs from the writer's schema.
 	resolved bool
+	// resolve transcodes a body of the writer's schema into one of
+	// reader's (resolve.go); nil unless resolved.
+	resolve *xnode
 	// native decodes the record without hamba (decode.go); nil where
-	// reader is resolved or holds what the native decoder does not read.
+	// reader holds what the native decoder does not read.
 	native *vnode
 	// slots is the decoded value's schema compiled, to make Records of
 	// what hamba decodes (see DecodeRecord); nil where it does not
 	// compile.
 	slots *vnode
 	// render renders the record as JSON (render.go); nil where native
-	// is, or where the schema holds values it does not render.
+	// is, where resolved, or where the schema holds values it does not
+	// render.
 	render *renderPlan
-	// check is the writer's record compiled, to check a body before
-	// hamba decodes it (see checkRecord); nil where it does not compile.
+	// check is reader compiled, to check a body before hamba decodes it
+	// (see checkRecord); nil where it does not compile.
 	check *vnode
 	// skips maps the types of Decode's targets to whether hamba may skip
 	// part of the reader decoding into one (see mayskip).
@@ -142,9 +150,6 @@ type decoding struct {
 // mayskip reports whether hamba may skip part of a body it decodes into v
 // with d.reader, which then needs checking first (see check.go).
 func (d *decoding) mayskip(v any) bool {
-	if d.resolved {
-		return true
-	}
 	switch v.(type) {
 	case *map[string]any:
 		return false
@@ -181,7 +186,6 @@ func NewSerde(cl *sr.Client, schemas *Schemas, opts ...SerdeOpt) (*Serde, error)
 		schemas: schemas,
 		cfg:     cfg,
 		api:     newAPI(),
-		compat:  havro.NewSchemaCompatibility(),
 		dec:     sr.NewSerde(sr.Header(&sr.ConfluentHeader{})),
 		unknown: map[int]time.Time{},
 	}
@@ -319,6 +323,14 @@ func (s *Serde) DecodeRecord(ctx context.Context, b []byte) (string, *Record, er
 		return "", nil, err
 	}
 	if d.err == nil && d.native != nil {
+		if d.resolve != nil {
+			bp, err := s.transcode(d, body)
+			if err != nil {
+				return "", nil, err
+			}
+			defer s.release(bp)
+			body = *bp
+		}
 		rec, err := decodeSlots(body, d.native)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
@@ -460,25 +472,18 @@ func (s *Serde) learn(ctx context.Context, id int) (*decoding, error) {
 		d := &decoding{id: id, record: recordName(writer), reader: writer}
 		shape := writer // the decoded value's schema
 		if local, ok := s.schemas.Lookup(d.record); ok && local.parsed.Fingerprint() != writer.Fingerprint() {
-			resolved, err := s.compat.Resolve(local.parsed, writer)
+			x, err := resolution(local.parsed, writer, s.api)
 			if err != nil {
 				d.err = fmt.Errorf("%w: schema id %d cannot be read as the local %s: %v", ErrIncompatible, id, d.record, err)
 			} else {
-				// The resolved reader names the writer's fields too, to
-				// skip them; the value decoded has the local reader's.
-				d.reader, d.resolved, shape = resolved, true, local.parsed
-				if n, err := compileNode(writer, map[string]*vnode{}); err == nil && n.kind == vRecord {
-					prepareCheck(n)
-					d.check = n
-				} else {
-					s.cfg.log.Warn("avro: the writer schema does not compile: its bodies go to hamba unchecked",
-						zap.Int("schema_id", id), zap.String("record", d.record), zap.Error(err))
-				}
+				// A body is transcoded into one of the local reader's
+				// schema, then decoded as such.
+				d.reader, d.resolved, d.resolve, shape = local.parsed, true, x, local.parsed
 			}
 		}
 		s.addDecoding(d, shape)
 		s.cfg.log.Info("avro: learnt writer schema", zap.Int("schema_id", id), zap.String("record", d.record),
-			zap.Bool("resolved", d.reader != writer))
+			zap.Bool("resolved", d.resolved))
 		return d, nil
 	})
 	if err != nil {
@@ -493,14 +498,14 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 	if d.err == nil {
 		if n, err := compileNode(shape, map[string]*vnode{}); err == nil && n.kind == vRecord {
 			d.slots = n
-			if !d.resolved && prepareDecode(n) {
-				d.native, d.render = n, newRenderPlan(n)
+			if prepareDecode(n) {
+				d.native = n
+				if !d.resolved {
+					d.render = newRenderPlan(n)
+				}
 			}
-			if !d.resolved {
-				// The writer's schema is the shape.
-				prepareCheck(n)
-				d.check = n
-			}
+			prepareCheck(n)
+			d.check = n
 		}
 	}
 	if _, loaded := s.decodings.LoadOrStore(d.id, d); loaded {
@@ -509,6 +514,14 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 	s.dec.Register(d.id, map[string]any(nil), sr.DecodeFn(func(body []byte, v any) error {
 		if d.err != nil {
 			return d.err
+		}
+		if d.resolve != nil {
+			bp, err := s.transcode(d, body)
+			if err != nil {
+				return err
+			}
+			defer s.release(bp)
+			body = *bp
 		}
 		if p, ok := v.(*map[string]any); ok && d.native != nil {
 			// What the native decoder cannot read is not handed to
@@ -521,8 +534,8 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 			*p = m
 			return nil
 		}
-		// hamba skips what the reader or a Go struct lacks trusting the
-		// body's block counts (see check.go): the body is checked first.
+		// hamba skips what a Go struct lacks trusting the body's block
+		// counts (see check.go): the body is checked first.
 		if d.check != nil && d.mayskip(v) {
 			if err := checkRecord(body, d.check); err != nil {
 				return fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
@@ -537,6 +550,33 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 		}
 		return nil
 	}))
+}
+
+// transcode returns, in a buffer of s.scratch to release when done, the
+// body of d's reader schema that body of its writer's schema resolves to.
+// A datum the reader has no place for is ErrIncompatible, a malformed
+// body ErrDecode.
+func (s *Serde) transcode(d *decoding, body []byte) (*[]byte, error) {
+	bp := s.scratch.Get().(*[]byte)
+	out, err := transcode((*bp)[:0], body, d.resolve)
+	*bp = out
+	if err != nil {
+		s.release(bp)
+		class := ErrDecode
+		if errors.Is(err, errUnresolved) {
+			class = ErrIncompatible
+		}
+		return nil, fmt.Errorf("%w: schema id %d (%s): %v", class, d.id, d.record, err)
+	}
+	return bp, nil
+}
+
+// release puts a buffer of s.scratch back, unless it has grown huge.
+func (s *Serde) release(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		*bp = (*bp)[:0]
+		s.scratch.Put(bp)
+	}
 }
 
 // readBody decodes body with hamba's reader r into v. Unlike hamba's
