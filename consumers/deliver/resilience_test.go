@@ -187,7 +187,7 @@ func TestShutdownAfterA2xxKeepsItsMarker(t *testing.T) {
 	}
 	const victim = "acme-0" // first in the only partition
 	var sent atomic.Int32
-	var stopA func()
+	stopA := make(chan func(), 1) // the first instance's stop, once it runs
 	stopped := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("webhook-id") != victim {
@@ -203,7 +203,7 @@ func TestShutdownAfterA2xxKeepsItsMarker(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
 		go func() {
-			stopA()
+			(<-stopA)()
 			close(stopped)
 		}()
 		time.Sleep(300 * time.Millisecond)
@@ -213,7 +213,7 @@ func TestShutdownAfterA2xxKeepsItsMarker(t *testing.T) {
 	d.Config.URL = srv.URL + "/hooks"
 	in := events(12, "acme")
 	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
-	stopA = start(t, e.stageOf(t, []deliver.Destination{d}, deliver.StageOpts(stage.MaxPollRecords(4))))
+	stopA <- start(t, e.stageOf(t, []deliver.Destination{d}, deliver.StageOpts(stage.MaxPollRecords(4))))
 	select {
 	case <-stopped:
 	case <-time.After(60 * time.Second):
