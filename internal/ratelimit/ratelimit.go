@@ -40,7 +40,17 @@ type Decision struct {
 	RetryAfter time.Duration
 }
 
-// Allow asks for n events under limit for key. A nil limit always allows.
+// Burst is the most events limit lets through at once: its burst, or its
+// rate when it gives none. A request for more can never be allowed.
+func Burst(limit *config.RateLimit) int {
+	if limit.Burst == 0 {
+		return limit.Rate
+	}
+	return limit.Burst
+}
+
+// Allow asks for n events under limit for key. A nil limit always allows;
+// n above Burst(limit) never is.
 func (l *Limiter) Allow(ctx context.Context, key string, limit *config.RateLimit, n int) (Decision, error) {
 	if limit == nil || n <= 0 {
 		return Decision{Allowed: true}, nil
@@ -49,11 +59,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit *config.RateLimit
 	if per == 0 {
 		per = time.Second
 	}
-	burst := limit.Burst
-	if burst == 0 {
-		burst = limit.Rate
-	}
-	res, err := l.l.AllowN(ctx, l.prefix+key, redis_rate.Limit{Rate: limit.Rate, Burst: burst, Period: per}, n)
+	res, err := l.l.AllowN(ctx, l.prefix+key, redis_rate.Limit{Rate: limit.Rate, Burst: Burst(limit), Period: per}, n)
 	if err != nil {
 		return Decision{}, fmt.Errorf("ratelimit: %w", err)
 	}

@@ -277,7 +277,7 @@ func (x *exchange) rateLimit(n int) bool {
 		if l.limit == nil {
 			continue
 		}
-		if burst := max(l.limit.Burst, l.limit.Rate); n > burst {
+		if burst := ratelimit.Burst(l.limit); n > burst {
 			x.fail(CodeTooManyEvents, fmt.Sprintf("the %s rate limit lets at most %d events in at once; send smaller batches", l.which, burst), 0)
 			return false
 		}

@@ -25,6 +25,7 @@ tenants:
   - id: hot
     hot_sub_keys: 4
   - id: umbrella
+    rate_limit: {rate: 10, per: 1m, burst: 1}
 integrations:
   - id: "@crm@"
     kind: webhook
@@ -224,6 +225,9 @@ func TestRateLimits(t *testing.T) {
 		{"tenant limit, second", "globex", "crm", contact("g2"), false, 429, webhook.CodeRateLimited},
 		{"tenant limit, other integration", "globex", "quarantine", contact("g3"), false, 429, webhook.CodeRateLimited},
 		{"batch over the burst", "globex", "crm", []byte("[" + string(contact("g4")) + "," + string(contact("g5")) + "]"), true, 413, webhook.CodeTooManyEvents},
+		// A burst below the rate bounds a batch: the limiter never lets
+		// more through at once.
+		{"batch over a burst below the rate", "umbrella", "quarantine", []byte("[" + string(contact("u1")) + "," + string(contact("u2")) + "]"), true, 413, webhook.CodeTooManyEvents},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
