@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,4 +51,54 @@ func TestRegistryCommand(t *testing.T) {
 		t.Errorf("the broker lists no transactional id %s", id)
 	}
 	outside()
+}
+
+// TestRegistryClientKeepsCredentialsOutOfErrors checks that a user and
+// password in SCHEMA_REGISTRY_URL are sent as basic auth and are in no
+// error the client returns: those reach logs and /readyz.
+func TestRegistryClientKeepsCredentialsOutOfErrors(t *testing.T) {
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		auth.Store(user + ":" + pass)
+		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		_, _ = w.Write([]byte(`["AVRO"]`))
+	}))
+	t.Cleanup(srv.Close)
+	withCreds := strings.Replace(srv.URL, "http://", "http://key:s3cret@", 1)
+	ctx := testkit.Context(t, 30*time.Second)
+	cl, err := registryClient(func(string) string { return "" }, withCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SupportedTypes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := auth.Load().(string); got != "key:s3cret" {
+		t.Errorf("basic auth %q, want the URL's user and password", got)
+	}
+	// The environment's credentials win over the URL's.
+	env := map[string]string{"SCHEMA_REGISTRY_USERNAME": "api-key", "SCHEMA_REGISTRY_PASSWORD": "api-secret"}
+	cl, err = registryClient(func(k string) string { return env[k] }, withCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SupportedTypes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := auth.Load().(string); got != "api-key:api-secret" {
+		t.Errorf("basic auth %q, want the environment's", got)
+	}
+	// A registry that does not answer: the error names no secret.
+	dead := freeAddr(t)
+	cl, err = registryClient(func(string) string { return "" }, "http://key:s3cret@"+dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SupportedTypes(ctx); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %v: want one without the password", err)
+	}
+	if _, err := registryClient(func(string) string { return "" }, "http://key:s3cr%et@registry.internal"); err == nil || strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("an unparsable URL: %v, want an error without the password", err)
+	}
 }

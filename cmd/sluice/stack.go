@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -153,14 +155,27 @@ func (s *stack) addRegistryCheck(rc *sr.Client) {
 
 // registryClient returns a client of the schema registry at url, with
 // basic auth from SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD
-// when they are set (Confluent Cloud's API key and secret).
-func registryClient(getenv func(string) string, url string) (*sr.Client, error) {
-	if url == "" {
+// when they are set (Confluent Cloud's API key and secret), else from the
+// URL's user and password. The client is given the URL without them: its
+// errors quote the URL of the request that failed, and they reach logs
+// and /readyz.
+func registryClient(getenv func(string) string, raw string) (*sr.Client, error) {
+	if raw == "" {
 		return nil, fmt.Errorf("SCHEMA_REGISTRY_URL is not set: name the schema registry")
 	}
-	opts := []sr.ClientOpt{sr.URLs(url), sr.UserAgent("sluice")}
-	if user := getenv("SCHEMA_REGISTRY_USERNAME"); user != "" {
-		opts = append(opts, sr.BasicAuth(user, getenv("SCHEMA_REGISTRY_PASSWORD")))
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("SCHEMA_REGISTRY_URL is not a URL such as https://registry.example.com (a password's special characters must be percent-encoded)")
+	}
+	user, pass := getenv("SCHEMA_REGISTRY_USERNAME"), getenv("SCHEMA_REGISTRY_PASSWORD")
+	if user == "" && u.User != nil {
+		user = u.User.Username()
+		pass, _ = u.User.Password()
+	}
+	u.User = nil
+	opts := []sr.ClientOpt{sr.URLs(u.String()), sr.UserAgent("sluice")}
+	if user != "" {
+		opts = append(opts, sr.BasicAuth(user, pass))
 	}
 	cl, err := sr.NewClient(opts...)
 	if err != nil {

@@ -5,7 +5,9 @@ package redisconn
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -30,6 +32,11 @@ func Open(url string) (redis.UniversalClient, error) {
 	if !strings.Contains(url, "://") {
 		addrs := strings.Split(url, ",")
 		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs}), nil
+	}
+	// go-redis's parse errors quote the whole URL, password and all: an
+	// unparsable one is refused here without it.
+	if _, err := neturl.Parse(url); err != nil {
+		return nil, errors.New("redisconn: the Redis URL does not parse (a password's special characters must be percent-encoded)")
 	}
 	if strings.Contains(url, "master_name=") {
 		o, err := redis.ParseFailoverURL(url)

@@ -57,6 +57,18 @@ func TestOpenForms(t *testing.T) {
 			t.Errorf("%q opened; want an error", bad)
 		}
 	}
+	// An unparsable URL is refused without a word of its password.
+	for _, bad := range []string{"redis://:s3cr%et@redis.internal:6379/0", "redis://:s3cr%et@10.0.0.1:26379/1?master_name=main", "redis://:s3cr%et@10.0.0.1:7000?addr=10.0.0.2:7000"} {
+		c, err := redisconn.Open(bad)
+		if err == nil {
+			_ = c.Close()
+			t.Errorf("%q opened; want an error", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") || strings.Contains(err.Error(), "%et") {
+			t.Errorf("the error tells the password: %v", err)
+		}
+	}
 }
 
 // masterOf is the master_name of a failover URL of TestOpenForms (go-redis
