@@ -49,7 +49,10 @@
 //     (see below).
 //  4. Rate limits, per destination and per tenant, in Redis: the event
 //     waits up to RateLimitWait (default 1s), then is deferred for the
-//     limiter's wait. The rest of a tenant's events in the batch follow it.
+//     limiter's wait. The destination's is asked first, so that a request
+//     it refuses costs no tenant's budget; once it refuses, the rest of
+//     the batch follows without asking, and once a tenant's refuses, the
+//     rest of that tenant's events do.
 //  5. Concurrency slot, body (Body, e.g. JSONBody), then one signed POST
 //     (package connectors/webhook: Standard Webhooks signatures, SSRF
 //     checks at dial time, no redirects).

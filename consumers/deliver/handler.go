@@ -54,6 +54,10 @@ type batch struct {
 	// unmarked are the done-markers that could not be written after a
 	// 2xx; written again if the batch aborts.
 	unmarked []string
+	// destUntil holds back the rest of the batch once the destination's
+	// own limit said wait: asking again for each event would charge each
+	// tenant's limit for requests that are not made.
+	destUntil time.Time
 	// deferUntil holds back the rest of a tenant's events once one of
 	// them was rate limited.
 	deferUntil map[string]time.Time
@@ -307,9 +311,13 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 	}
 	bs.mu.Lock()
 	until, held := bs.deferUntil[r.Tenant]
+	destUntil := bs.destUntil
 	bs.mu.Unlock()
 	if held {
 		return h.hold(r, fmt.Errorf("%w: an earlier event of the tenant was", ErrRateLimited), time.Until(until), "rate_limit_tenant")
+	}
+	if wait := time.Until(destUntil); wait > 0 {
+		return h.hold(r, fmt.Errorf("%w: an earlier event was, by the destination limit", ErrRateLimited), wait, "rate_limit_destination")
 	}
 	done, err := d.breaker.Allow()
 	if err != nil {
@@ -328,11 +336,13 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 		return fateUnknown, time.Time{}
 	} else if wait > 0 {
 		done(errNotSent)
+		bs.mu.Lock()
 		if scope == "tenant" {
-			bs.mu.Lock()
 			bs.deferUntil[r.Tenant] = time.Now().Add(wait)
-			bs.mu.Unlock()
+		} else {
+			bs.destUntil = time.Now().Add(wait)
 		}
+		bs.mu.Unlock()
 		return h.hold(r, fmt.Errorf("%w: %s limit", ErrRateLimited, scope), wait, "rate_limit_"+scope)
 	}
 	// The wait for a request slot, shared with the destination's other
@@ -483,8 +493,12 @@ func (h *handler) limit(ctx context.Context, r *stage.Record) (time.Duration, st
 		key   string
 		limit *config.RateLimit
 	}{
-		{"tenant", "deliver:" + d.cfg.ID + ":tenant:" + r.Tenant, d.cfg.TenantRateLimit},
+		// The destination's first: a request it refuses must not cost the
+		// tenant's budget, which would then hold the tenant back for
+		// congestion others made. One the tenant's refuses costs a
+		// request of the destination's, once per batch (deferUntil).
 		{"destination", "deliver:" + d.cfg.ID, d.cfg.RateLimit},
+		{"tenant", "deliver:" + d.cfg.ID + ":tenant:" + r.Tenant, d.cfg.TenantRateLimit},
 	} {
 		if l.limit == nil {
 			continue

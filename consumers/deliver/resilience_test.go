@@ -172,6 +172,37 @@ func TestBatchBudgetBoundsTheWaitForASlot(t *testing.T) {
 	checkDeliveredOnce(t, k)
 }
 
+// TestDestinationLimitSparesTenantBudgets holds a batch back by the
+// destination's limit: the events after the first it refuses wait
+// without charging their tenant's limit, so a tenant with a small budget
+// is not left with none by requests that were never made.
+func TestDestinationLimitSparesTenantBudgets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	d, secret := e.dest(t, "")
+	k, url := newSink(t, []string{secret})
+	d.Config.URL, d.Config.MaxConcurrency = url, 1 // one after the other, in order
+	d.Config.RateLimit = &config.RateLimit{Rate: 4, Per: time.Second, Burst: 1}
+	// Two requests a minute per tenant: one charged for nothing costs
+	// half a minute.
+	d.Config.TenantRateLimit = &config.RateLimit{Rate: 2, Per: time.Minute, Burst: 2}
+	in := []*kgo.Record{
+		event("noisy", 0, "contact.updated"), event("noisy", 1, "contact.updated"),
+		event("quiet", 2, "contact.updated"), event("quiet", 3, "contact.updated"),
+	}
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	reg := prometheus.NewRegistry()
+	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.RateLimitWait(0)))
+	// Each of quiet's events has its request of its tenant's two: had
+	// the destination's refusals been charged, they would wait for the
+	// next in 30s.
+	waitDelivered(t, k, ids(in[2:]), 20*time.Second)
+	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "rate_limit_destination"}); got == 0 {
+		t.Error("no event was deferred by the destination limit")
+	}
+	checkDeliveredOnce(t, k)
+}
+
 // TestShutdownAfterA2xxKeepsItsMarker stops an instance after the
 // destination answered 2xx to an event but before the client read the
 // rest of the answer: the event counts as delivered, its done-marker is
