@@ -120,7 +120,12 @@ func newRoleStack(g *globals, opsAddr string, withRedis bool) (*stack, error) {
 		return nil, fmt.Errorf("KAFKA_BROKERS is not set: name the Kafka brokers (or use sluice dev for an embedded one)")
 	}
 	s.ops = ops.New(opsAddr, s.reg, log)
-	s.ops.SetAdminToken(g.getenv("SLUICE_ADMIN_TOKEN"))
+	if token := g.getenv("SLUICE_ADMIN_TOKEN"); token != "" {
+		s.ops.SetAdminToken(token)
+	} else {
+		log.Warn("the admin API needs no token: anyone who reaches the ops port can disable a destination; set SLUICE_ADMIN_TOKEN, or keep the port on a private network",
+			zap.String("ops_addr", opsAddr))
+	}
 	s.addWorker(s.ops)
 	if err := s.watchKafka(); err != nil {
 		s.close()

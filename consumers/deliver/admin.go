@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"go.uber.org/zap"
 	"net/http"
 	"time"
 )
@@ -93,7 +94,7 @@ func (s *Stage) RegisterAdmin(m Mux) {
 		writeJSON(w, http.StatusOK, map[string]any{"destinations": st})
 	}))
 	m.Handle("POST /admin/v1/destinations/{id}/enable", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.adminSet(w, r, func(ctx context.Context, id string) error { return s.Enable(ctx, id) })
+		s.adminSet(w, r, "enable", "", func(ctx context.Context, id string) error { return s.Enable(ctx, id) })
 	}))
 	m.Handle("POST /admin/v1/destinations/{id}/disable", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reason := r.URL.Query().Get("reason")
@@ -103,11 +104,14 @@ func (s *Stage) RegisterAdmin(m Mux) {
 		if len(reason) > 200 {
 			reason = reason[:200]
 		}
-		s.adminSet(w, r, func(ctx context.Context, id string) error { return s.Disable(ctx, id, reason) })
+		s.adminSet(w, r, "disable", reason, func(ctx context.Context, id string) error { return s.Disable(ctx, id, reason) })
 	}))
 }
 
-func (s *Stage) adminSet(w http.ResponseWriter, r *http.Request, set func(context.Context, string) error) {
+// adminSet runs an admin action (enable or disable, for reason) on the
+// destination the request names, answers with its status, and logs it
+// for the audit trail: what, on which destination, why, and from where.
+func (s *Stage) adminSet(w http.ResponseWriter, r *http.Request, action, reason string, set func(context.Context, string) error) {
 	id := r.PathValue("id")
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -119,6 +123,8 @@ func (s *Stage) adminSet(w http.ResponseWriter, r *http.Request, set func(contex
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: err.Error()})
 		return
 	}
+	s.log.Info("admin: destination "+action+"d through the admin API", zap.String("destination", id),
+		zap.String("action", action), zap.String("reason", reason), zap.String("remote_addr", r.RemoteAddr))
 	st, err := s.Status(ctx)
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: err.Error()})

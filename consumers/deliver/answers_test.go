@@ -3,6 +3,8 @@ package deliver_test
 import (
 	"encoding/json"
 	"fmt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -197,7 +199,8 @@ func TestGoneDisablesTheDestination(t *testing.T) {
 	}))
 	d.Config.URL = url
 	reg := prometheus.NewRegistry()
-	s := e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg))
+	core, logs := observer.New(zap.InfoLevel)
+	s := e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.Logger(zap.New(core)))
 	mux := http.NewServeMux()
 	s.RegisterAdmin(mux)
 	admin := httptest.NewServer(mux)
@@ -239,6 +242,11 @@ func TestGoneDisablesTheDestination(t *testing.T) {
 	}
 	if st := destinationStatus(t, admin.URL, d.Config.ID); st.Disabled != nil {
 		t.Fatalf("still disabled after enable: %+v", st.Disabled)
+	}
+	// The audit trail: what was done to which destination, from where.
+	audit := logs.FilterMessageSnippet("admin API").FilterField(zap.String("destination", d.Config.ID)).FilterField(zap.String("action", "enable")).All()
+	if len(audit) != 1 || audit[0].ContextMap()["remote_addr"] == "" {
+		t.Errorf("audit log of the enable: %v, want one line with the caller's address", audit)
 	}
 	stagetest.Produce(t, e.k, topic, event("acme", 2, "contact.created"))
 	waitDelivered(t, k, []string{"acme-2"}, 60*time.Second)
