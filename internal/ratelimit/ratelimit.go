@@ -25,7 +25,10 @@ type Limiter struct {
 	prefix string
 }
 
-// New returns a limiter whose keys all start with prefix (e.g. "sluice:").
+// New returns a limiter whose keys are "rate:" (redis_rate's own prefix),
+// then prefix (e.g. "sluice:"), then the key of the limit: an ACL that
+// limits a deployment to its prefix's keys must allow "rate:<prefix>*"
+// too.
 func New(c redis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{l: redis_rate.NewLimiter(c), prefix: prefix}
 }
