@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -182,6 +183,25 @@ func checkDeliveredOnce(t testing.TB, k *sink.Sink) {
 	t.Helper()
 	if dups := k.Duplicates(); len(dups) > 0 {
 		t.Errorf("delivered more than once: %v", dups)
+	}
+}
+
+// deliverLive produces in to the interactive lane's topic and starts a
+// stage delivering it to d, with opts; it returns the stage's metrics.
+func (e *env) deliverLive(t testing.TB, d deliver.Destination, in []*kgo.Record, opts ...deliver.Opt) *prometheus.Registry {
+	t.Helper()
+	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
+	reg := prometheus.NewRegistry()
+	start(t, e.stageOf(t, []deliver.Destination{d}, append([]deliver.Opt{deliver.Registerer(reg)}, opts...)...))
+	return reg
+}
+
+// checkDeferred fails t with complaint unless the stage of reg deferred
+// an event for reason.
+func checkDeferred(t testing.TB, reg prometheus.Gatherer, reason, complaint string) {
+	t.Helper()
+	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": reason}); got == 0 {
+		t.Error(complaint)
 	}
 }
 

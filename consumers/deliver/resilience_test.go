@@ -162,13 +162,9 @@ func TestBatchBudgetBoundsTheWaitForASlot(t *testing.T) {
 			in = append(in, r)
 		}
 	}
-	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
-	reg := prometheus.NewRegistry()
-	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.BatchBudget(300*time.Millisecond)))
+	reg := e.deliverLive(t, d, in, deliver.BatchBudget(300*time.Millisecond))
 	waitDelivered(t, k, ids(in), 60*time.Second)
-	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
-		t.Error("no event was deferred while its batch waited past the budget for a request slot")
-	}
+	checkDeferred(t, reg, "batch_budget", "no event was deferred while its batch waited past the budget for a request slot")
 	checkDeliveredOnce(t, k)
 }
 
@@ -190,16 +186,12 @@ func TestDestinationLimitSparesTenantBudgets(t *testing.T) {
 		event("noisy", 0, "contact.updated"), event("noisy", 1, "contact.updated"),
 		event("quiet", 2, "contact.updated"), event("quiet", 3, "contact.updated"),
 	}
-	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
-	reg := prometheus.NewRegistry()
-	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.RateLimitWait(0)))
+	reg := e.deliverLive(t, d, in, deliver.RateLimitWait(0))
 	// Each of quiet's events has its request of its tenant's two: had
 	// the destination's refusals been charged, they would wait for the
 	// next in 30s.
 	waitDelivered(t, k, ids(in[2:]), 20*time.Second)
-	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "rate_limit_destination"}); got == 0 {
-		t.Error("no event was deferred by the destination limit")
-	}
+	checkDeferred(t, reg, "rate_limit_destination", "no event was deferred by the destination limit")
 	checkDeliveredOnce(t, k)
 }
 
@@ -403,17 +395,13 @@ func TestTenantRateLimitDoesNotHoldOthers(t *testing.T) {
 		}
 		in = append(in, r)
 	}
-	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
-	reg := prometheus.NewRegistry()
-	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg)))
+	reg := e.deliverLive(t, d, in)
 	waitDelivered(t, k, ids(quiet), 60*time.Second)
 	if got := len(k.Delivered()) - len(quiet); got >= len(in)-len(quiet) {
 		t.Errorf("the noisy tenant's %d events all went before the quiet tenant's %d", got, len(quiet))
 	}
 	waitDelivered(t, k, ids(in), 90*time.Second)
-	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "rate_limit_tenant"}); got == 0 {
-		t.Error("no event was deferred by the tenant limit")
-	}
+	checkDeferred(t, reg, "rate_limit_tenant", "no event was deferred by the tenant limit")
 }
 
 // TestBatchBudgetBoundsSlowBatches gives a slow destination a small batch
@@ -428,12 +416,8 @@ func TestBatchBudgetBoundsSlowBatches(t *testing.T) {
 	}))
 	d.Config.URL, d.Config.MaxConcurrency = url, 1
 	in := events(6, "acme")
-	stagetest.Produce(t, e.k, e.topic("contact", config.LaneInteractive), in...)
-	reg := prometheus.NewRegistry()
-	start(t, e.stageOf(t, []deliver.Destination{d}, deliver.Registerer(reg), deliver.BatchBudget(200*time.Millisecond)))
+	reg := e.deliverLive(t, d, in, deliver.BatchBudget(200*time.Millisecond))
 	waitDelivered(t, k, ids(in), 60*time.Second)
-	if got := testkit.Metric(t, reg, "sluice_deliver_deferred_total", map[string]string{"reason": "batch_budget"}); got == 0 {
-		t.Error("no event was deferred past the batch budget")
-	}
+	checkDeferred(t, reg, "batch_budget", "no event was deferred past the batch budget")
 	checkDeliveredOnce(t, k)
 }
