@@ -122,8 +122,11 @@
 // # Storage
 //
 // The storage topic (default "_sluice_schemas") has one partition and
-// cleanup.policy=compact; Run creates it when it is missing, with
-// replication factor min(3, brokers). Its records are in Confluent Schema
+// cleanup.policy=compact; Run creates it when it is missing (it asks
+// first, so a user that may not create topics can use one made
+// beforehand), with replication factor min(3, brokers) and, with three
+// or more, min.insync.replicas=2; one made without compaction is refused.
+// Its records are in Confluent Schema
 // Registry's own format, so a topic written by Confluent Schema Registry
 // can be served and people who know that format can read this one:
 //

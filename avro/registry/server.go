@@ -13,10 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/internal/kafka"
 )
 
 // DefaultTopic is the storage topic used when no Topic option is given.
@@ -306,24 +307,11 @@ func slicesClone(o []kgo.Opt) []kgo.Opt { return append([]kgo.Opt(nil), o...) }
 
 func (s *Server) ensureTopic(ctx context.Context) error {
 	adm := kadm.NewClient(s.cl)
-	rf := s.cfg.replication
-	if rf == 0 {
-		meta, err := adm.BrokerMetadata(ctx)
-		if err != nil {
-			return fmt.Errorf("registry: broker metadata: %w", err)
-		}
-		rf = int16(min(3, len(meta.Brokers)))
-		if rf < 1 {
-			rf = 1
-		}
-	}
-	compact := "compact"
-	resp, err := adm.CreateTopic(ctx, 1, rf, map[string]*string{"cleanup.policy": &compact}, s.cfg.topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("registry: create topic %s: %w", s.cfg.topic, err)
+	// Created only if missing, compacted (one made beforehand without is
+	// refused), with sluice's default replication unless configured.
+	spec := kafka.TopicSpec{Name: s.cfg.topic, Partitions: 1, Replication: s.cfg.replication, Configs: kafka.Compacted()}
+	if err := kafka.EnsureTopics(ctx, adm, spec); err != nil {
+		return fmt.Errorf("registry: %w", err)
 	}
 	// A topic just created may take a moment to show in the metadata.
 	var td kadm.TopicDetail

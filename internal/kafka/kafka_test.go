@@ -2,10 +2,13 @@ package kafka_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/kafka"
 	"github.com/sluicehq/sluice/internal/testkit"
@@ -129,6 +132,55 @@ func TestTopicNames(t *testing.T) {
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}
+
+// createRequests counts the CreateTopics requests a client writes.
+type createRequests struct{ n atomic.Int32 }
+
+func (c *createRequests) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, _ error) {
+	if key == (&kmsg.CreateTopicsRequest{}).Key() {
+		c.n.Add(1)
+	}
+}
+
+// TestEnsureTopicsCreatesOnlyWhatIsMissing checks that topics made
+// beforehand cost no create request, which a user allowed to write but
+// not to create would be refused; and that one made without compaction
+// where sluice needs it is refused, naming the fix.
+func TestEnsureTopicsCreatesOnlyWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	k := testkit.NewKafka(t)
+	ctx := testkit.Context(t, 30*time.Second)
+	made, deleting := testkit.Name(t, "made"), testkit.Name(t, "deleting")
+	k.CreateTopic(t, made, 2, nil)
+	k.CreateTopic(t, deleting, 1, nil)
+	var creates createRequests
+	adm := kadm.NewClient(k.Client(t, kgo.WithHooks(&creates)))
+	if err := kafka.EnsureTopics(ctx, adm, kafka.TopicSpec{Name: made, Partitions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if n := creates.n.Load(); n != 0 {
+		t.Errorf("%d create requests for a topic that exists, want none", n)
+	}
+	err := kafka.EnsureTopics(ctx, adm, kafka.TopicSpec{Name: deleting, Partitions: 1, Configs: kafka.Compacted()})
+	if err == nil || !strings.Contains(err.Error(), "cleanup.policy=compact") {
+		t.Errorf("a topic that must be compacted exists without: %v, want an error naming the fix", err)
+	}
+	missing := testkit.Name(t, "missing")
+	if err := kafka.EnsureTopics(ctx, adm, kafka.TopicSpec{Name: made}, kafka.TopicSpec{Name: missing, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := creates.n.Load(); n != 1 {
+		t.Errorf("%d create requests for one missing topic, want 1", n)
+	}
+}
+
+func TestDefaultReplication(t *testing.T) {
+	for brokers, want := range map[int]int16{0: 1, 1: 1, 2: 2, 3: 3, 9: 3} {
+		if got := kafka.DefaultReplication(brokers); got != want {
+			t.Errorf("DefaultReplication(%d) = %d, want %d", brokers, got, want)
 		}
 	}
 }
