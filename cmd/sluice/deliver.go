@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/avro"
 	"github.com/sluicehq/sluice/consumers/deliver"
+	"github.com/sluicehq/sluice/consumers/stage"
 	"github.com/sluicehq/sluice/internal/config"
 )
 
@@ -73,6 +74,7 @@ Admin API on the ops port:
 	}
 	fl.StringSliceVar(&f.destinations, "destination", dests, "destination to deliver, repeatable; default every enabled destination (env SLUICE_DESTINATIONS, comma-separated)")
 	fl.StringVar(&f.lane, "lane", envOr(g.getenv, "SLUICE_LANE", "all"), "lane to deliver: interactive, batch or all (env SLUICE_LANE)")
+	g.instanceIDFlag(cmd)
 	fl.StringVar(&f.prefix, "redis-prefix", envOr(g.getenv, "SLUICE_REDIS_PREFIX", "sluice:"), "start of every Redis key the stage writes (env SLUICE_REDIS_PREFIX)")
 	return cmd
 }
@@ -102,6 +104,7 @@ func addDeliver(s *stack, g *globals, ids, lanes []string, opts ...deliver.Opt) 
 		deliver.Registerer(s.reg),
 		deliver.Tracing(s.tracing.Provider, s.tracing.Propagator),
 		deliver.Lanes(lanes...),
+		deliver.StageOpts(stage.InstanceID(g.instanceID)),
 	}, opts...)
 	for _, d := range dests {
 		if d.Config.Kind != config.DestinationWebhook {

@@ -23,10 +23,19 @@ type globals struct {
 	logFormat string
 	logLevel  string
 	namespace string
-	gc        gctune.Settings
-	gcErr     error
+	// instanceID is the --instance-id of a stage role (transform,
+	// deliver): "" for a random transactional id per start.
+	instanceID string
+	gc         gctune.Settings
+	gcErr      error
 	// ns is namespace, checked.
 	ns kafka.Namespace
+}
+
+// instanceIDFlag adds --instance-id to a stage role's flags.
+func (g *globals) instanceIDFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&g.instanceID, "instance-id", g.getenv("SLUICE_INSTANCE_ID"),
+		"a stable id of this instance, such as a StatefulSet pod's name: each stage's transactional id becomes <group>-<instance-id>, so that a restart fences the transactions its predecessor left open at once, instead of read_committed consumers waiting for their timeout; two running instances must never share one (env SLUICE_INSTANCE_ID)")
 }
 
 func newRootCmd(getenv func(string) string) *cobra.Command {

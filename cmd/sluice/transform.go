@@ -86,6 +86,7 @@ sluice.identity when Redis has lost it).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.opsAddr, "ops-addr", envOr(g.getenv, "SLUICE_OPS_ADDR", ":8082"), "health and metrics listen address (env SLUICE_OPS_ADDR)")
 	fl.StringVar(&f.group, "group", envOr(g.getenv, "SLUICE_TRANSFORM_GROUP", "sluice-transform"), "consumer group, in the namespace (env SLUICE_TRANSFORM_GROUP)")
+	g.instanceIDFlag(cmd)
 	fl.StringVar(&f.prefix, "redis-prefix", envOr(g.getenv, "SLUICE_REDIS_PREFIX", "sluice:"), "start of every Redis key the stage writes (env SLUICE_REDIS_PREFIX)")
 	cache := identity.DefaultCacheSize
 	if v := g.getenv("SLUICE_IDENTITY_CACHE"); v != "" {
@@ -164,6 +165,7 @@ func addTransform(s *stack, g *globals, group, prefix string, cache int) (*trans
 	}
 	runner, err := st.Runner(s.kafka, dd,
 		stage.Group(group),
+		stage.InstanceID(g.instanceID),
 		stage.Tracing(s.tracing.Provider, s.tracing.Propagator),
 		stage.EnsureTopics(ids.TopicSpec()),
 	)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ integrations:
 		"REDIS_URL":           redisURL,
 		"SLUICE_NAMESPACE":    string(ns),
 	}
-	tr := startRole(t, env, "transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group)
+	tr := startRole(t, env, "transform", "--config", path, "--log-level", "warn", "--ops-addr", ops, "--group", group, "--instance-id", "pod-0")
 	waitReady(t, ops)
 	// It cannot decode without the registry: readiness says it answers.
 	if c := readyChecks(t, ops); c["schema-registry"] != "ok" || c["identity"] != "ok" {
@@ -124,6 +125,14 @@ integrations:
 	})
 	checkGroupIn(t, k, ns, group)
 	tr.stop(t)
+	// The instance id makes the stage's transactional id stable.
+	txns, err := k.Admin(t).ListTransactions(testkit.Context(t, 30*time.Second), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := ns.Name(group) + "-pod-0"; !slices.Contains(txns.TransactionalIDs(), id) {
+		t.Errorf("the broker lists no transactional id %s", id)
+	}
 	if n := recordsOf(t, k, ns.Name(kafka.IdentityTopic), tenant); n == 0 {
 		t.Errorf("no identity binding of %s in %s", tenant, ns.Name(kafka.IdentityTopic))
 	}

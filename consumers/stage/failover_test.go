@@ -282,6 +282,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"own retry topic as input", "s", kc, h, []stage.Opt{stage.Consume("in", kafka.RetryTopic("s", 1))}},
 		{"topic twice", "s", kc, h, []stage.Opt{stage.Consume("in", "in")}},
 		{"tracing without propagator", "s", kc, h, []stage.Opt{stage.Consume("in"), stage.Tracing(sdktrace.NewTracerProvider(), nil)}},
+		{"instance id with a space", "s", kc, h, []stage.Opt{stage.Consume("in"), stage.InstanceID("pod 0")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := stage.New(tc.stg, tc.kc, tc.h, tc.opts...)
@@ -303,5 +304,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	other, _ := stage.New("s", kc, h, stage.Consume("in"))
 	if other.TransactionalID() == r.TransactionalID() {
 		t.Error("two runners got the same transactional id")
+	}
+	// A stable instance id gives each runner, one per group, a stable
+	// transactional id, in the namespace.
+	nkc := kafka.Config{Brokers: kc.Brokers, Namespace: "staging"}
+	for group, want := range map[string]string{"sluice-transform": "staging.sluice-transform-pod-0", "sluice-deliver-d": "staging.sluice-deliver-d-pod-0"} {
+		r, err := stage.New("s", nkc, h, stage.Consume("in"), stage.Group(group), stage.InstanceID("pod-0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.TransactionalID() != want {
+			t.Errorf("transactional id %s, want %s", r.TransactionalID(), want)
+		}
+	}
+	if r, _ := stage.New("s", kc, h, stage.Consume("in"), stage.InstanceID("pod-0"), stage.TransactionalID("given")); r.TransactionalID() != "given" {
+		t.Errorf("transactional id %s, want the one given", r.TransactionalID())
 	}
 }

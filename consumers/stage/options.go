@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,7 @@ type config struct {
 	backoffMax       time.Duration
 	txnTimeout       time.Duration
 	shutdownTimeout  time.Duration
+	instanceID       string
 	requireTenant    bool
 	kafkaOpts        []kgo.Opt
 	errorMessageSize int
@@ -89,6 +91,12 @@ func Group(group string) Opt { return optFunc(func(c *config) { c.group = group 
 // fences at once on restart instead; two live members must never share
 // one.
 func TransactionalID(id string) Opt { return optFunc(func(c *config) { c.txnID = id }) }
+
+// InstanceID makes the transactional id "<group>-<id>" (unless
+// TransactionalID sets one): a stable id of the process, such as a
+// StatefulSet pod's name, gives each of its runners a stable id of its
+// own, one per group (see TransactionalID).
+func InstanceID(id string) Opt { return optFunc(func(c *config) { c.instanceID = id }) }
 
 // RetryDelays sets the delay of each retry topic: a record failing
 // retryably for the n-th time goes to sluice.retry.<stage>.<n>, due after
@@ -218,6 +226,12 @@ func (c *config) validate(name string) error {
 	}
 	if c.tracer != nil && c.propagator == nil {
 		return configErr("tracing of stage %s has no propagator", name)
+	}
+	if strings.ContainsAny(c.instanceID, " \t\r\n") {
+		return configErr("instance id %q holds white space", c.instanceID)
+	}
+	if c.txnID == "" && c.instanceID != "" {
+		c.txnID = c.group + "-" + c.instanceID
 	}
 	if c.txnID == "" {
 		host, err := os.Hostname()
