@@ -78,8 +78,10 @@
 // stays in Redis; the records of that transaction are consumed again and
 // resolve to the same ids, and write it then.
 //
-// Rebuild reads the topic (read_committed, up to its end, waiting for open
-// transactions) into Redis and marks each tenant's map loaded (those of
+// Rebuild reads the topic (read_committed, up to its last stable offset:
+// what committed, without waiting for transactions still open, which may
+// be the rebuilding stage's own) into Redis and marks each tenant's map
+// loaded (those of
 // the topic and those of the tenant set, below). Load rebuilds at start
 // unless Redis kept the map. Every resolve script checks its tenant's
 // loaded marker first: after a flush it is gone, the script answers

@@ -417,6 +417,40 @@ func TestFlushRebuildsFromTheTopic(t *testing.T) {
 
 // TestConfirmWritesBackAfterAFlush: a transaction in flight across a
 // flush commits its bindings; Confirm puts them back in Redis.
+// TestRebuildDoesNotWaitForOpenTransactions flushes the map while a
+// transaction that wrote a binding is still open, as the transform's own
+// can be when one of its batches needs a rebuild: the rebuild reads what
+// committed and does not wait for that transaction to end.
+func TestRebuildDoesNotWaitForOpenTransactions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.open(t)
+	before := resolve(t, m, contact("crm", "51", "ada@example.com"))
+	e.commit(t, m, before...)
+	open := resolve(t, m, contact("crm", "80", "open@example.com"))[0]
+	cl := e.k.Client(t, kgo.TransactionalID(testkit.Name(t, "txn")), kgo.TransactionTimeout(time.Minute))
+	ctx := testkit.Context(t, time.Minute)
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range open.Pending {
+		if err := cl.ProduceSync(ctx, b.Record(e.topic)).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = cl.EndTransaction(context.Background(), kgo.TryAbort) })
+
+	e.r.Flush(t)
+	quick := testkit.Context(t, 15*time.Second) // the open transaction's timeout is a minute
+	res, err := m.Resolve(quick, []identity.Subject{contact("commerce", "1", "ADA@example.com")})
+	if err != nil {
+		t.Fatalf("Resolve during an open transaction: %v", err)
+	}
+	if !res.Rebuilt || res.Resolutions[0].ID != before[0].ID {
+		t.Errorf("resolution %+v (rebuilt %v), want the committed binding's id %s after a rebuild", res.Resolutions[0], res.Rebuilt, before[0].ID)
+	}
+}
+
 func TestConfirmWritesBackAfterAFlush(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -266,11 +266,17 @@ func globQuote(s string) string {
 }
 
 // offsets lists the identity topic's start and end offsets, waiting for a
-// topic created a moment ago to show in every broker's metadata.
+// topic created a moment ago to show in every broker's metadata. The end
+// is the last stable offset, not the high watermark: a rebuild reads what
+// committed, and does not wait for transactions still open, the
+// transform's own among them (a batch whose tenant must be rebuilt may
+// share a transaction with a batch that wrote bindings). A binding of a
+// transaction still open is confirmed into Redis once it commits, and
+// written again by the next batch that meets it pending meanwhile.
 func (m *Map) offsets(ctx context.Context, adm *kadm.Client) (ends, starts kadm.ListedOffsets, err error) {
 	wait := 50 * time.Millisecond
 	for {
-		ends, err = adm.ListEndOffsets(ctx, m.topic)
+		ends, err = adm.ListCommittedOffsets(ctx, m.topic)
 		if err == nil {
 			err = ends.Error()
 		}
