@@ -55,8 +55,7 @@ type batch struct {
 	// 2xx; written again if the batch aborts.
 	unmarked []string
 	// destUntil holds back the rest of the batch once the destination's
-	// own limit said wait: asking again for each event would charge each
-	// tenant's limit for requests that are not made.
+	// own limit said wait, without asking Redis again for each event.
 	destUntil time.Time
 	// deferUntil holds back the rest of a tenant's events once one of
 	// them was rate limited.
@@ -66,6 +65,11 @@ type batch struct {
 	// deadline is when the batch stops starting requests.
 	deadline time.Time
 	markers  *markers
+	// slot is the stage's context ended at deadline too: the wait for a
+	// request slot, shared with the destination's other batches, ends
+	// with the batch's budget, as a slot got later would start a request
+	// the transaction may not outlive.
+	slot context.Context
 	// send is the context of the batch's requests and of what records
 	// their outcome: it outlives the stage's by stopGrace, so that a stop
 	// lets the requests in flight be answered and settled (a 2xx's
@@ -154,6 +158,9 @@ func (h *handler) deliver(ctx context.Context, b *stage.Batch, recs []*stage.Rec
 	defer cancelSend()
 	defer context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancelSend) })()
 	bs.send = send
+	slot, cancelSlot := context.WithDeadline(ctx, bs.deadline)
+	defer cancelSlot()
+	bs.slot = slot
 	todo := recs[:0:0]
 	seen := make(map[[2]string]struct{}, len(recs))
 	for i, r := range recs {
@@ -345,12 +352,7 @@ func (h *handler) one(ctx context.Context, bs *batch, r *stage.Record) (fate, ti
 		bs.mu.Unlock()
 		return h.hold(r, fmt.Errorf("%w: %s limit", ErrRateLimited, scope), wait, "rate_limit_"+scope)
 	}
-	// The wait for a request slot, shared with the destination's other
-	// batches, ends with the batch's budget too: a slot got later would
-	// start a request the transaction may not outlive.
-	slotCtx, cancelSlot := context.WithDeadline(ctx, bs.deadline)
-	release, err := d.acquire(slotCtx, h.lane == config.LaneBatch)
-	cancelSlot()
+	release, err := d.acquire(bs.slot, h.lane == config.LaneBatch)
 	if err == nil && ctx.Err() != nil {
 		release() // stopping: a free slot starts no request
 		err = ctx.Err()
