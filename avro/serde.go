@@ -323,14 +323,11 @@ func (s *Serde) DecodeRecord(ctx context.Context, b []byte) (string, *Record, er
 		return "", nil, err
 	}
 	if d.err == nil && d.native != nil {
-		if d.resolve != nil {
-			bp, err := s.transcode(d, body)
-			if err != nil {
-				return "", nil, err
-			}
-			defer s.release(bp)
-			body = *bp
+		body, done, err := s.readable(d, body)
+		if err != nil {
+			return "", nil, err
 		}
+		defer done()
 		rec, err := decodeSlots(body, d.native)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: schema id %d (%s): %v", ErrDecode, d.id, d.record, err)
@@ -515,14 +512,11 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 		if d.err != nil {
 			return d.err
 		}
-		if d.resolve != nil {
-			bp, err := s.transcode(d, body)
-			if err != nil {
-				return err
-			}
-			defer s.release(bp)
-			body = *bp
+		body, done, err := s.readable(d, body)
+		if err != nil {
+			return err
 		}
+		defer done()
 		if p, ok := v.(*map[string]any); ok && d.native != nil {
 			// What the native decoder cannot read is not handed to
 			// hamba: a hostile block count would make it allocate
@@ -542,7 +536,7 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 			}
 		}
 		r := s.readers.Get().(*havro.Reader)
-		err := readBody(r, d.reader, body, v)
+		err = readBody(r, d.reader, body, v)
 		r.Reset(nil)
 		s.readers.Put(r)
 		if err != nil {
@@ -552,23 +546,26 @@ func (s *Serde) addDecoding(d *decoding, shape havro.Schema) {
 	}))
 }
 
-// transcode returns, in a buffer of s.scratch to release when done, the
-// body of d's reader schema that body of its writer's schema resolves to.
-// A datum the reader has no place for is ErrIncompatible, a malformed
-// body ErrDecode.
-func (s *Serde) transcode(d *decoding, body []byte) (*[]byte, error) {
+// readable returns the body of d's reader schema that body, of its
+// writer's, stands for: body itself unless d is resolved, else the body
+// it transcodes to, in a buffer of s.scratch that done gives back. A
+// datum the reader has no place for is ErrIncompatible, a malformed body
+// ErrDecode.
+func (s *Serde) readable(d *decoding, body []byte) (out []byte, done func(), err error) {
+	if d.resolve == nil {
+		return body, func() {}, nil
+	}
 	bp := s.scratch.Get().(*[]byte)
-	out, err := transcode((*bp)[:0], body, d.resolve)
-	*bp = out
+	*bp, err = transcode((*bp)[:0], body, d.resolve)
 	if err != nil {
 		s.release(bp)
 		class := ErrDecode
 		if errors.Is(err, errUnresolved) {
 			class = ErrIncompatible
 		}
-		return nil, fmt.Errorf("%w: schema id %d (%s): %v", class, d.id, d.record, err)
+		return nil, nil, fmt.Errorf("%w: schema id %d (%s): %v", class, d.id, d.record, err)
 	}
-	return bp, nil
+	return *bp, func() { s.release(bp) }, nil
 }
 
 // release puts a buffer of s.scratch back, unless it has grown huge.
