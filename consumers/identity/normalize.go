@@ -183,9 +183,8 @@ func hasAnyByte(s, set string) bool {
 
 // isShared reports whether d is a shared host or a subdomain of one.
 func (n *Normalizer) isShared(d string) bool {
-	shared := n.sharedSet()
 	for {
-		if shared[d] {
+		if n.sharedHost(d) {
 			return true
 		}
 		i := strings.IndexByte(d, '.')
@@ -196,15 +195,16 @@ func (n *Normalizer) isShared(d string) bool {
 	}
 }
 
-// sharedSet returns the set of shared hosts.
-func (n *Normalizer) sharedSet() map[string]bool {
+// sharedHost reports whether d is a shared host, as isFree reports a
+// free-mail domain.
+func (n *Normalizer) sharedHost(d string) bool {
 	switch {
 	case n != nil && n.shared != nil:
-		return n.shared
-	case n != nil:
-		return hostSet(n.SharedHosts, DefaultSharedHosts)
+		return n.shared[d]
+	case n != nil && n.SharedHosts != nil:
+		return slices.Contains(n.SharedHosts, d)
 	}
-	return hostSet(nil, DefaultSharedHosts)
+	return slices.Contains(DefaultSharedHosts(), d)
 }
 
 // isFree reports whether d is a free-mail domain.
